@@ -1,0 +1,164 @@
+"""The local catalog folder: immutable, versioned packages and a stable "latest" pointer.
+
+    catalog/<output>/<round>/r<N>/   <output>_<B.E. round>_<round>_r<N>.{parquet,csv} + datapackage.json
+    catalog/<output>/latest.json     current revision of each round, and the newest round
+    catalog/catalog.json             every output with its titles and current versions
+
+A revision is identified by the SHA-256 of its CSV bytes (deterministic from the
+table), so re-running an unchanged round publishes nothing. A new revision is
+written to a staging folder and renamed into place, then the pointer is swapped:
+a crash leaves either the old revision or the complete new one, never half.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from catalog.files import arrow_table, csv_bytes, parquet_bytes, schema_metadata, sha256
+from catalog.outputs import Output
+from pipelines.rounds import Round
+
+LICENSE = {
+    "name": "OGL-TH",
+    "title": "Open Government License – Thailand (สัญญาอนุญาตให้ใช้ข้อมูลภาครัฐแบบเปิดของประเทศไทย)",
+}
+
+
+@dataclass
+class Published:
+    output: str
+    round: str
+    status: str  # new | unchanged
+    revision: int
+    folder: Path
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomic replace, so a reader never sees half a pointer."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+class LocalCatalog:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def pointer(self, output: str) -> dict[str, Any]:
+        return _read_json(self.root / output / "latest.json")
+
+    def publish(self, output: Output, round_: Round, gdc: dict[str, Any]) -> Published:
+        base = self.root / output.name
+        pointer = self.pointer(output.name)
+        csv = csv_bytes(output.frame, output.schema)
+        content = sha256(csv)
+        current = pointer.get("rounds", {}).get(round_.key)
+        if current and current["content_sha256"] == content:
+            folder = base / current["path"]
+            return Published(output.name, round_.key, "unchanged", current["revision"], folder, current["files"])
+        revision = self._next_revision(base / round_.key)
+        version = f"{round_.be_key}_{round_.key}_r{revision}"
+        stem = f"{output.name}_{version}"
+        parquet = parquet_bytes(arrow_table(output.frame, output.schema, schema_metadata(output.name, version, output.schema)))
+        blobs = {"csv": (f"{stem}.csv", csv), "parquet": (f"{stem}.parquet", parquet)}
+        files = {
+            fmt: {"path": name, "sha256": sha256(data), "bytes": len(data)} for fmt, (name, data) in blobs.items()
+        }
+        folder = base / round_.key / f"r{revision}"
+        staging = folder.with_name(f".staging-r{revision}-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for name, data in blobs.values():
+            (staging / name).write_bytes(data)
+        package = self._datapackage(output, round_, revision, version, files, gdc)
+        (staging / "datapackage.json").write_text(
+            json.dumps(package, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        for path in staging.iterdir():
+            path.chmod(0o444)
+        os.rename(staging, folder)
+        rounds = pointer.get("rounds", {})
+        rounds[round_.key] = {
+            "revision": revision,
+            "version": version,
+            "path": f"{round_.key}/r{revision}",
+            "content_sha256": content,
+            "files": files,
+            "published_at": package["created"],
+        }
+        newest = max(rounds)
+        _write_json(
+            base / "latest.json",
+            {
+                "name": output.name,
+                "title": output.title,
+                "rounds": rounds,
+                "latest": {"round": newest, **{k: rounds[newest][k] for k in ("revision", "version", "path")}},
+            },
+        )
+        return Published(output.name, round_.key, "new", revision, folder, files)
+
+    @staticmethod
+    def _next_revision(round_dir: Path) -> int:
+        existing = [int(p.name[1:]) for p in round_dir.glob("r*") if p.name[1:].isdigit()]
+        return max(existing, default=0) + 1
+
+    @staticmethod
+    def _datapackage(
+        output: Output, round_: Round, revision: int, version: str,
+        files: dict[str, dict[str, Any]], gdc: dict[str, Any],
+    ) -> dict[str, Any]:
+        resources = []
+        for fmt, info in files.items():
+            resource = {
+                "name": f"{output.name}-{fmt}",
+                "path": info["path"],
+                "format": fmt,
+                "mediatype": "text/csv" if fmt == "csv" else "application/vnd.apache.parquet",
+                "schema": output.schema,
+            }
+            if fmt == "csv":
+                resource |= {"encoding": "utf-8-sig", "hash": f"sha256:{info['sha256']}", "bytes": info["bytes"]}
+            else:  # frictionless reads Parquet through pyarrow and cannot count its bytes
+                resource |= {"sha256": info["sha256"], "size": info["bytes"]}
+            resources.append(resource)
+        return {
+            "name": output.name,
+            "title": output.title["en"],
+            "title_th": output.title["th"],
+            "description": output.description["en"],
+            "description_th": output.description["th"],
+            "version": version,
+            "round": round_.key,
+            "round_be": round_.be_key,
+            "revision": revision,
+            "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            "licenses": [LICENSE],
+            "thai_gdc": gdc,
+            "resources": resources,
+        }
+
+    def write_index(self) -> Path:
+        """``catalog.json``: one entry per output with its titles and current version."""
+        entries = {}
+        for pointer_path in sorted(self.root.glob("*/latest.json")):
+            pointer = _read_json(pointer_path)
+            entries[pointer["name"]] = {
+                "title": pointer["title"],
+                "latest": pointer["latest"],
+                "rounds": {k: v["version"] for k, v in sorted(pointer["rounds"].items())},
+            }
+        path = self.root / "catalog.json"
+        _write_json(path, {"datasets": entries})
+        return path

@@ -1,0 +1,1 @@
+"""DuckDB: validated rows -> public records, aggregates per level, quality figures."""

@@ -1,0 +1,177 @@
+"""The public tables of a round, computed in DuckDB from the validated rows.
+
+* records: accepted rows, public fields only, with their geography, sorted by code;
+* one aggregate table per declared level, with the declared measures;
+* quality figures (completeness and accuracy) per level, and quarantine reasons per level.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pipelines.aggregate.geography import LEVEL_COLUMNS, LEVELS, Geography
+from pipelines.declarations import DatasetSpec
+from pipelines.rounds import Round
+
+
+def connect(geography: Geography) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    geography.register(con)
+    return con
+
+
+def _round_columns(round_: Round) -> str:
+    return f"'{round_.key}' AS round, '{round_.be_key}' AS round_be"
+
+
+def records(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, accepted: pd.DataFrame) -> pd.DataFrame:
+    con.register("accepted", accepted)
+    geo = ", ".join(f"g.{c}" for c in LEVEL_COLUMNS["tambon"])
+    public = ", ".join(f"a.{f['name']}" for f in spec.public_fields)
+    code = spec.geography_field
+    return con.execute(
+        f"""
+        SELECT {_round_columns(round_)}, {geo}, {public}
+        FROM accepted a LEFT JOIN areas g ON g.tambon_code = substr(a.{code}, 1, 6)
+        ORDER BY {", ".join(spec.primary_key or [code])}
+        """
+    ).df()
+
+
+def aggregate(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, level: str) -> pd.DataFrame:
+    """The declared measures over the public records (registered as ``records``) at one level."""
+    keys = LEVEL_COLUMNS[level]
+    select_keys = "".join(f"{k}, " for k in keys)
+    measures = ",\n".join(f"{m.sql} AS {m.name}" for m in spec.measures)
+    group = f"GROUP BY {', '.join(keys)} ORDER BY {keys[-3] if keys else '1'}" if keys else ""
+    return con.execute(
+        f"SELECT {_round_columns(round_)}, {select_keys}{measures} FROM records {group}"
+    ).df()
+
+
+def quality(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round,
+            received: pd.DataFrame, findings: pd.DataFrame, files: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Completeness and accuracy per tambon, amphoe, province and nation (seed 001, criterion 2).
+
+    * completeness_pct = villages accepted / villages in the registry;
+    * reporting_pct    = villages with any row received / villages in the registry;
+    * accuracy_pct     = rows accepted / rows received, duplicates left out of both
+                         (a second copy of a good row is not an inaccuracy);
+    * required_fill_pct = filled required cells / required cells, over rows received.
+    A row is placed by the longest valid prefix of its code, so a wrong village
+    number still counts for its tambon.
+    """
+    code = spec.geography_field
+    required = spec.required_field_names
+    filled = " + ".join(f"(r.{c} IS NOT NULL)::int" for c in required) or "0"
+    con.register("received", received[[code, *required, "_file"]].assign(_row_id=range(len(received))))
+    con.register("found", findings[["_row_id", "code"]])
+    con.register("files", files)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE row_status AS
+        WITH flags AS (
+            SELECT _row_id, bool_or(code = 'duplicate_row') AS duplicate, count(*) > 0 AS rejected
+            FROM found GROUP BY _row_id
+        )
+        SELECT r._row_id, r._file, r.{code} AS unit_code,
+               coalesce(t.tambon_code, NULL) AS tambon_code,
+               coalesce(t.amphoe_code, am.amphoe_code) AS amphoe_code,
+               coalesce(t.province_code, am.province_code, pv.province_code) AS province_code,
+               v.village_code IS NOT NULL AS in_registry,
+               coalesce(f.duplicate, false) AS duplicate,
+               NOT coalesce(f.rejected, false) AS accepted,
+               ({filled}) AS required_filled
+        FROM received r
+        LEFT JOIN flags f USING (_row_id)
+        LEFT JOIN villages v ON v.village_code = r.{code}
+        LEFT JOIN (SELECT DISTINCT tambon_code, amphoe_code, province_code FROM areas) t
+               ON t.tambon_code = substr(r.{code}, 1, 6)
+        LEFT JOIN (SELECT DISTINCT amphoe_code, province_code FROM areas) am
+               ON am.amphoe_code = substr(r.{code}, 1, 4)
+        LEFT JOIN (SELECT DISTINCT province_code FROM areas) pv
+               ON pv.province_code = substr(r.{code}, 1, 2)
+        """
+    )
+    # A file belongs to the tambon most of its rows name (file names say nothing reliable).
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE file_tambon AS
+        SELECT _file, arg_max(tambon_code, n) AS tambon_code FROM (
+            SELECT _file, tambon_code, count(*) AS n FROM row_status
+            WHERE tambon_code IS NOT NULL GROUP BY ALL
+        ) GROUP BY _file
+        """
+    )
+    figures, reasons = [], []
+    for level in LEVELS:
+        figures.append(_quality_level(con, level, len(required), round_))
+        reasons.append(_reasons_level(con, level, round_))
+    return pd.concat(figures, ignore_index=True), pd.concat(reasons, ignore_index=True)
+
+
+def _area(level: str) -> tuple[str, str, str]:
+    """(area code, Thai name, English name) expressions over ``areas`` aliased ``g``."""
+    if level == "nation":
+        return "'TH'", "'ประเทศไทย'", "'Thailand'"
+    return f"g.{level}_code", f"g.{level}_name_th", f"g.{level}_name_en"
+
+
+def _quality_level(con: duckdb.DuckDBPyConnection, level: str, n_required: int, round_: Round) -> pd.DataFrame:
+    code, name_th, name_en = _area(level)
+    key = "'TH'" if level == "nation" else f"{level}_code"
+    return con.execute(
+        f"""
+        WITH expected AS (
+            SELECT {code} AS area_code, any_value({name_th}) AS area_name_th,
+                   any_value({name_en}) AS area_name_en,
+                   count(DISTINCT v.village_code) AS villages_expected,
+                   count(DISTINCT g.tambon_code) AS tambons_expected
+            FROM villages v JOIN areas g ON g.tambon_code = v.tambon_code GROUP BY 1
+        ),
+        got AS (
+            SELECT {key} AS area_code,
+                   count(DISTINCT unit_code) FILTER (WHERE in_registry) AS villages_reported,
+                   count(DISTINCT unit_code) FILTER (WHERE accepted) AS villages_accepted,
+                   count(DISTINCT tambon_code) AS tambons_reported,
+                   count(*) AS rows_received,
+                   count(*) FILTER (WHERE accepted) AS rows_accepted,
+                   count(*) FILTER (WHERE NOT accepted) AS rows_quarantined,
+                   count(*) FILTER (WHERE duplicate) AS rows_duplicate,
+                   sum(required_filled) AS required_filled
+            FROM row_status {"" if level == "nation" else f"WHERE {key} IS NOT NULL"} GROUP BY 1
+        ),
+        sent AS (
+            SELECT {code} AS area_code, count(*) AS files_received
+            FROM file_tambon f JOIN areas g USING (tambon_code) GROUP BY 1
+        )
+        SELECT '{round_.key}' AS round, '{round_.be_key}' AS round_be, '{level}' AS level,
+               e.area_code, e.area_name_th, e.area_name_en,
+               e.villages_expected, coalesce(villages_reported, 0) AS villages_reported,
+               coalesce(villages_accepted, 0) AS villages_accepted,
+               round(100.0 * coalesce(villages_accepted, 0) / e.villages_expected, 2) AS completeness_pct,
+               round(100.0 * coalesce(villages_reported, 0) / e.villages_expected, 2) AS reporting_pct,
+               coalesce(rows_received, 0) AS rows_received, coalesce(rows_accepted, 0) AS rows_accepted,
+               coalesce(rows_quarantined, 0) AS rows_quarantined, coalesce(rows_duplicate, 0) AS rows_duplicate,
+               round(100.0 * rows_accepted / nullif(rows_received - rows_duplicate, 0), 2) AS accuracy_pct,
+               round(100.0 * required_filled / nullif(rows_received * {n_required}, 0), 2) AS required_fill_pct,
+               coalesce(files_received, 0) AS files_received,
+               e.tambons_expected, coalesce(tambons_reported, 0) AS tambons_reported
+        FROM expected e LEFT JOIN got USING (area_code) LEFT JOIN sent USING (area_code)
+        ORDER BY e.area_code
+        """
+    ).df()
+
+
+def _reasons_level(con: duckdb.DuckDBPyConnection, level: str, round_: Round) -> pd.DataFrame:
+    key = "'TH'" if level == "nation" else f"s.{level}_code"
+    return con.execute(
+        f"""
+        SELECT '{round_.key}' AS round, '{round_.be_key}' AS round_be, '{level}' AS level,
+               {key} AS area_code, f.code AS reason, count(DISTINCT f._row_id) AS rows_quarantined
+        FROM found f JOIN row_status s USING (_row_id)
+        {"" if level == "nation" else f"WHERE {key} IS NOT NULL"}
+        GROUP BY ALL ORDER BY area_code, reason
+        """
+    ).df()

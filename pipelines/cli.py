@@ -1,0 +1,157 @@
+"""``tambon``: the data team's command line.
+
+    tambon sample --round 2563-10 [--provinces 47,50 | --all]   write a month of raw sample files
+    tambon run --round 2563-10                                   run the round end to end in Dagster
+    tambon report --round 2563-10                                print the last run's summary again
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from pipelines.declarations import REPO_ROOT, load_datasets
+from pipelines.layout import Layout
+from pipelines.rounds import Round, parse_round
+
+DEFAULT_PROVINCES = ["47", "50", "84", "21", "96"]  # Sakon Nakhon, Chiang Mai, Surat Thani, Rayong, Narathiwat
+
+
+def _use_repo_dagster_home() -> None:
+    """Dagster's instance is the repo's dagster.yaml, whose storage paths are repo-relative."""
+    os.environ["TAMBON_DATA_DIR"] = str(Layout.from_env().root)
+    os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))
+    os.chdir(REPO_ROOT)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    round_ = parse_round(args.round)
+    layout = Layout.from_env()
+    provinces = None if args.all else (args.provinces.split(",") if args.provinces else DEFAULT_PROVINCES)
+    generator = importlib.import_module(f"samples.{args.dataset}")
+    out_dir = layout.landing_dir(args.dataset, round_)
+    truth = generator.generate(round_, out_dir, provinces=provinces, seed=args.seed, bad_files=not args.no_bad_files)
+    files = getattr(truth, "files", [])
+    print(f"เขียนไฟล์ตัวอย่าง {len(files)} ไฟล์ / wrote {len(files)} sample files -> {out_dir}")
+    return 0
+
+
+def summary(report: dict) -> str:
+    """The human summary of a run report, Thai then English."""
+    t, q = report["totals"], report["quality"]
+    rejected = [f for f in report["files"] if f["status"] == "rejected"]
+    new = [p for p in report["published"] if p["status"] == "new"]
+    lines = [
+        f"ชุดข้อมูล {report['dataset']} รอบ {report['round_be']} ({report['round']})",
+        f"  ไฟล์ {t['files']} ไฟล์ (อ่านไม่ได้ {len(rejected)}) แถวที่ได้รับ {t['rows_received']:,} "
+        f"ผ่าน {t['rows_accepted']:,} กักไว้ {t['rows_quarantined']:,}",
+        f"  ความครบถ้วน {q['completeness_pct']}% ความถูกต้อง {q['accuracy_pct']}% "
+        f"ตำบลที่ยังไม่รายงาน {len(report['tambons_not_reported'])} ตำบล",
+        f"  เผยแพร่ฉบับใหม่ {len(new)} ชุด ไม่เปลี่ยนแปลง {len(report['published']) - len(new)} ชุด",
+        f"Dataset {report['dataset']}, round {report['round']}:",
+        f"  {t['files']} files ({len(rejected)} unreadable), {t['rows_received']:,} rows received, "
+        f"{t['rows_accepted']:,} accepted, {t['rows_quarantined']:,} quarantined",
+        f"  completeness {q['completeness_pct']}%, accuracy {q['accuracy_pct']}%, "
+        f"{len(report['tambons_not_reported'])} tambons not reported",
+        f"  {len(new)} new revisions published, {len(report['published']) - len(new)} unchanged",
+    ]
+    if rejected:
+        lines.append("  ไฟล์ที่อ่านไม่ได้ / unreadable files:")
+        lines += [f"    {f['name']}: {f['message_th']} / {f['message_en']}" for f in rejected]
+    if report["rules"]["rows_by_code"]:
+        lines.append("  แถวที่กักไว้ตามสาเหตุ / rows quarantined by reason:")
+        lines += [f"    {code}: {n:,}" for code, n in report["rules"]["rows_by_code"].items()]
+    return "\n".join(lines)
+
+
+def _report_path(layout: Layout, dataset: str, round_: Round) -> Path:
+    return layout.reports(dataset, round_) / "run_report.json"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from pipelines.definitions import defs, round_job_name
+
+    round_ = parse_round(args.round)
+    _use_repo_dagster_home()
+    layout = Layout.from_env()
+    os.environ["TAMBON_PROGRESS"] = "1"
+    names = [args.dataset] if args.dataset else [n for n in load_datasets() if layout.landing_dirs(n, round_)]
+    if not names:
+        print(f"ไม่พบไฟล์ของรอบ {round_.be_key} / no files for round {round_} under {layout.root / 'landing'}")
+        return 1
+    instance = dg.DagsterInstance.get()
+    status = 0
+    for name in names:
+        print(f"▶ {name} รอบ/round {round_}", file=sys.stderr)
+        result = defs.resolve_job_def(round_job_name(name)).execute_in_process(
+            partition_key=round_.key,
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
+        if not result.success:
+            status = 1
+            for event in result.all_events:
+                if event.is_step_failure:
+                    print(f"✗ {event.step_key}: {event.event_specific_data.error.message}", file=sys.stderr)
+            continue
+        report = json.loads(_report_path(layout, name, round_).read_text(encoding="utf-8"))
+        print(summary(report))
+        print(f"  run id: {result.run_id}")
+        print(f"  แคตตาล็อก / catalog: {layout.catalog}")
+        print(f"  รายงาน / run report: {_report_path(layout, name, round_)}")
+        print(f"  ข้อมูลระหว่างทาง (ภายใน) / work area (internal): {layout.work(name, round_)}")
+    return status
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    round_, layout = parse_round(args.round), Layout.from_env()
+    path = _report_path(layout, args.dataset, round_)
+    if not path.exists():
+        print(f"ยังไม่มีรายงานของรอบนี้ / no report yet: {path}")
+        return 1
+    report = json.loads(path.read_text(encoding="utf-8"))
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else summary(report))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="tambon", description="Tambon open-data pipeline / ไปป์ไลน์ข้อมูลเปิดระดับตำบล")
+    sub = top.add_subparsers(dest="command", required=True)
+    sample = sub.add_parser("sample", help="write a realistic month of raw files / สร้างไฟล์ตัวอย่าง")
+    sample.add_argument("--round", default="2563-10", help="2563-10 or 2020-10")
+    sample.add_argument("--dataset", default="village_profile")
+    sample.add_argument("--provinces", help="comma-separated province codes (default: a handful)")
+    sample.add_argument("--all", action="store_true", help="all of Thailand")
+    sample.add_argument("--seed", type=int, default=2563)
+    sample.add_argument("--no-bad-files", action="store_true", help="leave out the deliberately bad files")
+    sample.set_defaults(func=cmd_sample)
+    run = sub.add_parser("run", help="run a round end to end in Dagster / ประมวลผลหนึ่งรอบ")
+    run.add_argument("--round", required=True, help="2563-10 or 2020-10")
+    run.add_argument("--dataset", help="one dataset (default: every dataset with files for the round)")
+    run.set_defaults(func=cmd_run)
+    report = sub.add_parser("report", help="print the last run's summary / แสดงสรุปผล")
+    report.add_argument("--round", required=True)
+    report.add_argument("--dataset", default="village_profile")
+    report.add_argument("--json", action="store_true", help="the machine-readable report")
+    report.set_defaults(func=cmd_report)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

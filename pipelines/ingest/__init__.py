@@ -1,0 +1,1 @@
+"""Raw files in: archive, decode, read, normalise, with lineage on every row."""

@@ -1,0 +1,43 @@
+import pandas as pd
+import pytest
+
+from catalog.privacy import PrivacyError, citizen_id_valid, private_values_of, scan_table
+
+
+def _valid_id(first12: str) -> str:
+    total = sum(int(d) * (13 - i) for i, d in enumerate(first12))
+    return first12 + str((11 - total % 11) % 10)
+
+
+def test_citizen_id_check_digit():
+    good = _valid_id("110170020345")
+    assert citizen_id_valid(good)
+    assert not citizen_id_valid(good[:-1] + str((int(good[-1]) + 1) % 10))
+    assert not citizen_id_valid("12345")
+
+
+@pytest.mark.parametrize(
+    ("frame", "kind"),
+    [
+        (pd.DataFrame({"headman_name": ["x"]}), "private_column"),
+        (pd.DataFrame({"note": ["ติดต่อ 0812345678"]}), "phone_number"),
+        (pd.DataFrame({"note": [f"id {_valid_id('310100123456')}"]}), "citizen_id"),
+        (pd.DataFrame({"code": [int(_valid_id("310100123456"))]}), "citizen_id"),
+        (pd.DataFrame({"village_name": ["นายสมชาย ใจดี"]}), "private_value"),
+    ],
+)
+def test_every_kind_of_leak_is_named(frame, kind):
+    leaks = scan_table("t", frame, ["headman_name"], {"นายสมชาย ใจดี"})
+    assert [leak.kind for leak in leaks] == [kind]
+    error = PrivacyError(leaks)
+    assert f"t.{frame.columns[0]}" in str(error) and "ไม่เผยแพร่" in str(error)
+
+
+def test_clean_public_table_passes():
+    frame = pd.DataFrame({"village_code": ["84010101"], "households": [120], "pct": [12.5]})
+    assert scan_table("t", frame, ["headman_name"], {"นายสมชาย ใจดี"}) == []
+
+
+def test_private_values_collected_from_private_fields_only():
+    frame = pd.DataFrame({"headman_name": ["ก", None, " "], "village_name": ["ข", "ค", "ง"]})
+    assert private_values_of(frame, ["headman_name", "absent"]) == {"ก"}

@@ -1,0 +1,110 @@
+"""Every way a file arrives: encodings, XLSX title rows, bad files, duplicates."""
+
+import csv
+import io
+
+import pytest
+from openpyxl import Workbook
+
+from pipelines.ingest.received import read_round
+
+HEADER = ["รหัสหมู่บ้าน", "หมู่ที่", "ชื่อหมู่บ้าน", "วันที่สำรวจ", "จำนวนครัวเรือน"]
+ROW = ["84010101", "1", "บ้านหนองบัว", "15/10/2563", "1,234"]
+
+
+def _csv(rows, delimiter=","):
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter).writerows(rows)
+    return out.getvalue()
+
+
+def _xlsx(rows):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "ข้อมูล"
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def landing(tmp_path):
+    folder = tmp_path / "landing" / "2563-10"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _read(spec, landing):
+    return read_round(spec, [landing], landing.parent.parent / "archive")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "encoding"),
+    [
+        ("a.csv", _csv([HEADER, ROW]).encode("utf-8"), "utf-8"),
+        ("b.csv", _csv([HEADER, ROW]).encode("utf-8-sig"), "utf-8-sig"),
+        ("c.csv", _csv([HEADER, ROW]).encode("cp874"), "cp874"),
+        ("d.txt", _csv([HEADER, ROW], "|").encode("utf-8"), "utf-8"),
+    ],
+)
+def test_every_encoding_reads_the_same_thai_text(village_spec, landing, name, data, encoding):
+    (landing / name).write_bytes(data)
+    got = _read(village_spec, landing)
+    assert got.files.loc[0, "encoding"] == encoding
+    assert got.rows.loc[0, "village_name"] == "บ้านหนองบัว"
+    assert got.rows.loc[0, "households"] == "1234"
+    assert got.rows.loc[0, "survey_date"] == "2020-10-15"
+
+
+def test_cp874_decided_from_the_whole_file_not_a_sample(village_spec, landing):
+    rows = [HEADER] + [["84010101", "1", "Ban Nong Bua", "2020-10-15", "1"]] * 5000 + [ROW]
+    (landing / "late_thai.csv").write_bytes(_csv(rows).encode("cp874"))
+    got = _read(village_spec, landing)
+    assert got.files.loc[0, "encoding"] == "cp874"
+    assert got.rows["village_name"].iloc[-1] == "บ้านหนองบัว"
+
+
+def test_xlsx_title_rows_skipped_and_numbers_read_as_text(village_spec, landing):
+    rows = [["แบบสำรวจข้อมูลพื้นฐานหมู่บ้าน ตำบลตลาด"], [], HEADER, [84010101, 1, "บ้านหนองบัว", "15 ต.ค. 2563", 1234.0], [" "], ["", "\u200b"]]
+    (landing / "book1.xlsx").write_bytes(_xlsx(rows))
+    got = _read(village_spec, landing)
+    record = got.files.iloc[0]
+    assert (record["format"], record["header_row"], record["rows_received"], record["blank_rows_skipped"]) == ("xlsx", 3, 1, 2)
+    assert got.rows.loc[0, ["village_code", "households", "_row", "_sheet"]].tolist() == ["84010101", "1234", 4, "ข้อมูล"]
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty_file"),
+        (b"   \r\n", "empty_file"),
+        ("เรียน นายอำเภอ\nขอส่งข้อมูลตามแนบ\n".encode(), "not_a_table"),
+        ("\ufeffรหัสหมู่บ้าน,หมู่ที่".encode("utf-16"), "unknown_encoding"),
+        (b"PK\x03\x04" + b"\x00" * 64, "corrupt_xlsx"),
+        (b"%PDF-1.4 ...", "unsupported_format"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "unsupported_format"),
+        (_csv([HEADER]).encode(), "no_data_rows"),
+    ],
+)
+def test_a_bad_file_gets_a_clear_error_and_the_rest_goes_through(village_spec, landing, data, code):
+    (landing / "bad.csv").write_bytes(data)
+    (landing / "good.csv").write_bytes(_csv([HEADER, ROW]).encode())
+    got = _read(village_spec, landing)
+    bad = got.files.set_index("name").loc["2563-10/bad.csv"]
+    assert (bad["status"], bad["problem_code"]) == ("rejected", code)
+    assert bad["message_th"] and bad["message_en"]
+    assert len(got.rows) == 1
+
+
+def test_raw_files_kept_byte_for_byte_and_a_repeat_ingested_once(village_spec, landing):
+    data = _csv([HEADER, ROW]).encode("cp874")
+    (landing / "a.csv").write_bytes(data)
+    (landing / "a (copy).csv").write_bytes(data)
+    got = _read(village_spec, landing)
+    assert sorted(got.files["status"]) == ["duplicate", "ok"]
+    assert len(got.rows) == 1
+    archived = {p for p in got.files["archived_as"]}
+    assert len(archived) == 1
+    assert open(archived.pop(), "rb").read() == data

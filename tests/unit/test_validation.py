@@ -1,0 +1,79 @@
+"""Each rule on hand-made rows; nothing is dropped; the duplicate rule keeps one row by its order."""
+
+import pandas as pd
+import pytest
+
+from pipelines.rounds import parse_round
+from validation.run import validate_round
+
+GOOD = {
+    "village_code": "84010101", "village_no": "1", "village_name": "บ้านหนองบัว", "survey_date": "2020-10-15",
+    "households": "120", "population_male": "200", "population_female": "210", "population_total": "410",
+    "latitude": "9.13", "longitude": "99.33", "drinking_water_source": "ประปาหมู่บ้าน",
+    "has_electricity": "มี", "has_internet": "ไม่มี", "access_road": "ลาดยาง", "main_occupation": "เกษตรกรรม",
+    "notable_product": None, "headman_name": "นายสมชาย ใจดี", "headman_phone": "0812345678",
+    "recorded_by": "TST-840101-1",
+}
+CASES = [
+    ({"village_name": None}, "missing_value"),
+    ({"households": "ไม่ทราบ"}, "wrong_type"),
+    ({"households": "3.5"}, "wrong_type"),
+    ({"households": "-4"}, "below_minimum"),
+    ({"village_no": "120"}, "above_maximum"),
+    ({"drinking_water_source": "ประปา"}, "not_in_list"),
+    ({"has_electricity": "มีบางส่วน"}, "wrong_type"),
+    ({"village_code": "8401010"}, "pattern_mismatch"),
+    ({"survey_date": "31/02/2563"}, "wrong_type"),
+    ({"village_code": "84010109", "village_no": "9"}, "unknown_code"),
+    ({"village_no": "3"}, "code_suffix_mismatch"),
+    ({"population_total": "411"}, "sum_mismatch"),
+    ({"survey_date": "2020-11-01"}, "date_outside_round"),
+    ({"latitude": "0", "longitude": "0"}, "coordinates_zero"),
+    ({"latitude": "99.33", "longitude": "9.13"}, "coordinates_swapped"),
+    ({"latitude": "35.0", "longitude": "139.0"}, "coordinates_outside_thailand"),
+    ({"latitude": "13.75", "longitude": "100.5"}, "coordinates_far_from_tambon"),
+]
+
+
+def _frame(rows):
+    frame = pd.DataFrame(rows)
+    frame["_file"], frame["_sheet"], frame["_row"] = "f" * 64, "", range(2, len(rows) + 2)
+    return frame
+
+
+def _run(rows, spec, geography):
+    return validate_round(_frame(rows), spec, parse_round("2563-10"), geography.villages, {})
+
+
+@pytest.mark.parametrize(("change", "code"), CASES, ids=[c for _, c in CASES])
+def test_each_fault_is_caught_by_its_named_rule(village_spec, small_geography, change, code):
+    result = _run([GOOD, {**GOOD, "village_code": "84010102", "village_no": "2", **change}], village_spec, small_geography)
+    assert result.findings["_row_id"].unique().tolist() == [1]
+    assert code in result.findings["code"].tolist()
+    assert len(result.accepted) == 1 and len(result.quarantine) == 1
+    assert result.quarantine.loc[0, "reasons_th"] and result.quarantine.loc[0, "reasons_en"]
+
+
+def test_a_clean_row_passes_typed(village_spec, small_geography):
+    result = _run([GOOD], village_spec, small_geography)
+    assert result.findings.empty
+    row = result.accepted.iloc[0]
+    assert (row["households"], row["has_electricity"], row["has_internet"]) == (120, True, False)
+    assert row["survey_date"].date().isoformat() == "2020-10-15"
+
+
+def test_duplicate_keeps_latest_survey_then_quarantines_the_rest(village_spec, small_geography):
+    older = {**GOOD, "survey_date": "2020-10-03", "households": "100"}
+    newer = {**GOOD, "survey_date": "2020-10-20", "households": "130"}
+    broken = {**GOOD, "survey_date": "2020-10-25", "households": "x"}
+    result = _run([older, newer, broken], village_spec, small_geography)
+    assert result.accepted["households"].tolist() == [130]
+    codes = result.findings.groupby("_row_id")["code"].apply(set).to_dict()
+    assert codes == {0: {"duplicate_row"}, 2: {"wrong_type"}}
+
+
+def test_rows_received_equal_accepted_plus_quarantined(village_spec, small_geography):
+    rows = [{**GOOD, **change} for change, _ in CASES] + [GOOD, GOOD]
+    result = _run(rows, village_spec, small_geography)
+    assert len(result.accepted) + len(result.quarantine) == len(rows)
+    assert set(result.quarantine["_row_id"]).isdisjoint(set(range(len(rows))) - set(result.quarantine["_row_id"]))

@@ -1,0 +1,1 @@
+"""Validation: Frictionless Table Schema checks plus the declared rules."""

@@ -70,11 +70,11 @@ class LocalCatalog:
         revision = self._next_revision(base / round_.key)
         version = f"{round_.be_key}_{round_.key}_r{revision}"
         stem = f"{output.name}_{version}"
-        parquet = parquet_bytes(arrow_table(output.frame, output.schema, schema_metadata(output.name, version, output.schema)))
+        parquet = parquet_bytes(
+            arrow_table(output.frame, output.schema, schema_metadata(output.name, version, output.schema))
+        )
         blobs = {"csv": (f"{stem}.csv", csv), "parquet": (f"{stem}.parquet", parquet)}
-        files = {
-            fmt: {"path": name, "sha256": sha256(data), "bytes": len(data)} for fmt, (name, data) in blobs.items()
-        }
+        files = {fmt: {"path": name, "sha256": sha256(data), "bytes": len(data)} for fmt, (name, data) in blobs.items()}
         folder = base / round_.key / f"r{revision}"
         staging = folder.with_name(f".staging-r{revision}-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
@@ -104,7 +104,10 @@ class LocalCatalog:
                 "name": output.name,
                 "title": output.title,
                 "rounds": rounds,
-                "latest": {"round": newest, **{k: rounds[newest][k] for k in ("revision", "version", "path")}},
+                "latest": {
+                    "round": newest,
+                    **{k: rounds[newest][k] for k in ("revision", "version", "path")},
+                },
             },
         )
         return Published(output.name, round_.key, "new", revision, folder, files)
@@ -116,8 +119,12 @@ class LocalCatalog:
 
     @staticmethod
     def _datapackage(
-        output: Output, round_: Round, revision: int, version: str,
-        files: dict[str, dict[str, Any]], gdc: dict[str, Any],
+        output: Output,
+        round_: Round,
+        revision: int,
+        version: str,
+        files: dict[str, dict[str, Any]],
+        gdc: dict[str, Any],
     ) -> dict[str, Any]:
         resources = []
         for fmt, info in files.items():
@@ -129,7 +136,11 @@ class LocalCatalog:
                 "schema": output.schema,
             }
             if fmt == "csv":
-                resource |= {"encoding": "utf-8-sig", "hash": f"sha256:{info['sha256']}", "bytes": info["bytes"]}
+                resource |= {
+                    "encoding": "utf-8-sig",
+                    "hash": f"sha256:{info['sha256']}",
+                    "bytes": info["bytes"],
+                }
             else:  # frictionless reads Parquet through pyarrow and cannot count its bytes
                 resource |= {"sha256": info["sha256"], "size": info["bytes"]}
             resources.append(resource)

@@ -18,7 +18,12 @@ import yaml
 from pipelines.aggregate.geography import LEVEL_COLUMNS, LEVEL_TH
 from pipelines.declarations import DATASETS_DIR, DatasetSpec
 
-LEVEL_EN = {"tambon": "tambon (subdistrict)", "amphoe": "amphoe (district)", "province": "province", "nation": "nation"}
+LEVEL_EN = {
+    "tambon": "tambon (subdistrict)",
+    "amphoe": "amphoe (district)",
+    "province": "province",
+    "nation": "nation",
+}
 
 
 @dataclass
@@ -66,7 +71,11 @@ def build_outputs(
             title={"th": f"{title['th']} รายหมู่บ้าน", "en": f"{title['en']}: village records"},
             description=about,
             schema=_schema(
-                [*head, *(common[c] for c in LEVEL_COLUMNS["tambon"]), *map(_public_copy, spec.public_fields)],
+                [
+                    *head,
+                    *(common[c] for c in LEVEL_COLUMNS["tambon"]),
+                    *map(_public_copy, spec.public_fields),
+                ],
                 ["round", *spec.primary_key],
             ),
             frame=records,
@@ -74,8 +83,14 @@ def build_outputs(
     ]
     for level, frame in aggregates.items():
         measures = [
-            {"name": m.name, "type": m.type, "title": m.title_en, "title_th": m.title_th,
-             "description": m.title_en, "description_th": m.title_th}
+            {
+                "name": m.name,
+                "type": m.type,
+                "title": m.title_en,
+                "title_th": m.title_th,
+                "description": m.title_en,
+                "description_th": m.title_th,
+            }
             for m in spec.measures
         ]
         keys = LEVEL_COLUMNS[level]
@@ -83,14 +98,18 @@ def build_outputs(
             Output(
                 name=f"{spec.name}_{level}",
                 kind="statistics",
-                title={"th": f"{title['th']} สรุประดับ{LEVEL_TH[level]}",
-                       "en": f"{title['en']}: {LEVEL_EN[level]} totals"},
+                title={
+                    "th": f"{title['th']} สรุประดับ{LEVEL_TH[level]}",
+                    "en": f"{title['en']}: {LEVEL_EN[level]} totals",
+                },
                 description={
                     "th": f"{about['th']}\n\nสรุปรวมระดับ{LEVEL_TH[level]} จากข้อมูลรายหมู่บ้านที่ผ่านการตรวจสอบ",
                     "en": f"{about['en']}\n\nSummed to {LEVEL_EN[level]} level from the validated village records.",
                 },
-                schema=_schema([*head, *(common[k] for k in keys), *measures],
-                               ["round", *keys[::3]] if keys else ["round"]),
+                schema=_schema(
+                    [*head, *(common[k] for k in keys), *measures],
+                    ["round", *keys[::3]] if keys else ["round"],
+                ),
                 frame=frame,
             )
         )
@@ -99,13 +118,15 @@ def build_outputs(
         Output(
             name=f"{spec.name}_quality",
             kind="statistics",
-            title={"th": f"คุณภาพ{title['th']} (ความครบถ้วนและความถูกต้อง)",
-                   "en": f"{title['en']}: data quality (completeness and accuracy)"},
+            title={
+                "th": f"คุณภาพ{title['th']} (ความครบถ้วนและความถูกต้อง)",
+                "en": f"{title['en']}: data quality (completeness and accuracy)",
+            },
             description={
                 "th": "ความครบถ้วนและความถูกต้องของข้อมูลที่ได้รับในแต่ละรอบ รายตำบล อำเภอ จังหวัด และประเทศ"
-                      " ใช้ประกอบการคัดเลือกอำเภอต้นแบบ (หลักเกณฑ์ข้อ 2)",
+                " ใช้ประกอบการคัดเลือกอำเภอต้นแบบ (หลักเกณฑ์ข้อ 2)",
                 "en": "Completeness and accuracy of the data received each round, by tambon, amphoe,"
-                      " province and nation (criterion 2 of the role-model district selection).",
+                " province and nation (criterion 2 of the role-model district selection).",
             },
             schema=_schema([*head, *(common[c] for c in quality_fields)], ["round", "level", "area_code"]),
             frame=quality,
@@ -115,14 +136,18 @@ def build_outputs(
         Output(
             name=f"{spec.name}_quality_reasons",
             kind="statistics",
-            title={"th": f"สาเหตุที่{title['th']}ไม่ผ่านการตรวจสอบ",
-                   "en": f"{title['en']}: why rows were quarantined"},
+            title={
+                "th": f"สาเหตุที่{title['th']}ไม่ผ่านการตรวจสอบ",
+                "en": f"{title['en']}: why rows were quarantined",
+            },
             description={
                 "th": "จำนวนแถวที่ไม่ผ่านการตรวจสอบ แยกตามสาเหตุและพื้นที่ (ไม่มีข้อมูลส่วนบุคคล)",
                 "en": "Rows held back by the checks, counted by reason and area (no personal data).",
             },
-            schema=_schema([*head, common["level"], common["area_code"], common["reason"], common["rows_quarantined"]],
-                           ["round", "level", "area_code", "reason"]),
+            schema=_schema(
+                [*head, common["level"], common["area_code"], common["reason"], common["rows_quarantined"]],
+                ["round", "level", "area_code", "reason"],
+            ),
             frame=reasons,
         )
     )

@@ -42,14 +42,10 @@ class PrivacyError(RuntimeError):
     def __init__(self, leaks: list[Leak]) -> None:
         self.leaks = leaks
         listed = "; ".join(map(str, leaks))
-        super().__init__(
-            f"ไม่เผยแพร่: พบข้อมูลส่วนบุคคลใน {listed} / refused to publish: personal data found in {listed}"
-        )
+        super().__init__(f"ไม่เผยแพร่: พบข้อมูลส่วนบุคคลใน {listed} / refused to publish: personal data found in {listed}")
 
 
-def scan_table(
-    table: str, frame: pd.DataFrame, private_columns: Iterable[str], private_values: set[str]
-) -> list[Leak]:
+def scan_table(table: str, frame: pd.DataFrame, private_columns: Iterable[str], private_values: set[str]) -> list[Leak]:
     leaks = [Leak(table, c, "private_column") for c in frame.columns if c in set(private_columns)]
     for column in frame.columns:
         values = frame[column].dropna()

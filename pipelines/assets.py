@@ -7,7 +7,6 @@ Partitioned by monthly round. Each asset is a thin wrapper over a stage in
 ``pipelines/stages.py``; this module only adds Dagster's metadata and checks.
 """
 
-
 import time
 
 import dagster as dg
@@ -27,8 +26,10 @@ def _job(spec: DatasetSpec, context: AssetExecutionContext, data: DataLayout) ->
 
 
 def _files_table(balance) -> dg.MetadataValue:
-    lines = ["| file | sha256 | status | format | received | accepted | quarantined | problem |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| file | sha256 | status | format | received | accepted | quarantined | problem |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in balance.itertuples():
         lines.append(
             f"| {row.name} | `{row.sha256[:12]}` | {row.status} | {row.format} {row.encoding} | "
@@ -39,77 +40,129 @@ def _files_table(balance) -> dg.MetadataValue:
 
 def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
     name = spec.name
-    key = {stage: dg.AssetKey([name, stage]) for stage in
-           ("raw_files", "validated", "quarantine", "quality", "aggregates", "published")}
+    key = {
+        stage: dg.AssetKey([name, stage])
+        for stage in ("raw_files", "validated", "quarantine", "quality", "aggregates", "published")
+    }
     check = checks.specs(spec, key["validated"], key["quality"], key["published"])
 
-    @dg.asset(key=key["raw_files"], partitions_def=rounds, group_name=name,
-              description=f"{spec.title['en']}: raw files of the round, archived by SHA-256 and read "
-                          f"into normalised rows with lineage / {spec.title['th']}: ไฟล์ต้นฉบับของรอบ")
+    @dg.asset(
+        key=key["raw_files"],
+        partitions_def=rounds,
+        group_name=name,
+        description=f"{spec.title['en']}: raw files of the round, archived by SHA-256 and read "
+        f"into normalised rows with lineage / {spec.title['th']}: ไฟล์ต้นฉบับของรอบ",
+    )
     def raw_files(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
         job, start = _job(spec, context, data), time.perf_counter()
         figures = stages.ingest(job)
-        say(context, f"{name} {job.round}: {figures['files']} files, {figures['rows_received']:,} rows "
-                     f"({figures['files_rejected']} files rejected)")
+        say(
+            context,
+            f"{name} {job.round}: {figures['files']} files, {figures['rows_received']:,} rows "
+            f"({figures['files_rejected']} files rejected)",
+        )
         files = job.work.read("files")
-        return dg.MaterializeResult(metadata={
-            **figures, "seconds": round(time.perf_counter() - start, 2),
-            "file_hashes": dg.MetadataValue.json(dict(zip(files["name"], files["sha256"], strict=True))),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                **figures,
+                "seconds": round(time.perf_counter() - start, 2),
+                "file_hashes": dg.MetadataValue.json(dict(zip(files["name"], files["sha256"], strict=True))),
+            }
+        )
 
     @dg.multi_asset(
-        name=f"{name}__validate", partitions_def=rounds, group_name=name,
+        name=f"{name}__validate",
+        partitions_def=rounds,
+        group_name=name,
         specs=[
-            dg.AssetSpec(key["validated"], deps=[key["raw_files"]],
-                         description="Rows that passed the Table Schema and every declared rule"),
-            dg.AssetSpec(key["quarantine"], deps=[key["raw_files"]],
-                         description="Rows held back, each with machine codes and Thai/English reasons (internal)"),
+            dg.AssetSpec(
+                key["validated"],
+                deps=[key["raw_files"]],
+                description="Rows that passed the Table Schema and every declared rule",
+            ),
+            dg.AssetSpec(
+                key["quarantine"],
+                deps=[key["raw_files"]],
+                description="Rows held back, each with machine codes and Thai/English reasons (internal)",
+            ),
         ],
         check_specs=[check["rows_balance"], check["quarantine_rate"]],
     )
     def validate(context: AssetExecutionContext, data: DataLayout):
         job, start = _job(spec, context, data), time.perf_counter()
         figures = stages.validate(job)
-        say(context, f"{name} {job.round}: {figures['rows_accepted']:,} rows accepted, "
-                     f"{figures['rows_quarantined']:,} quarantined")
+        say(
+            context,
+            f"{name} {job.round}: {figures['rows_accepted']:,} rows accepted, "
+            f"{figures['rows_quarantined']:,} quarantined",
+        )
         balance = stages.balance_by_file(job)
         seconds = round(time.perf_counter() - start, 2)
-        yield dg.MaterializeResult(asset_key=key["validated"], metadata={
-            "rows_accepted": figures["rows_accepted"], "seconds": seconds, "files": _files_table(balance)})
-        yield dg.MaterializeResult(asset_key=key["quarantine"], metadata={
-            "rows_quarantined": figures["rows_quarantined"],
-            "rows_by_code": dg.MetadataValue.json(figures["rows_by_code"]),
-            "findings_by_code": dg.MetadataValue.json(figures["findings_by_code"])})
+        yield dg.MaterializeResult(
+            asset_key=key["validated"],
+            metadata={
+                "rows_accepted": figures["rows_accepted"],
+                "seconds": seconds,
+                "files": _files_table(balance),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=key["quarantine"],
+            metadata={
+                "rows_quarantined": figures["rows_quarantined"],
+                "rows_by_code": dg.MetadataValue.json(figures["rows_by_code"]),
+                "findings_by_code": dg.MetadataValue.json(figures["findings_by_code"]),
+            },
+        )
         yield checks.rows_balance(balance, key["validated"])
         yield checks.quarantine_rate(spec, figures, key["validated"])
 
-    @dg.asset(key=key["quality"], deps=[key["validated"], key["quarantine"]], partitions_def=rounds,
-              group_name=name, check_specs=[check["completeness"]],
-              description="Completeness and accuracy per tambon, amphoe, province and nation / ความครบถ้วนและความถูกต้อง")
+    @dg.asset(
+        key=key["quality"],
+        deps=[key["validated"], key["quarantine"]],
+        partitions_def=rounds,
+        group_name=name,
+        check_specs=[check["completeness"]],
+        description="Completeness and accuracy per tambon, amphoe, province and nation / ความครบถ้วนและความถูกต้อง",
+    )
     def quality(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
         job = _job(spec, context, data)
         figures = stages.quality(job)
-        say(context, f"{name} {job.round}: completeness {figures['completeness_pct']}%, "
-                     f"{len(figures['tambons_not_reported'])} tambons not reported")
+        say(
+            context,
+            f"{name} {job.round}: completeness {figures['completeness_pct']}%, "
+            f"{len(figures['tambons_not_reported'])} tambons not reported",
+        )
         return dg.MaterializeResult(
             metadata={k: v for k, v in figures.items() if k != "tambons_not_reported"}
             | {"tambons_not_reported": len(figures["tambons_not_reported"])},
             check_results=[checks.completeness(spec, figures)],
         )
 
-    @dg.asset(key=key["aggregates"], deps=[key["validated"]], partitions_def=rounds, group_name=name,
-              description="Public records and the declared aggregates per level, computed in DuckDB")
+    @dg.asset(
+        key=key["aggregates"],
+        deps=[key["validated"]],
+        partitions_def=rounds,
+        group_name=name,
+        description="Public records and the declared aggregates per level, computed in DuckDB",
+    )
     def aggregates(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
         job = _job(spec, context, data)
         rows = stages.aggregate(job)
         say(context, f"{name} {job.round}: aggregates " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
         return dg.MaterializeResult(metadata={f"rows_{k}": v for k, v in rows.items()})
 
-    @dg.asset(key=key["published"], deps=[key["aggregates"], key["quality"]], partitions_def=rounds,
-              group_name=name, check_specs=[check["no_personal_data"]],
-              description="Versioned Parquet and CSV packages in the catalog (new revision only when data changed)")
-    def published(context: AssetExecutionContext, data: DataLayout,
-                  catalog: LocalCatalogResource) -> dg.MaterializeResult:
+    @dg.asset(
+        key=key["published"],
+        deps=[key["aggregates"], key["quality"]],
+        partitions_def=rounds,
+        group_name=name,
+        check_specs=[check["no_personal_data"]],
+        description="Versioned Parquet and CSV packages in the catalog (new revision only when data changed)",
+    )
+    def published(
+        context: AssetExecutionContext, data: DataLayout, catalog: LocalCatalogResource
+    ) -> dg.MaterializeResult:
         job = _job(spec, context, data)
         try:
             result = stages.publish(job, catalog.catalog())
@@ -126,10 +179,13 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
                 "run_report": dg.MetadataValue.path(str(job.layout.reports(name, job.round) / "run_report.json")),
                 "rows_received": report["totals"]["rows_received"],
             },
-            check_results=[dg.AssetCheckResult(
-                check_name="no_personal_data", passed=True,
-                metadata={"tables_scanned": len(result), "private_fields": spec.private_field_names})],
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="no_personal_data",
+                    passed=True,
+                    metadata={"tables_scanned": len(result), "private_fields": spec.private_field_names},
+                )
+            ],
         )
 
     return [raw_files, validate, quality, aggregates, published]
-

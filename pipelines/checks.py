@@ -15,22 +15,29 @@ import pandas as pd
 from pipelines.declarations import DatasetSpec
 
 
-def specs(spec: DatasetSpec, validated: dg.AssetKey, quality: dg.AssetKey, published: dg.AssetKey) -> dict[str, dg.AssetCheckSpec]:
+def specs(
+    spec: DatasetSpec, validated: dg.AssetKey, quality: dg.AssetKey, published: dg.AssetKey
+) -> dict[str, dg.AssetCheckSpec]:
     return {
         "rows_balance": dg.AssetCheckSpec(
-            "rows_balance", asset=validated, blocking=True,
+            "rows_balance",
+            asset=validated,
+            blocking=True,
             description="Every file: rows received = accepted + quarantined / ทุกไฟล์: แถวที่ได้รับ = ผ่าน + กักไว้",
         ),
         "quarantine_rate": dg.AssetCheckSpec(
-            "quarantine_rate", asset=validated,
+            "quarantine_rate",
+            asset=validated,
             description=f"Rows quarantined ≤ {spec.quality_targets.get('quarantine_pct', 100)}% of rows received",
         ),
         "completeness": dg.AssetCheckSpec(
-            "completeness", asset=quality,
+            "completeness",
+            asset=quality,
             description=f"Villages accepted ≥ {spec.quality_targets.get('completeness_pct', 0)}% of the registry",
         ),
         "no_personal_data": dg.AssetCheckSpec(
-            "no_personal_data", asset=published,
+            "no_personal_data",
+            asset=published,
             description="No personal field, name, phone number or citizen ID in any published file",
         ),
     }
@@ -63,7 +70,11 @@ def quarantine_rate(
         asset_key=asset_key,
         passed=rate <= target,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"quarantine_pct": rate, "target_pct": target, **{f"rows:{k}": v for k, v in figures["rows_by_code"].items()}},
+        metadata={
+            "quarantine_pct": rate,
+            "target_pct": target,
+            **{f"rows:{k}": v for k, v in figures["rows_by_code"].items()},
+        },
     )
 
 

@@ -1,8 +1,8 @@
 """``tambon``: the data team's command line.
 
-    tambon sample --round 2563-10 [--provinces 47,50 | --all]   write a month of raw sample files
-    tambon run --round 2563-10                                   run the round end to end in Dagster
-    tambon report --round 2563-10                                print the last run's summary again
+tambon sample --round 2563-10 [--provinces 47,50 | --all]   write a month of raw sample files
+tambon run --round 2563-10                                   run the round end to end in Dagster
+tambon report --round 2563-10                                print the last run's summary again
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from pipelines.declarations import REPO_ROOT, load_datasets
 from pipelines.layout import Layout
 from pipelines.rounds import Round, parse_round
 
-DEFAULT_PROVINCES = ["47", "50", "84", "21", "96"]  # Sakon Nakhon, Chiang Mai, Surat Thani, Rayong, Narathiwat
+DEFAULT_PROVINCES = [
+    "47",
+    "50",
+    "84",
+    "21",
+    "96",
+]  # Sakon Nakhon, Chiang Mai, Surat Thani, Rayong, Narathiwat
 
 
 def _use_repo_dagster_home() -> None:

@@ -9,7 +9,6 @@ import dagster as dg
 
 from pipelines.assets import dataset_assets
 from pipelines.declarations import load_datasets
-from pipelines.partitions import rounds
 from pipelines.resources import DataLayout, LocalCatalogResource
 
 
@@ -25,7 +24,6 @@ def build_definitions() -> dg.Definitions:
             dg.define_asset_job(
                 round_job_name(name),
                 selection=dg.AssetSelection.groups(name),
-                partitions_def=rounds,
                 description=f"One round of {spec.title['en']} end to end / {spec.title['th']} ครบทุกขั้นตอน",
             )
             for name, spec in specs.items()

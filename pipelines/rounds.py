@@ -68,8 +68,7 @@ def parse_round(text: str) -> Round:
     match = _ROUND_RE.match(text)
     if not match:
         raise ValueError(
-            f"รอบข้อมูลไม่ถูกต้อง: {text!r} (ใช้ 2563-10 หรือ 2020-10) / "
-            f"invalid round {text!r}: use 2563-10 or 2020-10"
+            f"รอบข้อมูลไม่ถูกต้อง: {text!r} (ใช้ 2563-10 หรือ 2020-10) / invalid round {text!r}: use 2563-10 or 2020-10"
         )
     year, month = int(match.group(1)), int(match.group(2))
     if year > 2400:

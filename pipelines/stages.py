@@ -65,7 +65,11 @@ def ingest(job: RoundJob) -> dict[str, Any]:
 def validate(job: RoundJob) -> dict[str, Any]:
     received, files = job.work.read("received"), job.work.read("files")
     result = validate_round(
-        received, job.spec, job.round, job.geography.villages, dict(zip(files["sha256"], files["name"], strict=True))
+        received,
+        job.spec,
+        job.round,
+        job.geography.villages,
+        dict(zip(files["sha256"], files["name"], strict=True)),
     )
     job.work.write("accepted", result.accepted)
     job.work.write("quarantine", result.quarantine)
@@ -75,7 +79,10 @@ def validate(job: RoundJob) -> dict[str, Any]:
         "rows_accepted": len(result.accepted),
         "rows_quarantined": len(result.quarantine),
         "findings_by_code": result.findings["code"].value_counts().sort_index().to_dict(),
-        "rows_by_code": result.findings.drop_duplicates(["_row_id", "code"])["code"].value_counts().sort_index().to_dict(),
+        "rows_by_code": result.findings.drop_duplicates(["_row_id", "code"])["code"]
+        .value_counts()
+        .sort_index()
+        .to_dict(),
     }
 
 
@@ -84,8 +91,19 @@ def balance_by_file(job: RoundJob) -> pd.DataFrame:
     files = job.work.read("files")
     accepted = job.work.read("accepted")["_file"].value_counts()
     quarantined = job.work.read("quarantine")["_file"].value_counts()
-    out = files[["sha256", "name", "status", "format", "encoding", "rows_received", "problem_code",
-                 "message_th", "message_en"]].copy()
+    out = files[
+        [
+            "sha256",
+            "name",
+            "status",
+            "format",
+            "encoding",
+            "rows_received",
+            "problem_code",
+            "message_th",
+            "message_en",
+        ]
+    ].copy()
     out["rows_accepted"] = out["sha256"].map(accepted).fillna(0).astype(int)
     out["rows_quarantined"] = out["sha256"].map(quarantined).fillna(0).astype(int)
     out.loc[out["status"] == "duplicate", ["rows_accepted", "rows_quarantined"]] = 0
@@ -164,10 +182,17 @@ def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
             "rows_by_code": findings.drop_duplicates(["_row_id", "code"])["code"].value_counts().sort_index().to_dict(),
         },
         "quality": {k: (v.item() if hasattr(v, "item") else v) for k, v in nation.items()},
-        "tambons_not_reported": figures[(figures["level"] == "tambon") & (figures["rows_received"] == 0)]["area_code"].tolist(),
+        "tambons_not_reported": figures[(figures["level"] == "tambon") & (figures["rows_received"] == 0)][
+            "area_code"
+        ].tolist(),
         "published": [
-            {"output": p.output, "status": p.status, "revision": p.revision, "folder": str(p.folder),
-             "files": {fmt: str(p.folder / info["path"]) for fmt, info in p.files.items()}}
+            {
+                "output": p.output,
+                "status": p.status,
+                "revision": p.revision,
+                "folder": str(p.folder),
+                "files": {fmt: str(p.folder / info["path"]) for fmt, info in p.files.items()},
+            }
             for p in published
         ],
     }

@@ -38,15 +38,16 @@ def duplicate_findings(
     for column in key:
         order[f"k_{column}"] = frame[column]
     keys = [f"k_{c}" for c in key]
-    order = order.sort_values([*keys, *by, "filled", "_file", "_row"],
-                              ascending=[True] * len(keys) + ascending + [False, True, True],
-                              na_position="last", kind="mergesort")
+    order = order.sort_values(
+        [*keys, *by, "filled", "_file", "_row"],
+        ascending=[True] * len(keys) + ascending + [False, True, True],
+        na_position="last",
+        kind="mergesort",
+    )
     losers = order[order.duplicated(keys, keep="first")]
     if losers.empty:
         return findings.empty()
     winners = order.drop_duplicates(keys, keep="first").set_index(keys)
     kept = winners.loc[[tuple(r) if len(keys) > 1 else r[0] for r in losers[keys].values]]
     details = [f"{file_names.get(f, f)} #{r}" for f, r in zip(kept["_file"], kept["_row"], strict=True)]
-    return findings.make(
-        losers.index, "duplicate_row", "duplicates", fields[key[0]], losers[keys[0]], details
-    )
+    return findings.make(losers.index, "duplicate_row", "duplicates", fields[key[0]], losers[keys[0]], details)

@@ -35,8 +35,14 @@ def make(
     th, en = [], []
     for value, detail in zip(values, details, strict=True):
         m_th, m_en = message(
-            "rows", code, field=name, field_th=name_th, value="" if value is None else value,
-            detail=detail, type=kind, type_th=TYPE_TH.get(kind, kind),
+            "rows",
+            code,
+            field=name,
+            field_th=name_th,
+            value="" if value is None else value,
+            detail=detail,
+            type=kind,
+            type_th=TYPE_TH.get(kind, kind),
         )
         th.append(m_th)
         en.append(m_en)

@@ -45,11 +45,7 @@ def validate_round(
         parts.append(RULES[declared["rule"]](typed, params, context))
     found = findings.concat(parts)
     clean = ~frame.index.isin(found["_row_id"])
-    parts.append(
-        duplicate_findings(
-            frame[clean], typed[clean], spec.duplicates, spec.field_names, file_names, fields
-        )
-    )
+    parts.append(duplicate_findings(frame[clean], typed[clean], spec.duplicates, spec.field_names, file_names, fields))
     found = findings.concat(parts).sort_values(["_row_id", "rule", "field"], kind="mergesort")
     found = found.reset_index(drop=True)
     rejected = frame.index.isin(found["_row_id"])

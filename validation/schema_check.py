@@ -44,8 +44,6 @@ def schema_findings(frame: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame
         elif error_type == "constraint-error" and (m := _CONSTRAINT.match(note or "")):
             code, detail = _CONSTRAINT_CODES.get(m[1], "schema_error"), m[2]
         parts.append(
-            findings.make(
-                [frame.index[row_number - 2]], code, "schema", by_name.get(field_name), cell, detail
-            )
+            findings.make([frame.index[row_number - 2]], code, "schema", by_name.get(field_name), cell, detail)
         )
     return findings.concat(parts)

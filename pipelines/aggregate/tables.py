@@ -45,13 +45,17 @@ def aggregate(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, 
     select_keys = "".join(f"{k}, " for k in keys)
     measures = ",\n".join(f"{m.sql} AS {m.name}" for m in spec.measures)
     group = f"GROUP BY {', '.join(keys)} ORDER BY {keys[-3] if keys else '1'}" if keys else ""
-    return con.execute(
-        f"SELECT {_round_columns(round_)}, {select_keys}{measures} FROM records {group}"
-    ).df()
+    return con.execute(f"SELECT {_round_columns(round_)}, {select_keys}{measures} FROM records {group}").df()
 
 
-def quality(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round,
-            received: pd.DataFrame, findings: pd.DataFrame, files: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def quality(
+    con: duckdb.DuckDBPyConnection,
+    spec: DatasetSpec,
+    round_: Round,
+    received: pd.DataFrame,
+    findings: pd.DataFrame,
+    files: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Completeness and accuracy per tambon, amphoe, province and nation (seed 001, criterion 2).
 
     * completeness_pct = villages accepted / villages in the registry;

@@ -29,10 +29,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
     """Return (text, encoding name) for UTF-8 with BOM, UTF-8 or Windows-874."""
     if data.startswith(_UTF16_BOMS):
         raise FileProblem("unknown_encoding")
-    if data.startswith(b"\xef\xbb\xbf"):
-        candidates = ("utf-8-sig",)
-    else:
-        candidates = ("utf-8", "cp874")
+    candidates = ("utf-8-sig",) if data.startswith(b"\xef\xbb\xbf") else ("utf-8", "cp874")
     for encoding in candidates:
         try:
             text = data.decode(encoding)

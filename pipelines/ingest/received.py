@@ -72,10 +72,7 @@ def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord) -> li
         record.missing_columns += [n for n in names if n not in positions]
         record.blank_rows_skipped += sheet.blank_rows
         for number, cells in sheet.rows:
-            values = [
-                cells[positions[n]] if n in positions and positions[n] < len(cells) else None
-                for n in names
-            ]
+            values = [cells[positions[n]] if n in positions and positions[n] < len(cells) else None for n in names]
             out.append([*values, record.sha256, sheet.name, number])
     record.sheets = ",".join(s.name for s in sheets)
     record.header_row = sheets[0].header_row

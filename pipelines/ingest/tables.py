@@ -74,9 +74,7 @@ def _sniff_delimiter(text: str) -> str:
     return max(_DELIMITERS, key=lambda d: sum(line.count(d) for line in first_lines))
 
 
-def read_csv(
-    text: str, match_header: Callable[[list[str]], list[str | None]]
-) -> list[Sheet]:
+def read_csv(text: str, match_header: Callable[[list[str]], list[str | None]]) -> list[Sheet]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
     sheet = _find_table("", reader, match_header)
     if sheet is None:
@@ -84,9 +82,7 @@ def read_csv(
     return [sheet]
 
 
-def read_xlsx(
-    data: bytes, match_header: Callable[[list[str]], list[str | None]]
-) -> list[Sheet]:
+def read_xlsx(data: bytes, match_header: Callable[[list[str]], list[str | None]]) -> list[Sheet]:
     """Every sheet that holds the form; other sheets (instructions, notes) are ignored."""
     from openpyxl import load_workbook  # imported here: only XLSX files pay for it
 

@@ -48,7 +48,13 @@ def test_codes_get_ascii_digits_but_names_keep_thai_digits(village_spec):
 def test_header_found_in_thai_english_and_with_stray_spaces(village_spec):
     match = header_matcher(village_spec.fields)
     assert match(["รหัสหมู่บ้าน", "หมู่ที่", "ชื่อ หมู่บ้าน\u200b", "อื่น"])[:3] == [
-        "village_code", "village_no", "village_name"]
+        "village_code",
+        "village_no",
+        "village_name",
+    ]
     assert match(["village_code", "Village number (moo)", "households"]) == [
-        "village_code", "village_no", "households"]
+        "village_code",
+        "village_no",
+        "households",
+    ]
     assert match(["แบบสำรวจข้อมูลพื้นฐานหมู่บ้าน ตำบลตลาด", "", ""]) == []

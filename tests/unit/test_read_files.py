@@ -2,6 +2,7 @@
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -67,12 +68,29 @@ def test_cp874_decided_from_the_whole_file_not_a_sample(village_spec, landing):
 
 
 def test_xlsx_title_rows_skipped_and_numbers_read_as_text(village_spec, landing):
-    rows = [["แบบสำรวจข้อมูลพื้นฐานหมู่บ้าน ตำบลตลาด"], [], HEADER, [84010101, 1, "บ้านหนองบัว", "15 ต.ค. 2563", 1234.0], [" "], ["", "\u200b"]]
+    rows = [
+        ["แบบสำรวจข้อมูลพื้นฐานหมู่บ้าน ตำบลตลาด"],
+        [],
+        HEADER,
+        [84010101, 1, "บ้านหนองบัว", "15 ต.ค. 2563", 1234.0],
+        [" "],
+        ["", "\u200b"],
+    ]
     (landing / "book1.xlsx").write_bytes(_xlsx(rows))
     got = _read(village_spec, landing)
     record = got.files.iloc[0]
-    assert (record["format"], record["header_row"], record["rows_received"], record["blank_rows_skipped"]) == ("xlsx", 3, 1, 2)
-    assert got.rows.loc[0, ["village_code", "households", "_row", "_sheet"]].tolist() == ["84010101", "1234", 4, "ข้อมูล"]
+    assert (
+        record["format"],
+        record["header_row"],
+        record["rows_received"],
+        record["blank_rows_skipped"],
+    ) == ("xlsx", 3, 1, 2)
+    assert got.rows.loc[0, ["village_code", "households", "_row", "_sheet"]].tolist() == [
+        "84010101",
+        "1234",
+        4,
+        "ข้อมูล",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -105,6 +123,6 @@ def test_raw_files_kept_byte_for_byte_and_a_repeat_ingested_once(village_spec, l
     got = _read(village_spec, landing)
     assert sorted(got.files["status"]) == ["duplicate", "ok"]
     assert len(got.rows) == 1
-    archived = {p for p in got.files["archived_as"]}
+    archived = set(got.files["archived_as"])
     assert len(archived) == 1
-    assert open(archived.pop(), "rb").read() == data
+    assert Path(archived.pop()).read_bytes() == data

@@ -7,11 +7,24 @@ from pipelines.rounds import parse_round
 from validation.run import validate_round
 
 GOOD = {
-    "village_code": "84010101", "village_no": "1", "village_name": "บ้านหนองบัว", "survey_date": "2020-10-15",
-    "households": "120", "population_male": "200", "population_female": "210", "population_total": "410",
-    "latitude": "9.13", "longitude": "99.33", "drinking_water_source": "ประปาหมู่บ้าน",
-    "has_electricity": "มี", "has_internet": "ไม่มี", "access_road": "ลาดยาง", "main_occupation": "เกษตรกรรม",
-    "notable_product": None, "headman_name": "นายสมชาย ใจดี", "headman_phone": "0812345678",
+    "village_code": "84010101",
+    "village_no": "1",
+    "village_name": "บ้านหนองบัว",
+    "survey_date": "2020-10-15",
+    "households": "120",
+    "population_male": "200",
+    "population_female": "210",
+    "population_total": "410",
+    "latitude": "9.13",
+    "longitude": "99.33",
+    "drinking_water_source": "ประปาหมู่บ้าน",
+    "has_electricity": "มี",
+    "has_internet": "ไม่มี",
+    "access_road": "ลาดยาง",
+    "main_occupation": "เกษตรกรรม",
+    "notable_product": None,
+    "headman_name": "นายสมชาย ใจดี",
+    "headman_phone": "0812345678",
     "recorded_by": "TST-840101-1",
 }
 CASES = [
@@ -47,7 +60,11 @@ def _run(rows, spec, geography):
 
 @pytest.mark.parametrize(("change", "code"), CASES, ids=[c for _, c in CASES])
 def test_each_fault_is_caught_by_its_named_rule(village_spec, small_geography, change, code):
-    result = _run([GOOD, {**GOOD, "village_code": "84010102", "village_no": "2", **change}], village_spec, small_geography)
+    result = _run(
+        [GOOD, {**GOOD, "village_code": "84010102", "village_no": "2", **change}],
+        village_spec,
+        small_geography,
+    )
     assert result.findings["_row_id"].unique().tolist() == [1]
     assert code in result.findings["code"].tolist()
     assert len(result.accepted) == 1 and len(result.quarantine) == 1

@@ -19,8 +19,7 @@ def sum_equals(frame: pd.DataFrame, params: dict[str, Any], ctx: RuleContext) ->
     bad = known & (total != expected)
     bad = bad.fillna(False).astype(bool)
     details = [
-        " + ".join(f"{p} {frame.at[i, p]}" for p in params["parts"]) + f" = {expected[i]}"
-        for i in frame.index[bad]
+        " + ".join(f"{p} {frame.at[i, p]}" for p in params["parts"]) + f" = {expected[i]}" for i in frame.index[bad]
     ]
     return findings.make(
         frame.index[bad], "sum_mismatch", "sum_equals", ctx.fields[params["total"]], total[bad], details
@@ -33,6 +32,10 @@ def code_suffix(frame: pd.DataFrame, params: dict[str, Any], ctx: RuleContext) -
     suffix = pd.to_numeric(code.str[-digits:].where(code.str.fullmatch(r"\d+").fillna(False)), errors="coerce")
     bad = (number.notna() & suffix.notna() & (number != suffix)).fillna(False).astype(bool)
     return findings.make(
-        frame.index[bad], "code_suffix_mismatch", "code_suffix", ctx.fields[params["field"]],
-        number[bad], code[bad],
+        frame.index[bad],
+        "code_suffix_mismatch",
+        "code_suffix",
+        ctx.fields[params["field"]],
+        number[bad],
+        code[bad],
     )

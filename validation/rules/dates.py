@@ -18,6 +18,10 @@ def date_in_round(frame: pd.DataFrame, params: dict[str, Any], ctx: RuleContext)
     first, last = ctx.round.first_day, ctx.round.last_day
     bad = dates.notna() & ~dates.between(pd.Timestamp(first), pd.Timestamp(last))
     return findings.make(
-        frame.index[bad], "date_outside_round", "date_in_round", ctx.fields[name],
-        dates[bad].dt.strftime("%Y-%m-%d"), f"{first.isoformat()} – {last.isoformat()}",
+        frame.index[bad],
+        "date_outside_round",
+        "date_in_round",
+        ctx.fields[name],
+        dates[bad].dt.strftime("%Y-%m-%d"),
+        f"{first.isoformat()} – {last.isoformat()}",
     )

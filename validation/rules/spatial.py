@@ -47,12 +47,20 @@ def spatial_review(frame: pd.DataFrame, params: dict[str, Any], ctx: RuleContext
     parts = [
         findings.make(frame.index[zero], "coordinates_zero", "spatial_review", field, point(zero)),
         findings.make(
-            frame.index[swapped], "coordinates_swapped", "spatial_review", field, point(swapped),
+            frame.index[swapped],
+            "coordinates_swapped",
+            "spatial_review",
+            field,
+            point(swapped),
             point(swapped),
         ),
         findings.make(
-            frame.index[outside], "coordinates_outside_thailand", "spatial_review", field,
-            point(outside), point(outside),
+            frame.index[outside],
+            "coordinates_outside_thailand",
+            "spatial_review",
+            field,
+            point(outside),
+            point(outside),
         ),
     ]
     inside = present & _inside(lat, lon)
@@ -67,8 +75,12 @@ def spatial_review(frame: pd.DataFrame, params: dict[str, Any], ctx: RuleContext
     far = distance[distance > float(params.get("max_km", 25))]
     parts.append(
         findings.make(
-            far.index, "coordinates_far_from_tambon", "spatial_review", field,
-            point(frame.index.isin(far.index)), [f"{km:.1f} กม./km" for km in far],
+            far.index,
+            "coordinates_far_from_tambon",
+            "spatial_review",
+            field,
+            point(frame.index.isin(far.index)),
+            [f"{km:.1f} กม./km" for km in far],
         )
     )
     return findings.concat(parts)

@@ -1,0 +1,1 @@
+"""Benchmarks: they print and record figures; tests check behaviour, not speed."""

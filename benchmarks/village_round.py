@@ -1,0 +1,104 @@
+"""All of Thailand for one village round: end-to-end time, time per stage, validation speed.
+
+Validation speed is reported as a ratio to ``frictionless`` alone validating the
+same normalised rows against the same Table Schema, in this same process run, so
+the figure means something on a shared, noisy machine.
+
+    python -m benchmarks.village_round [--round 2563-10] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from catalog.local import LocalCatalog
+from pipelines import stages
+from pipelines.declarations import load_datasets
+from pipelines.layout import Layout
+from pipelines.rounds import parse_round
+from validation.schema_check import validation_schema
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def frictionless_alone(rows_csv: Path, schema: dict) -> float:
+    """Seconds for frictionless to validate the CSV against the schema (no other rules)."""
+    from frictionless import Resource
+
+    start = time.perf_counter()
+    report = Resource(path=str(rows_csv), schema=validation_schema(schema), trusted=True).validate(limit_errors=0)
+    seconds = time.perf_counter() - start
+    assert report.tasks[0].stats["rows"] > 0
+    return seconds
+
+
+def run(round_text: str, data_dir: Path) -> dict:
+    import samples.village_profile as generator
+
+    spec = load_datasets()["village_profile"]
+    round_ = parse_round(round_text)
+    layout = Layout(data_dir)
+    start = time.perf_counter()
+    generator.generate(round_, layout.landing_dir(spec.name, round_), provinces=None)
+    seconds_generate = time.perf_counter() - start
+
+    job = stages.RoundJob(spec, round_, layout)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    _ = job.geography  # the registry build is part of the run
+    timings["registry"] = time.perf_counter() - start
+    for name, stage in [
+        ("ingest", stages.ingest),
+        ("validate", stages.validate),
+        ("quality", stages.quality),
+        ("aggregate", stages.aggregate),
+    ]:
+        t = time.perf_counter()
+        stage(job)
+        timings[name] = time.perf_counter() - t
+    t = time.perf_counter()
+    published = stages.publish(job, LocalCatalog(layout.catalog))
+    stages.write_report(job, published)
+    timings["publish"] = time.perf_counter() - t
+
+    received = job.work.read("received")
+    rows = len(received)
+    rows_csv = data_dir / "received_rows.csv"
+    received[spec.field_names].to_csv(rows_csv, index=False)
+    seconds_frictionless = frictionless_alone(rows_csv, spec.schema)
+    validation_rps = rows / timings["validate"]
+    frictionless_rps = rows / seconds_frictionless
+    return {
+        "benchmark": "village_round",
+        "round": round_.key,
+        "rows": rows,
+        "files": int(job.work.read("files").shape[0]),
+        "seconds_generate_samples": round(seconds_generate, 2),
+        "seconds_total": round(sum(timings.values()), 2),
+        "seconds_by_stage": {k: round(v, 2) for k, v in timings.items()},
+        "validation_rows_per_s": round(validation_rps),
+        "frictionless_rows_per_s": round(frictionless_rps),
+        "ratio_vs_frictionless": round(validation_rps / frictionless_rps, 2),
+        "note": "validation = frictionless schema checks + declared rules + duplicates; "
+        "frictionless = schema checks only, same rows, same process",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--round", default="2563-10")
+    parser.add_argument("--keep", type=Path, help="keep the generated data in this folder")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tambon-bench-") as tmp:
+        figures = run(args.round, (args.keep or Path(tmp)).resolve())
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "village_round.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

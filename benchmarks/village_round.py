@@ -30,7 +30,8 @@ def frictionless_alone(rows_csv: Path, schema: dict) -> float:
     from frictionless import Resource
 
     start = time.perf_counter()
-    report = Resource(path=str(rows_csv), schema=validation_schema(schema), trusted=True).validate(limit_errors=0)
+    resource = Resource(path=rows_csv.name, basepath=str(rows_csv.parent), schema=validation_schema(schema))
+    report = resource.validate(limit_errors=0)
     seconds = time.perf_counter() - start
     assert report.tasks[0].stats["rows"] > 0
     return seconds

@@ -7,6 +7,7 @@ Partitioned by monthly round. Each asset is a thin wrapper over a stage in
 ``pipelines/stages.py``; this module only adds Dagster's metadata and checks.
 """
 
+import json
 import time
 
 import dagster as dg
@@ -17,7 +18,7 @@ from pipelines import checks, stages
 from pipelines.declarations import DatasetSpec
 from pipelines.partitions import rounds
 from pipelines.progress import say
-from pipelines.resources import DataLayout, LocalCatalogResource
+from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource
 from pipelines.rounds import parse_round
 
 
@@ -189,3 +190,42 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         )
 
     return [raw_files, validate, quality, aggregates, published]
+
+
+def ckan_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
+    """Mirror the dataset's outputs from the local catalog into CKAN (only defined when CKAN is configured)."""
+    name = spec.name
+
+    @dg.asset(
+        key=dg.AssetKey([name, "ckan"]),
+        deps=[dg.AssetKey([name, "published"])],
+        partitions_def=rounds,
+        group_name=name,
+        pool="ckan",
+        description="The same versioned packages in CKAN: staged, verified, then switched in one step",
+    )
+    def ckan(context: AssetExecutionContext, catalog: LocalCatalogResource, ckan: CkanResource) -> dg.MaterializeResult:
+        local = catalog.catalog()
+        publisher = ckan.publisher(local)
+        publisher.ensure_organization()
+        outcomes = []
+        for output in sorted(p.parent.name for p in local.root.glob(f"{name}*/latest.json")):
+            if output != name and not output.startswith(f"{name}_"):
+                continue
+            pointer = local.pointer(output)
+            package = local.root / output / pointer["latest"]["path"] / "datapackage.json"
+            schema = json.loads(package.read_text(encoding="utf-8"))["resources"][0]["schema"]
+            outcomes.append(publisher.publish(output, schema))
+        uploaded = sum(len(o.uploaded) for o in outcomes)
+        say(context, f"{name}: CKAN {uploaded} uploads, {sum(o.switched for o in outcomes)} datasets switched")
+        return dg.MaterializeResult(
+            metadata={
+                "uploaded": [u for o in outcomes for u in o.uploaded],
+                "reused": len([r for o in outcomes for r in o.reused]),
+                "switched": [o.dataset for o in outcomes if o.switched],
+                "datastore_rows": sum(o.datastore_rows for o in outcomes),
+                "urls": dg.MetadataValue.json({o.dataset: o.url for o in outcomes}),
+            }
+        )
+
+    return ckan

@@ -65,6 +65,14 @@ def summary(report: dict) -> str:
         f"{len(report['tambons_not_reported'])} tambons not reported",
         f"  {len(new)} new revisions published, {len(report['published']) - len(new)} unchanged",
     ]
+    if report.get("quality_by_province"):
+        lines.append("  จังหวัดที่ส่งข้อมูล / provinces that reported:")
+        lines += [
+            f"    {p['area_code']} {p['area_name_th']} ({p['area_name_en']}): ครบถ้วน/completeness "
+            f"{p['completeness_pct']}%, ถูกต้อง/accuracy {p['accuracy_pct']}%, "
+            f"ตำบลที่รายงาน/tambons reported {p['tambons_reported']}/{p['tambons_expected']}"
+            for p in report["quality_by_province"]
+        ]
     if rejected:
         lines.append("  ไฟล์ที่อ่านไม่ได้ / unreadable files:")
         lines += [f"    {f['name']}: {f['message_th']} / {f['message_en']}" for f in rejected]

@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
-from pipelines.assets import dataset_assets
+from pipelines.assets import ckan_asset, dataset_assets
 from pipelines.declarations import load_datasets
-from pipelines.resources import DataLayout, LocalCatalogResource
+from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource
 
 
 def round_job_name(dataset: str) -> str:
@@ -18,8 +20,13 @@ def round_job_name(dataset: str) -> str:
 
 def build_definitions() -> dg.Definitions:
     specs = load_datasets()
+    assets = [a for spec in specs.values() for a in dataset_assets(spec)]
+    resources: dict = {"data": DataLayout(), "catalog": LocalCatalogResource()}
+    if os.environ.get("CKAN_URL"):  # publish to CKAN too when one is configured
+        assets += [ckan_asset(spec) for spec in specs.values()]
+        resources["ckan"] = CkanResource(url=os.environ["CKAN_URL"])
     return dg.Definitions(
-        assets=[a for spec in specs.values() for a in dataset_assets(spec)],
+        assets=assets,
         jobs=[
             dg.define_asset_job(
                 round_job_name(name),
@@ -28,7 +35,7 @@ def build_definitions() -> dg.Definitions:
             )
             for name, spec in specs.items()
         ],
-        resources={"data": DataLayout(), "catalog": LocalCatalogResource()},
+        resources=resources,
     )
 
 

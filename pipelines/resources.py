@@ -6,7 +6,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from catalog.ckan_client import CkanClient, token_from_environment
+from catalog.ckan_publish import CkanPublisher, Organization
 from catalog.local import LocalCatalog
+from pipelines.declarations import REPO_ROOT
 from pipelines.layout import Layout
 
 
@@ -27,3 +30,17 @@ class LocalCatalogResource(dg.ConfigurableResource):
     def catalog(self) -> LocalCatalog:
         layout = Layout(Path(self.data_dir).resolve()) if self.data_dir else Layout.from_env()
         return LocalCatalog(layout.catalog)
+
+
+class CkanResource(dg.ConfigurableResource):
+    """The CKAN catalog: ``CKAN_URL`` and ``CKAN_API_TOKEN`` (or a secrets file), never logged."""
+
+    url: str
+    secrets_file: str = str(REPO_ROOT / ".cache" / "ckan-secrets.env")
+    organization: str = "dopa"
+    organization_title: str = "กรมการปกครอง"
+
+    def publisher(self, local: LocalCatalog) -> CkanPublisher:
+        token = token_from_environment(Path(self.secrets_file))
+        client = CkanClient(self.url, token)
+        return CkanPublisher(client, local, Organization(self.organization, self.organization_title))

@@ -182,6 +182,19 @@ def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
             "rows_by_code": findings.drop_duplicates(["_row_id", "code"])["code"].value_counts().sort_index().to_dict(),
         },
         "quality": {k: (v.item() if hasattr(v, "item") else v) for k, v in nation.items()},
+        "quality_by_province": json.loads(
+            figures[(figures["level"] == "province") & (figures["rows_received"] > 0)][
+                [
+                    "area_code",
+                    "area_name_th",
+                    "area_name_en",
+                    "completeness_pct",
+                    "accuracy_pct",
+                    "tambons_expected",
+                    "tambons_reported",
+                ]
+            ].to_json(orient="records", force_ascii=False)
+        ),
         "tambons_not_reported": figures[(figures["level"] == "tambon") & (figures["rows_received"] == 0)][
             "area_code"
         ].tolist(),

@@ -1,0 +1,379 @@
+"""Mirror the local catalog into CKAN: idempotent, versioned, never half-published.
+
+The local catalog folder is the source of truth (every revision of every round,
+with hashes and Thai GDC metadata in its ``datapackage.json``). For each output:
+
+1. **Stage**: every revision file CKAN does not hold yet (matched by round,
+   revision, format and SHA-256) is uploaded, streamed, as a resource marked
+   ``publish_state = pending``, and verified by downloading it back and hashing.
+   Our CKAN extension hides pending resources from everyone who cannot edit the
+   dataset, so the public still sees the previous revision.
+2. **Switch**: one ``package_patch`` (one database transaction) marks the staged
+   resources published, points the stable "latest" resources at the newest
+   revision's files, and sets the version and round coverage.
+3. **DataStore**: the current revision of every round, upserted by primary key
+   into one table with a data dictionary from the Table Schema.
+
+Re-running with nothing new makes no upload and no change. A run killed between
+stage and switch is completed by the next run, which reuses the verified uploads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from catalog.ckan_client import CkanClient
+from catalog.local import LocalCatalog
+
+FORMAT_LABEL = {"csv": "CSV", "parquet": "Parquet", "datapackage": "JSON"}
+DATASTORE_TYPES = {"string": "text", "integer": "int8", "number": "float8", "date": "date", "boolean": "bool"}
+#: Thai GDC keys copied from the declaration onto the CKAN dataset as they are.
+GDC_KEYS = (
+    "data_type", "maintainer", "maintainer_email", "objective", "update_frequency_unit", "update_frequency_interval",
+    "geo_coverage", "data_source", "data_format", "data_category", "license_id", "accessible_condition",
+    "data_support", "data_collect", "url", "data_language", "created_date", "disaggregate", "unit_of_measure",
+    "unit_of_multiplier", "calculation_method", "standard", "first_year_of_data",
+)  # fmt: skip
+
+
+class SwitchInterrupted(RuntimeError):
+    """Raised by the test hook that stops a run between staging and switching."""
+
+
+@dataclass(frozen=True)
+class Organization:
+    name: str = "dopa"
+    title: str = "กรมการปกครอง"
+    title_en: str = "Department of Provincial Administration (DOPA)"
+
+
+@dataclass
+class Outcome:
+    dataset: str
+    url: str
+    uploaded: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    switched: bool = False
+    datastore_rows: int = 0
+
+
+@dataclass(frozen=True)
+class RevisionFile:
+    """One immutable file of the local catalog, as CKAN should hold it."""
+
+    output: str
+    round: str
+    round_be: str
+    revision: int
+    format: str  # csv | parquet | datapackage
+    path: Path
+    sha256: str
+    size: int
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        return (self.round, self.revision, self.format)
+
+    @property
+    def resource_name(self) -> str:
+        return f"{self.output} {self.round_be} ({self.round}) r{self.revision} · {FORMAT_LABEL[self.format]}"
+
+
+def revision_files(local: LocalCatalog, output: str) -> list[RevisionFile]:
+    """Every revision of every round in the local catalog, oldest first."""
+    files = []
+    for package_path in sorted((local.root / output).glob("*/r*/datapackage.json")):
+        package = json.loads(package_path.read_text(encoding="utf-8"))
+        for resource in package["resources"]:
+            sha = resource.get("sha256") or resource["hash"].removeprefix("sha256:")
+            size = resource.get("size") or resource["bytes"]
+            files.append(
+                RevisionFile(
+                    output,
+                    package["round"],
+                    package["round_be"],
+                    package["revision"],
+                    resource["format"],
+                    package_path.parent / resource["path"],
+                    sha,
+                    size,
+                )
+            )
+        raw = package_path.read_bytes()
+        files.append(
+            RevisionFile(
+                output,
+                package["round"],
+                package["round_be"],
+                package["revision"],
+                "datapackage",
+                package_path,
+                _sha256(raw),
+                len(raw),
+            )
+        )
+    return sorted(files, key=lambda f: (f.round, f.revision, f.format))
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+class CkanPublisher:
+    def __init__(
+        self,
+        client: CkanClient,
+        local: LocalCatalog,
+        organization: Organization | None = None,
+        before_switch: Callable[[str], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.local = local
+        self.organization = organization or Organization()
+        self.before_switch = before_switch or (lambda dataset: None)
+
+    # -- organisation and dataset -------------------------------------------------------------------------------
+    def ensure_organization(self) -> None:
+        org = self.organization
+        try:
+            self.client.call("organization_show", id=org.name)
+        except Exception:
+            self.client.call("organization_create", name=org.name, title=org.title, description=org.title_en)
+
+    def _dataset_fields(self, output: str, package: dict[str, Any], rounds: list[dict[str, Any]]) -> dict[str, Any]:
+        gdc = package.get("thai_gdc", {})
+        fields = {key: gdc[key] for key in GDC_KEYS if key in gdc and gdc[key] not in (None, "")}
+        latest = rounds[-1]
+        fields.update(
+            name=output.replace("_", "-"),
+            title=package["title_th"],
+            title_en=package["title"],
+            notes=f"{package['description_th']}\n\n{package['description']}",
+            notes_en=package["description"],
+            owner_org=self.organization.name,
+            tag_string=",".join(gdc.get("tags", [])),
+            version=latest["version"],
+            latest_revision=latest["version"],
+            round_coverage=", ".join(f"{r['round_be']} ({r['round']})" for r in rounds),
+            last_year_of_data=str(max(int(r["round_be"][:4]) for r in rounds)),
+            last_updated_date=latest["published_at"][:10],
+        )
+        return fields
+
+    def _package(self, name: str) -> dict[str, Any] | None:
+        import ckanapi
+
+        try:
+            return self.client.call("package_show", id=name)
+        except ckanapi.NotFound:
+            return None
+
+    # -- the three steps ----------------------------------------------------------------------------------------
+    def publish(self, output: str, schema: dict[str, Any] | None = None) -> Outcome:
+        files = revision_files(self.local, output)
+        if not files:
+            raise ValueError(f"ยังไม่มี {output} ในแคตตาล็อก / {output} is not in the local catalog yet")
+        pointer = self.local.pointer(output)
+        rounds = []
+        for key in sorted(pointer["rounds"]):
+            current = pointer["rounds"][key]
+            package = json.loads((self.local.root / output / current["path"] / "datapackage.json").read_text("utf-8"))
+            rounds.append({"round": key, "round_be": package["round_be"], **current})
+        newest = json.loads(
+            (self.local.root / output / pointer["latest"]["path"] / "datapackage.json").read_text("utf-8")
+        )
+        fields = self._dataset_fields(output, newest, rounds)
+        name = fields["name"]
+        outcome = Outcome(dataset=name, url=f"{self.client.url}/dataset/{name}")
+
+        package = self._package(name) or self.client.call("package_create", **fields, private=True)
+        by_key = {_resource_key(r): r for r in package["resources"] if r.get("role") == "revision"}
+        for file in files:  # 1. stage
+            existing = by_key.get(file.key)
+            if existing and existing.get("hash") == file.sha256:
+                outcome.reused.append(file.resource_name)
+                continue
+            package = self._stage(package, file)
+            by_key = {_resource_key(r): r for r in package["resources"] if r.get("role") == "revision"}
+            outcome.uploaded.append(file.resource_name)
+
+        desired = self._desired(package, fields, rounds, by_key)
+        if desired is not None:  # 2. switch
+            self.before_switch(name)
+            package = self.client.call("package_patch", id=package["id"], **desired)
+            outcome.switched = True
+        if schema is not None:  # 3. DataStore
+            outcome.datastore_rows = self._datastore(package, schema, rounds, output)
+        return outcome
+
+    def _stage(self, package: dict[str, Any], file: RevisionFile) -> dict[str, Any]:
+        resource = {
+            "package_id": package["id"],
+            "name": file.resource_name,
+            "format": FORMAT_LABEL[file.format],
+            "hash": file.sha256,
+            "size": str(file.size),
+            "role": "revision",
+            "publish_state": "pending",
+            "round": file.round,
+            "round_be": file.round_be,
+            "revision": str(file.revision),
+            "file_format": file.format,
+            "description": f"รอบ {file.round_be} ฉบับปรับปรุงที่ {file.revision} (ไม่เปลี่ยนแปลงหลังเผยแพร่) / "
+            f"round {file.round}, revision {file.revision} (immutable once published)",
+        }
+        created = self.client.upload("resource_create", resource, "upload", file.path)
+        got = self.client.sha256_of(created["url"])
+        if got != file.sha256:
+            self.client.call("resource_delete", id=created["id"])
+            raise RuntimeError(
+                f"ไฟล์ที่อัปโหลดไม่ตรงกับต้นฉบับ {file.path.name} / upload of {file.path.name} arrived corrupted "
+                f"(sha256 {got} != {file.sha256})"
+            )
+        return self.client.call("package_show", id=package["id"])
+
+    def _desired(
+        self,
+        package: dict[str, Any],
+        fields: dict[str, Any],
+        rounds: list[dict[str, Any]],
+        by_key: dict[tuple[str, int, str], dict[str, Any]],
+    ) -> dict[str, Any] | None:
+        """The dataset after the switch, or None when CKAN already shows exactly that."""
+        newest = rounds[-1]
+        targets = {fmt: by_key[(newest["round"], newest["revision"], fmt)] for fmt in FORMAT_LABEL}
+        resources = []
+        for resource in package["resources"]:
+            resource = dict(resource)
+            if resource.get("role") == "revision":
+                resource["publish_state"] = "published"
+            elif resource.get("role") == "latest":
+                target = targets[resource["file_format"]]
+                resource["url"] = target["url"]
+                resource["description"] = _latest_description(target)
+            resources.append(resource)
+        present = {r.get("file_format") for r in resources if r.get("role") == "latest"}
+        for fmt, target in targets.items():
+            if fmt not in present:
+                resources.append(
+                    {
+                        "name": f"{fields['name']} ล่าสุด / latest · {FORMAT_LABEL[fmt]}",
+                        "url": target["url"],
+                        "format": FORMAT_LABEL[fmt],
+                        "role": "latest",
+                        "file_format": fmt,
+                        "description": _latest_description(target),
+                    }
+                )
+        desired = {**fields, "private": False, "resources": resources}
+        current = {k: package.get(k) for k in desired if k != "resources"}
+        same_resources = [_comparable(r) for r in package["resources"]] == [_comparable(r) for r in resources]
+        if same_resources and all(_same(current[k], v) for k, v in desired.items() if k != "resources"):
+            return None
+        return desired
+
+    def _datastore(
+        self, package: dict[str, Any], schema: dict[str, Any], rounds: list[dict[str, Any]], output: str
+    ) -> int:
+        """Upsert each round's current revision into one DataStore table (the Data API and previews)."""
+        table = next((r for r in package["resources"] if r.get("role") == "datastore"), None)
+        fields = [
+            {
+                "id": f["name"],
+                "type": DATASTORE_TYPES[f.get("type", "string")],
+                "info": {
+                    "label": f"{f.get('title_th', f['name'])} / {f.get('title', f['name'])}",
+                    "notes": f"{f.get('description_th', '')}\n\n{f.get('description', '')}".strip(),
+                },
+            }
+            for f in schema["fields"]
+        ]
+        key = schema.get("primaryKey", [])
+        if table is None:
+            result = self.client.call(
+                "datastore_create",
+                resource={
+                    "package_id": package["id"],
+                    "name": f"{output} ทุกรอบ / all rounds · Data API",
+                    "role": "datastore",
+                    "format": "DataStore",
+                    "description": "ข้อมูลฉบับปัจจุบันของทุกรอบ ค้นด้วย Data API ได้ / current revision of "
+                    "every round, queryable through the Data API",
+                },
+                fields=fields,
+                primary_key=key,
+                force=True,
+            )
+            table_id = result["resource_id"]
+            loaded: dict[str, str] = {}
+        else:
+            table_id = table["id"]
+            loaded = json.loads(table.get("loaded_versions") or "{}")
+        rows = 0
+        for current in rounds:
+            if loaded.get(current["round"]) == current["version"]:
+                continue
+            csv = self.local.root / output / current["path"] / current["files"]["csv"]["path"]
+            frame = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            records = frame.replace({"": None}).to_dict(orient="records")
+            bools = {f["name"]: f for f in schema["fields"] if f.get("type") == "boolean"}
+            for record in records:
+                for name, spec in bools.items():
+                    if record[name] is not None:
+                        record[name] = record[name] in spec.get("trueValues", ["true"])
+            for start in range(0, len(records), 5000):
+                self.client.call(
+                    "datastore_upsert",
+                    resource_id=table_id,
+                    records=records[start : start + 5000],
+                    method="upsert" if key else "insert",
+                    force=True,
+                )
+            rows += len(records)
+            loaded[current["round"]] = current["version"]
+        if rows:
+            self.client.call("resource_patch", id=table_id, loaded_versions=json.dumps(loaded, sort_keys=True))
+        return rows
+
+
+def _resource_key(resource: dict[str, Any]) -> tuple[str, int, str]:
+    return (resource.get("round", ""), int(resource.get("revision") or 0), resource.get("file_format", ""))
+
+
+def _latest_description(target: dict[str, Any]) -> str:
+    return f"ลิงก์ถาวรไปยังฉบับล่าสุด (ขณะนี้: {target['name']}) / stable link to the newest revision (now: {target['name']})"
+
+
+_VOLATILE = {
+    "metadata_modified",
+    "last_modified",
+    "position",
+    "created",
+    "cache_last_updated",
+    "datastore_active",
+    "mimetype",
+    "mimetype_inner",
+    "cache_url",
+    "url_type",
+    "package_id",
+    "state",
+    "tracking_summary",
+}
+
+
+def _comparable(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resource.items() if k not in _VOLATILE and v not in (None, "")}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(b, list):
+        return sorted(map(str, a or [])) == sorted(map(str, b))
+    return str(a if a is not None else "") == str(b)

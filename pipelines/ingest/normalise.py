@@ -97,7 +97,10 @@ def normalise_column(values: pd.Series, field: dict[str, Any]) -> pd.Series:
     return values.map(mapping).astype(object).where(values.notna(), None)
 
 
-def header_matcher(fields: list[dict[str, Any]]) -> Callable[[list[str]], list[str | None]]:
+HeaderMatcher = Callable[[list[str]], list[str | None]]
+
+
+def header_matcher(fields: list[dict[str, Any]]) -> HeaderMatcher:
     """Build the test that says whether a row is the form's header, and maps its columns.
 
     A row is the header when at least three distinct form fields are named in it

@@ -15,7 +15,7 @@ import pandas as pd
 from pipelines.declarations import DatasetSpec
 from pipelines.ingest.decode import decode_text, sniff_container
 from pipelines.ingest.landing import LandedFile, archive_file, find_files
-from pipelines.ingest.normalise import header_matcher, normalise_column
+from pipelines.ingest.normalise import HeaderMatcher, header_matcher, normalise_column
 from pipelines.ingest.problems import FileProblem
 from pipelines.ingest.tables import Sheet, read_csv, read_xlsx
 
@@ -50,8 +50,7 @@ class Received:
     files: pd.DataFrame  # one FileRecord per landed file
 
 
-def _read_sheets(data: bytes, spec: DatasetSpec, record: FileRecord) -> list[Sheet]:
-    match = header_matcher(spec.fields)
+def _read_sheets(data: bytes, match: HeaderMatcher, record: FileRecord) -> list[Sheet]:
     if sniff_container(data) == "zip":
         record.format = "xlsx"
         return read_xlsx(data, match)
@@ -87,8 +86,9 @@ def read_round(spec: DatasetSpec, landing_dirs: list[Path], archive: Path) -> Re
     rows: list[list] = []
     records: list[FileRecord] = []
     seen: dict[str, str] = {}
+    match = header_matcher(spec.fields)
     for landed in find_files(landing_dirs):
-        record = _ingest_one(landed, spec, archive, seen, rows)
+        record = _ingest_one(landed, spec, match, archive, seen, rows)
         records.append(record)
     frame = pd.DataFrame(rows, columns=[*spec.field_names, *LINEAGE])
     for name in spec.field_names:
@@ -99,7 +99,7 @@ def read_round(spec: DatasetSpec, landing_dirs: list[Path], archive: Path) -> Re
 
 
 def _ingest_one(
-    landed: LandedFile, spec: DatasetSpec, archive: Path, seen: dict[str, str], rows: list[list]
+    landed: LandedFile, spec: DatasetSpec, match: HeaderMatcher, archive: Path, seen: dict[str, str], rows: list[list]
 ) -> FileRecord:
     archived = archive_file(archive, landed)
     record = FileRecord(landed.sha256, landed.relative_name, landed.size, str(archived))
@@ -110,7 +110,7 @@ def _ingest_one(
         return record
     seen[landed.sha256] = landed.relative_name
     try:
-        sheets = _read_sheets(landed.path.read_bytes(), spec, record)
+        sheets = _read_sheets(landed.path.read_bytes(), match, record)
         rows.extend(_file_rows(sheets, spec, record))
     except FileProblem as problem:
         record.status, record.problem_code = "rejected", problem.code

@@ -1,0 +1,517 @@
+#!/usr/bin/env bash
+# Local CKAN 2.11 catalog server for tambon-opendata: no Solr, a project-local
+# PostgreSQL 15 cluster and Redis, CKAN in its own virtualenv, gunicorn.
+#
+#   ckan.sh install   apt packages if missing; CKAN venv (reused while
+#                     requirements.txt is unchanged); our extension (editable)
+#   ckan.sh start     postgres + redis + databases + ckan.ini + db migrations +
+#                     sysadmin token + gunicorn; waits for status_show; writes
+#                     $TAMBON_CKAN_RUN/env (CKAN_URL, CKAN_API_TOKEN, mode 600)
+#   ckan.sh stop      stops gunicorn, redis and postgres of the run dir
+#   ckan.sh status    what runs (exit 0 only if all three run)
+#   ckan.sh url       prints CKAN_URL
+#   ckan.sh env       prints the env file's shell lines (includes the token:
+#                     meant for `eval "$(ckan.sh env)"`); `env-file` its path
+#
+# Settings (environment): TAMBON_CKAN_HOME (default <repo>/.cache/ckan),
+# TAMBON_CKAN_PORT (5000), TAMBON_CKAN_PG_PORT (54329),
+# TAMBON_CKAN_REDIS_PORT (63799), TAMBON_CKAN_RUN (default
+# $TAMBON_CKAN_HOME/run-$TAMBON_CKAN_PORT), TAMBON_CKAN_PYTHON (python3),
+# TAMBON_CKAN_WORKERS (2).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+
+TAMBON_CKAN_HOME="$(realpath -m "${TAMBON_CKAN_HOME:-$REPO_ROOT/.cache/ckan}")"
+TAMBON_CKAN_PORT="${TAMBON_CKAN_PORT:-5000}"
+TAMBON_CKAN_PG_PORT="${TAMBON_CKAN_PG_PORT:-54329}"
+TAMBON_CKAN_REDIS_PORT="${TAMBON_CKAN_REDIS_PORT:-63799}"
+TAMBON_CKAN_RUN="$(realpath -m "${TAMBON_CKAN_RUN:-$TAMBON_CKAN_HOME/run-$TAMBON_CKAN_PORT}")"
+TAMBON_CKAN_PYTHON="${TAMBON_CKAN_PYTHON:-python3}"
+TAMBON_CKAN_WORKERS="${TAMBON_CKAN_WORKERS:-2}"
+
+VENV="$TAMBON_CKAN_HOME/venv"
+REQUIREMENTS="$SCRIPT_DIR/requirements.txt"
+EXT_DIR="$SCRIPT_DIR/ckanext-tambon"
+RUN="$TAMBON_CKAN_RUN"
+LOGS="$RUN/logs"
+PGDATA="$RUN/pgdata"
+PGSOCK="$RUN/pgsock"
+INI="$RUN/ckan.ini"
+ENV_FILE="$RUN/env"
+SECRETS="$RUN/secrets"
+GUNICORN_PID="$RUN/gunicorn.pid"
+REDIS_PID="$RUN/redis.pid"
+CKAN_URL="http://127.0.0.1:$TAMBON_CKAN_PORT"
+ADMIN_USER="tambon_admin"
+INSTALL_LOG="$TAMBON_CKAN_HOME/install.log"
+APT_PACKAGES=(postgresql redis-server libpq-dev gcc)
+
+log() { printf '[ckan.sh] %s\n' "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+# ---------------------------------------------------------------- helpers --
+
+pg_bindir() {
+    local d
+    for d in /usr/lib/postgresql/15/bin $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
+        [[ -x "$d/initdb" ]] && { echo "$d"; return 0; }
+    done
+    return 1
+}
+
+# Run a command as the postgres OS user (initdb refuses root), from "/" so
+# that it never lacks access to the current directory.
+as_pg() {
+    if [[ "$(id -u)" == 0 ]]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+
+read_pid() { [[ -s "$1" ]] && tr -dc '0-9' <"$1" || true; }
+
+# A pid from a pid file only counts if that process still is what we started.
+pid_is() {
+    local pid="$1" what="$2"
+    pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$what"
+}
+
+sha() { sha256sum | cut -c1-16; }
+
+http_ok() { curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; }
+
+ckan_cli() { CKAN_INI="$INI" "$VENV/bin/ckan" -c "$INI" "$@"; }
+
+psql_admin() {
+    as_pg "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$TAMBON_CKAN_PG_PORT" -U postgres "$@"
+}
+
+secret() {
+    # secret NAME: a random value kept in $SECRETS (mode 600), made once.
+    local name="$1" value
+    touch "$SECRETS" && chmod 600 "$SECRETS"
+    value="$(sed -n "s/^$name=//p" "$SECRETS" | tail -n1)"
+    if [[ -z "$value" ]]; then
+        value="$(head -c 32 /dev/urandom | sha256sum | cut -c1-32)"
+        printf '%s=%s\n' "$name" "$value" >>"$SECRETS"
+    fi
+    printf '%s' "$value"
+}
+
+# ---------------------------------------------------------------- install --
+
+apt_install_missing() {
+    local missing=() p
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if ! "$TAMBON_CKAN_PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+        missing+=(python3-venv)
+    fi
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    log "apt-get install ${missing[*]}"
+    local sudo=()
+    [[ "$(id -u)" == 0 ]] || sudo=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# pip with its output in $INSTALL_LOG (shown only when it fails)
+pip_quiet() {
+    if ! "$VENV/bin/pip" --disable-pip-version-check "$@" >>"$INSTALL_LOG" 2>&1; then
+        grep -v '^WARNING: Location' "$INSTALL_LOG" | tail -n 30 >&2
+        die "pip $* failed, see $INSTALL_LOG"
+    fi
+}
+
+cmd_install() {
+    apt_install_missing
+    mkdir -p "$TAMBON_CKAN_HOME"
+    : >"$INSTALL_LOG"
+    local py_version req_hash ext_hash stamp="$VENV/.tambon-requirements"
+    py_version="$("$TAMBON_CKAN_PYTHON" -c 'import sys; print(sys.version)')"
+    req_hash="$({ cat "$REQUIREMENTS"; echo "$py_version"; } | sha)"
+    if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$req_hash" ]]; then
+        log "CKAN venv up to date ($VENV)"
+    else
+        log "creating CKAN venv $VENV (requirements changed or missing; log: $INSTALL_LOG)"
+        rm -rf "$VENV"
+        "$TAMBON_CKAN_PYTHON" -m venv "$VENV"
+        pip_quiet install --upgrade pip==24.3.1
+        pip_quiet install -r "$REQUIREMENTS"
+        echo "$req_hash" >"$stamp"
+        rm -f "$VENV/.tambon-extension"
+    fi
+    ext_hash="$({ echo "$EXT_DIR"; cat "$EXT_DIR/pyproject.toml"; } | sha)"
+    if [[ "$(cat "$VENV/.tambon-extension" 2>/dev/null)" != "$ext_hash" ]] \
+        || ! "$VENV/bin/python" -c 'import ckanext.tambon' 2>/dev/null; then
+        log "installing ckanext-tambon (editable)"
+        pip_quiet install --no-deps --no-build-isolation -e "$EXT_DIR"
+        echo "$ext_hash" >"$VENV/.tambon-extension"
+    fi
+    log "install done"
+}
+
+# --------------------------------------------------------------- postgres --
+
+pg_running() { [[ -f "$PGDATA/PG_VERSION" ]] && as_pg "$(pg_bindir)/pg_ctl" status -D "$PGDATA" >/dev/null 2>&1; }
+
+start_postgres() {
+    local bindir
+    bindir="$(pg_bindir)" || die "PostgreSQL not installed: run ckan.sh install"
+    mkdir -p "$PGSOCK"
+    chown postgres: "$PGSOCK" 2>/dev/null || true
+    chmod 700 "$PGSOCK"
+    (( ${#PGSOCK} < 90 )) || die "socket dir path too long for PostgreSQL: $PGSOCK"
+    if [[ ! -f "$PGDATA/PG_VERSION" ]]; then
+        log "initdb $PGDATA"
+        mkdir -p "$PGDATA"
+        chown postgres: "$PGDATA" 2>/dev/null || true
+        chmod 700 "$PGDATA"
+        as_pg "$bindir/initdb" -D "$PGDATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+            --auth-local=trust --auth-host=scram-sha-256 >>"$LOGS/postgres-initdb.log" 2>&1 \
+            || die "initdb failed, see $LOGS/postgres-initdb.log"
+        echo "include_if_exists = 'tambon.conf'" | as_pg tee -a "$PGDATA/postgresql.conf" >/dev/null
+    fi
+    # Settings are rewritten on every start so a changed port or dir applies.
+    as_pg tee "$PGDATA/tambon.conf" >/dev/null <<EOF
+# written by ckan.sh
+port = $TAMBON_CKAN_PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PGSOCK'
+synchronous_commit = off
+max_connections = 50
+shared_buffers = '64MB'
+EOF
+    if pg_running; then
+        log "postgres already running (port $TAMBON_CKAN_PG_PORT)"
+        return 0
+    fi
+    port_open "$TAMBON_CKAN_PG_PORT" && die "port $TAMBON_CKAN_PG_PORT is taken by another program"
+    touch "$LOGS/postgres.log"
+    chown postgres: "$LOGS/postgres.log" 2>/dev/null || true
+    log "starting postgres on 127.0.0.1:$TAMBON_CKAN_PG_PORT"
+    as_pg "$bindir/pg_ctl" start -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 </dev/null >/dev/null 9>&- \
+        || die "postgres did not start, see $LOGS/postgres.log"
+}
+
+stop_postgres() {
+    [[ -f "$PGDATA/PG_VERSION" ]] || return 0
+    if pg_running; then
+        log "stopping postgres"
+        as_pg "$(pg_bindir)/pg_ctl" stop -D "$PGDATA" -m fast -w -t 60 >/dev/null \
+            || as_pg "$(pg_bindir)/pg_ctl" stop -D "$PGDATA" -m immediate -w -t 30 >/dev/null
+    fi
+}
+
+setup_databases() {
+    local ckan_pw ro_pw
+    ckan_pw="$(secret CKAN_DB_PASSWORD)"
+    ro_pw="$(secret DATASTORE_RO_PASSWORD)"
+    psql_admin -d postgres >/dev/null <<EOF
+SELECT 'CREATE ROLE ckan_default LOGIN'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ckan_default') \gexec
+SELECT 'CREATE ROLE datastore_ro LOGIN'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'datastore_ro') \gexec
+ALTER ROLE ckan_default PASSWORD '$ckan_pw';
+ALTER ROLE datastore_ro PASSWORD '$ro_pw';
+SELECT 'CREATE DATABASE ckan_default OWNER ckan_default ENCODING ''UTF8'''
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'ckan_default') \gexec
+SELECT 'CREATE DATABASE datastore_default OWNER ckan_default ENCODING ''UTF8'''
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'datastore_default') \gexec
+EOF
+}
+
+# ------------------------------------------------------------------ redis --
+
+# Our redis: the pid file's process, or (pid file lost) the server on our
+# port whose data dir is this run dir's.
+redis_pid() {
+    local pid
+    pid="$(read_pid "$REDIS_PID")"
+    if pid_is "$pid" redis-server; then
+        echo "$pid"
+    elif [[ "$(redis-cli -p "$TAMBON_CKAN_REDIS_PORT" config get dir 2>/dev/null | sed -n 2p)" == "$RUN/redis" ]]; then
+        redis-cli -p "$TAMBON_CKAN_REDIS_PORT" info server 2>/dev/null | sed -n 's/^process_id:\([0-9]*\).*/\1/p'
+    fi
+}
+
+redis_running() { [[ -n "$(redis_pid)" ]]; }
+
+start_redis() {
+    if redis_running; then
+        log "redis already running (port $TAMBON_CKAN_REDIS_PORT)"
+        return 0
+    fi
+    rm -f "$REDIS_PID"
+    port_open "$TAMBON_CKAN_REDIS_PORT" && die "port $TAMBON_CKAN_REDIS_PORT is taken by another program"
+    mkdir -p "$RUN/redis"
+    log "starting redis on 127.0.0.1:$TAMBON_CKAN_REDIS_PORT"
+    redis-server --port "$TAMBON_CKAN_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$RUN/redis" --daemonize yes --pidfile "$REDIS_PID" \
+        --logfile "$LOGS/redis.log" </dev/null >/dev/null 2>&1 9>&- || die "redis did not start, see $LOGS/redis.log"
+    local i
+    for i in $(seq 50); do
+        redis-cli -p "$TAMBON_CKAN_REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+        sleep 0.1
+    done
+    die "redis does not answer, see $LOGS/redis.log"
+}
+
+stop_redis() {
+    local pid
+    pid="$(redis_pid)"
+    if [[ -n "$pid" ]]; then
+        log "stopping redis"
+        redis-cli -p "$TAMBON_CKAN_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+        wait_gone "$pid" 10 || kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$REDIS_PID"
+}
+
+# ------------------------------------------------------------- ckan setup --
+
+write_config() {
+    local ckan_pw ro_pw dburl
+    ckan_pw="$(secret CKAN_DB_PASSWORD)"
+    ro_pw="$(secret DATASTORE_RO_PASSWORD)"
+    dburl="postgresql://ckan_default:$ckan_pw@127.0.0.1:$TAMBON_CKAN_PG_PORT"
+    if [[ ! -f "$INI" ]]; then
+        log "generating $INI"
+        "$VENV/bin/ckan" generate config "$INI" >>"$LOGS/setup.log" 2>&1 || die "ckan generate config failed"
+        chmod 600 "$INI"
+    fi
+    mkdir -p "$RUN/storage"
+    # Applied on every start, so edits here reach existing run dirs.
+    "$VENV/bin/ckan" config-tool "$INI" \
+        "ckan.site_url=$CKAN_URL" \
+        "ckan.site_title=Tambon Open Data" \
+        "ckan.site_id=tambon" \
+        "sqlalchemy.url=$dburl/ckan_default" \
+        "ckan.datastore.write_url=$dburl/datastore_default" \
+        "ckan.datastore.read_url=postgresql://datastore_ro:$ro_pw@127.0.0.1:$TAMBON_CKAN_PG_PORT/datastore_default" \
+        "ckan.redis.url=redis://127.0.0.1:$TAMBON_CKAN_REDIS_PORT/0" \
+        "solr_url=http://127.0.0.1:9/solr/not-used" \
+        "ckan.plugins=activity tambon_gdc scheming_datasets tambon_pgsearch datastore dcat dcat_json_interface structured_data datatables_view text_view" \
+        "ckan.views.default_views=datatables_view text_view" \
+        "scheming.dataset_schemas=ckanext.tambon:thai_gdc_dataset.yaml" \
+        "scheming.presets=ckanext.scheming:presets.json" \
+        "scheming.dataset_fallback=false" \
+        "licenses_group_url=file://$EXT_DIR/ckanext/tambon/licenses.json" \
+        "ckan.locale_default=th" \
+        "ckan.locales_offered=th en" \
+        "ckan.storage_path=$RUN/storage" \
+        "ckan.max_resource_size=2048" \
+        "ckan.auth.create_user_via_web=false" \
+        "ckan.datastore.default_fts_lang=simple" \
+        "debug=false" \
+        >>"$LOGS/setup.log" 2>&1 || die "ckan config-tool failed, see $LOGS/setup.log"
+}
+
+migrate_database() {
+    # Schema migrations (core and plugins; in 2.11 `db init` is an alias of
+    # `db upgrade`) and DataStore permissions: once per installed venv.
+    local stamp="$RUN/.db-ready" want
+    want="$(cat "$VENV/.tambon-requirements" "$VENV/.tambon-extension" 2>/dev/null | sha)"
+    [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && return 0
+    log "ckan db upgrade (creates the schema on first start)"
+    ckan_cli db upgrade >>"$LOGS/setup.log" 2>&1 || die "ckan db upgrade failed, see $LOGS/setup.log"
+    ckan_cli datastore set-permissions 2>>"$LOGS/setup.log" \
+        | psql_admin -d datastore_default >>"$LOGS/setup.log" 2>&1 \
+        || die "datastore set-permissions failed, see $LOGS/setup.log"
+    echo "$want" >"$stamp"
+}
+
+ensure_admin() {
+    local have
+    have="$(psql_admin -d ckan_default -tA -c \
+        "SELECT count(*) FROM \"user\" WHERE name = '$ADMIN_USER' AND sysadmin AND state = 'active'")"
+    [[ "$have" == 1 ]] && return 0
+    log "creating sysadmin $ADMIN_USER"
+    # `sysadmin add` offers to create a missing user: answer yes
+    printf 'y\n' | ckan_cli sysadmin add "$ADMIN_USER" "email=$ADMIN_USER@localhost.invalid" \
+        "password=$(secret ADMIN_PASSWORD)" >>"$LOGS/setup.log" 2>&1 \
+        || die "ckan sysadmin add failed, see $LOGS/setup.log"
+}
+
+token_works() {
+    local token="$1"
+    [[ -n "$token" ]] || return 1
+    curl -fsS -o /dev/null --max-time 10 -H "Authorization: $token" \
+        "$CKAN_URL/api/3/action/api_token_list?user_id=$ADMIN_USER" 2>/dev/null
+}
+
+write_env() {
+    local token
+    token="$(sed -n 's/^CKAN_API_TOKEN=//p' "$ENV_FILE" 2>/dev/null || true)"
+    if ! token_works "$token"; then
+        log "creating API token for $ADMIN_USER"
+        token="$(ckan_cli user token add "$ADMIN_USER" "tambon-pipeline" 2>>"$LOGS/setup.log" | tail -n1 | tr -d '[:space:]')"
+        token_works "$token" || die "new API token is not accepted, see $LOGS/setup.log"
+    fi
+    (
+        umask 077
+        printf 'CKAN_URL=%s\nCKAN_API_TOKEN=%s\n' "$CKAN_URL" "$token" >"$ENV_FILE.tmp"
+    )
+    chmod 600 "$ENV_FILE.tmp"
+    mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+# --------------------------------------------------------------- gunicorn --
+
+# Our gunicorn master: the pid file's process, or (pid file lost or
+# overwritten) the gunicorn started with this run dir's --pid path.
+gunicorn_pid() {
+    local pid file parent
+    pid="$(read_pid "$GUNICORN_PID")"
+    if pid_is "$pid" "$VENV/bin/gunicorn" && pid_is "$pid" "$GUNICORN_PID"; then
+        echo "$pid"
+        return 0
+    fi
+    for file in $(grep -laF -- "$GUNICORN_PID" /proc/[0-9]*/cmdline 2>/dev/null); do
+        pid="${file#/proc/}"
+        pid="${pid%/cmdline}"
+        pid_is "$pid" "$VENV/bin/gunicorn" || continue
+        parent="$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null)"
+        pid_is "$parent" "$GUNICORN_PID" && continue # a worker
+        echo "$pid"
+        return 0
+    done
+}
+
+gunicorn_running() { [[ -n "$(gunicorn_pid)" ]]; }
+
+start_gunicorn() {
+    if gunicorn_running; then
+        if http_ok "$CKAN_URL/api/3/action/status_show"; then
+            log "CKAN already running at $CKAN_URL"
+            return 0
+        fi
+        log "gunicorn runs but does not answer: restarting it"
+        stop_gunicorn
+    fi
+    rm -f "$GUNICORN_PID"
+    port_open "$TAMBON_CKAN_PORT" && die "port $TAMBON_CKAN_PORT is taken by another program"
+    log "starting CKAN (gunicorn) at $CKAN_URL"
+    CKAN_INI="$INI" HOME="$RUN" setsid "$VENV/bin/gunicorn" \
+        --chdir "$SCRIPT_DIR" --bind "127.0.0.1:$TAMBON_CKAN_PORT" \
+        --workers "$TAMBON_CKAN_WORKERS" --timeout 120 --no-control-socket \
+        --pid "$GUNICORN_PID" --access-logfile "$LOGS/access.log" \
+        --error-logfile "$LOGS/gunicorn.log" --capture-output \
+        wsgi:application </dev/null >>"$LOGS/gunicorn.log" 2>&1 9>&- &
+    local launcher=$! i t0=$SECONDS
+    for i in $(seq 240); do
+        if http_ok "$CKAN_URL/api/3/action/status_show"; then
+            log "CKAN is up ($((SECONDS - t0)) s)"
+            return 0
+        fi
+        if ! pid_alive "$launcher" && ! gunicorn_running; then
+            tail -n 30 "$LOGS/gunicorn.log" >&2 || true
+            die "gunicorn exited, see $LOGS/gunicorn.log"
+        fi
+        sleep 0.25
+    done
+    tail -n 30 "$LOGS/gunicorn.log" >&2 || true
+    die "CKAN did not answer within 60 s, see $LOGS/gunicorn.log"
+}
+
+wait_gone() {
+    local pid="$1" secs="$2" i
+    for i in $(seq $((secs * 10))); do
+        pid_alive "$pid" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_gunicorn() {
+    local pid
+    pid="$(gunicorn_pid)"
+    if [[ -n "$pid" ]]; then
+        log "stopping CKAN (gunicorn $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! wait_gone "$pid" 30; then
+            pkill -KILL -P "$pid" 2>/dev/null || true
+            kill -KILL "$pid" 2>/dev/null || true
+            wait_gone "$pid" 5 || true
+        fi
+    fi
+    rm -f "$GUNICORN_PID"
+}
+
+# --------------------------------------------------------------- commands --
+
+cmd_start() {
+    [[ -x "$VENV/bin/ckan" ]] || cmd_install
+    mkdir -p "$RUN" "$LOGS"
+    chmod 711 "$RUN" # postgres must reach pgdata and its socket; nobody lists
+    exec 9>"$RUN/.lock"
+    flock -w 300 9 || die "another ckan.sh holds $RUN/.lock"
+    start_postgres
+    start_redis
+    setup_databases
+    write_config
+    migrate_database
+    ensure_admin
+    start_gunicorn
+    write_env
+    log "ready: $CKAN_URL (credentials in $ENV_FILE)"
+}
+
+cmd_stop() {
+    [[ -d "$RUN" ]] || { log "nothing to stop ($RUN does not exist)"; return 0; }
+    exec 9>"$RUN/.lock"
+    flock -w 120 9 || die "another ckan.sh holds $RUN/.lock"
+    stop_gunicorn
+    stop_redis
+    stop_postgres
+    log "stopped ($RUN)"
+}
+
+cmd_status() {
+    local ok=0
+    if gunicorn_running; then
+        if http_ok "$CKAN_URL/api/3/action/status_show"; then
+            echo "ckan: running at $CKAN_URL (pid $(gunicorn_pid))"
+        else
+            echo "ckan: process $(gunicorn_pid) runs but $CKAN_URL does not answer"
+            ok=1
+        fi
+    else
+        echo "ckan: stopped"
+        ok=1
+    fi
+    if redis_running; then echo "redis: running on port $TAMBON_CKAN_REDIS_PORT"; else echo "redis: stopped"; ok=1; fi
+    if pg_running 2>/dev/null; then echo "postgres: running on port $TAMBON_CKAN_PG_PORT"; else echo "postgres: stopped"; ok=1; fi
+    echo "run dir: $RUN"
+    return $((ok * 3))
+}
+
+case "${1:-}" in
+    install) cmd_install ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    restart) cmd_stop && cmd_start ;;
+    status) cmd_status ;;
+    url) echo "$CKAN_URL" ;;
+    env)
+        [[ -f "$ENV_FILE" ]] || die "no $ENV_FILE: run ckan.sh start"
+        cat "$ENV_FILE"
+        ;;
+    env-file) echo "$ENV_FILE" ;;
+    *)
+        sed -n '2,20p' "$0" >&2
+        exit 2
+        ;;
+esac

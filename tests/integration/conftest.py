@@ -1,0 +1,75 @@
+"""Fixtures for integration tests that need a real CKAN server.
+
+``ckan_server`` installs (cached in ``$TAMBON_CKAN_HOME``, by default
+``<repo>/.cache/ckan``) and starts the catalog's CKAN with its own ports and
+run dir, so it can run beside the demo instance, and always stops it.
+Each test session starts from an empty catalog (its run dir is wiped).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CKAN_SH = REPO_ROOT / "catalog" / "ckan" / "ckan.sh"
+TEST_PORTS = {
+    "TAMBON_CKAN_PORT": "5055",
+    "TAMBON_CKAN_PG_PORT": "54355",
+    "TAMBON_CKAN_REDIS_PORT": "63755",
+}
+
+
+@dataclass(frozen=True)
+class CkanServer:
+    url: str
+    token: str
+    run_dir: Path
+    env: dict
+
+    def ckan_sh(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run catalog/ckan/ckan.sh with this server's settings."""
+        return subprocess.run(
+            ["bash", str(CKAN_SH), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip()] = value.strip()
+    return values
+
+
+@pytest.fixture(scope="session")
+def ckan_server():
+    env = {**os.environ, **TEST_PORTS}
+    home = Path(env.get("TAMBON_CKAN_HOME") or REPO_ROOT / ".cache" / "ckan")
+    run_dir = home / f"run-test-{TEST_PORTS['TAMBON_CKAN_PORT']}"
+    env["TAMBON_CKAN_HOME"] = str(home)
+    env["TAMBON_CKAN_RUN"] = str(run_dir)
+
+    def ckan_sh(command: str, timeout: float, check: bool = True) -> None:
+        subprocess.run(["bash", str(CKAN_SH), command], env=env, check=check, timeout=timeout)
+
+    # a previous session killed before its teardown may have left it running
+    ckan_sh("stop", timeout=120, check=False)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    try:
+        ckan_sh("install", timeout=900)
+        ckan_sh("start", timeout=300)
+        values = _read_env_file(run_dir / "env")
+        yield CkanServer(url=values["CKAN_URL"], token=values["CKAN_API_TOKEN"], run_dir=run_dir, env=env)
+    finally:
+        ckan_sh("stop", timeout=120, check=False)

@@ -46,6 +46,17 @@ class SwitchInterrupted(RuntimeError):
     """Raised by the test hook that stops a run between staging and switching."""
 
 
+class ImmutableRevisionError(RuntimeError):
+    """CKAN holds a published file for this round and revision with other bytes: refuse, never replace."""
+
+    def __init__(self, file: RevisionFile, resource: dict[str, Any]) -> None:
+        super().__init__(
+            f"{file.resource_name}: ฉบับที่เผยแพร่แล้วใน CKAN ไม่ตรงกับแคตตาล็อกในเครื่อง (sha256 {resource.get('hash')} "
+            f"!= {file.sha256}) ไฟล์ที่เผยแพร่แล้วจะไม่ถูกแทนที่ / the published revision in CKAN differs from the "
+            "local catalog; published files are never replaced (was the local catalog rebuilt?)"
+        )
+
+
 @dataclass(frozen=True)
 class Organization:
     name: str = "dopa"
@@ -201,6 +212,10 @@ class CkanPublisher:
             if existing and existing.get("hash") == file.sha256:
                 outcome.reused.append(file.resource_name)
                 continue
+            if existing and existing.get("publish_state") != "pending":
+                raise ImmutableRevisionError(file, existing)
+            if existing:  # a staged upload that no longer matches: never shown, so replace it
+                self.client.call("resource_delete", id=existing["id"])
             package = self._stage(package, file)
             by_key = {_resource_key(r): r for r in package["resources"] if r.get("role") == "revision"}
             outcome.uploaded.append(file.resource_name)
@@ -274,7 +289,7 @@ class CkanPublisher:
                     }
                 )
         desired = {**fields, "private": False, "resources": resources}
-        current = {k: package.get(k) for k in desired if k != "resources"}
+        current = {k: _shown(package, k) for k in desired if k != "resources"}
         same_resources = [_comparable(r) for r in package["resources"]] == [_comparable(r) for r in resources]
         if same_resources and all(_same(current[k], v) for k, v in desired.items() if k != "resources"):
             return None
@@ -373,7 +388,18 @@ def _comparable(resource: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in resource.items() if k not in _VOLATILE and v not in (None, "")}
 
 
+def _shown(package: dict[str, Any], key: str) -> Any:
+    """A dataset field as we send it, read from what ``package_show`` returns."""
+    if key == "owner_org":
+        return (package.get("organization") or {}).get("name")
+    if key == "tag_string":
+        return [t["name"] for t in package.get("tags", [])]
+    return package.get(key)
+
+
 def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, str):
+        b = b.split(",")
     if isinstance(b, list):
         return sorted(map(str, a or [])) == sorted(map(str, b))
     return str(a if a is not None else "") == str(b)

@@ -8,7 +8,7 @@ Titles, descriptions and column documentation come from the declaration and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -34,6 +34,7 @@ class Output:
     description: dict[str, str]
     schema: dict[str, Any]
     frame: pd.DataFrame
+    gdc: dict[str, Any] = field(default_factory=dict)  # Thai GDC values that depend on the table itself
 
 
 @cache
@@ -111,6 +112,7 @@ def build_outputs(
                     ["round", *keys[::3]] if keys else ["round"],
                 ),
                 frame=frame,
+                gdc={"geo_coverage": LEVEL_TH[level]},
             )
         )
     quality_fields = [c for c in quality.columns if c not in ("round", "round_be")]
@@ -130,6 +132,7 @@ def build_outputs(
             },
             schema=_schema([*head, *(common[c] for c in quality_fields)], ["round", "level", "area_code"]),
             frame=quality,
+            gdc={"geo_coverage": LEVEL_TH["tambon"]},
         )
     )
     outputs.append(
@@ -149,6 +152,7 @@ def build_outputs(
                 ["round", "level", "area_code", "reason"],
             ),
             frame=reasons,
+            gdc={"geo_coverage": LEVEL_TH["tambon"]},
         )
     )
     return outputs

@@ -155,7 +155,7 @@ def publish(job: RoundJob, catalog: LocalCatalog) -> list[Published]:
     leaks = [leak for o in outputs for leak in scan_table(o.name, o.frame, private, secrets)]
     if leaks:
         raise PrivacyError(leaks)
-    published = [catalog.publish(o, job.round, job.gdc(o.kind)) for o in outputs]
+    published = [catalog.publish(o, job.round, job.gdc(o.kind) | o.gdc) for o in outputs]
     catalog.write_index()
     return published
 

@@ -3,7 +3,8 @@
 ``ckan_server`` installs (cached in ``$TAMBON_CKAN_HOME``, by default
 ``<repo>/.cache/ckan``) and starts the catalog's CKAN with its own ports and
 run dir, so it can run beside the demo instance, and always stops it.
-Each test session starts from an empty catalog (its run dir is wiped).
+Each test module starts from an empty catalog (its run dir is wiped), so one
+module's datasets never change another's counts.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ckan_server():
     env = {**os.environ, **TEST_PORTS}
     home = Path(env.get("TAMBON_CKAN_HOME") or REPO_ROOT / ".cache" / "ckan")

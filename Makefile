@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)
 ROUND ?= 2563-10
+CKAN_SH := catalog/ckan/ckan.sh
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)
 
 .PHONY: install demo test lint bench ui stop clean
@@ -17,10 +18,18 @@ $(STAMP):
 
 install: $(STAMP)
 
+# CKAN: our own local server (catalog/ckan/ckan.sh), unless CKAN_URL and CKAN_API_TOKEN
+# point at an existing one. It is left running for you to browse; `make stop` stops it.
 demo: install
 	$(BIN)/tambon sample --round $(ROUND)
-	$(BIN)/tambon run --round $(ROUND)
+	@if [ -z "$$CKAN_URL" ]; then bash $(CKAN_SH) install && bash $(CKAN_SH) start; fi
+	@set -a; if [ -z "$$CKAN_URL" ]; then . "$$(bash $(CKAN_SH) env-file)"; fi; set +a; \
+	  $(BIN)/tambon run --round $(ROUND) && \
+	  echo "แคตตาล็อก CKAN / CKAN catalog: $$CKAN_URL/dataset/  (make stop to stop it)"
 	@echo "Dagster UI: make ui  (http://127.0.0.1:3000)"
+
+stop:
+	bash $(CKAN_SH) stop
 
 lint: install
 	$(BIN)/ruff check .

@@ -40,6 +40,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     provinces = None if args.all else (args.provinces.split(",") if args.provinces else DEFAULT_PROVINCES)
     generator = importlib.import_module(f"samples.{args.dataset}")
     out_dir = layout.landing_dir(args.dataset, round_)
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        print(f"มีไฟล์ของรอบนี้อยู่แล้ว ไม่สร้างซ้ำ / {out_dir} already holds files: left as they are")
+        return 0
     truth = generator.generate(round_, out_dir, provinces=provinces, seed=args.seed, bad_files=not args.no_bad_files)
     files = getattr(truth, "files", [])
     print(f"เขียนไฟล์ตัวอย่าง {len(files)} ไฟล์ / wrote {len(files)} sample files -> {out_dir}")
@@ -118,6 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         report = json.loads(_report_path(layout, name, round_).read_text(encoding="utf-8"))
         print(summary(report))
         print(f"  run id: {result.run_id}")
+        if os.environ.get("CKAN_URL"):
+            print(f"  CKAN: {os.environ['CKAN_URL']}/organization/dopa")
         print(f"  แคตตาล็อก / catalog: {layout.catalog}")
         print(f"  รายงาน / run report: {_report_path(layout, name, round_)}")
         print(f"  ข้อมูลระหว่างทาง (ภายใน) / work area (internal): {layout.work(name, round_)}")

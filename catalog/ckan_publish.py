@@ -288,6 +288,7 @@ class CkanPublisher:
                         "description": _latest_description(target),
                     }
                 )
+        resources.sort(key=_display_order)
         desired = {**fields, "private": False, "resources": resources}
         current = {k: _shown(package, k) for k in desired if k != "resources"}
         same_resources = [_comparable(r) for r in package["resources"]] == [_comparable(r) for r in resources]
@@ -361,6 +362,17 @@ class CkanPublisher:
 
 def _resource_key(resource: dict[str, Any]) -> tuple[str, int, str]:
     return (resource.get("round", ""), int(resource.get("revision") or 0), resource.get("file_format", ""))
+
+
+def _display_order(resource: dict[str, Any]) -> tuple:
+    """Stable links first, then revisions newest first, then the rest (the Data API table)."""
+    role = resource.get("role")
+    if role == "latest":
+        return (0, list(FORMAT_LABEL).index(resource["file_format"]))
+    if role == "revision":
+        round_, revision, fmt = _resource_key(resource)
+        return (1, -int(round_.replace("-", "")), -revision, list(FORMAT_LABEL).index(fmt))
+    return (2,)
 
 
 def _latest_description(target: dict[str, Any]) -> str:

@@ -104,8 +104,8 @@ def build_outputs(
                     "en": f"{title['en']}: {LEVEL_EN[level]} totals",
                 },
                 description={
-                    "th": f"{about['th']}\n\nสรุปรวมระดับ{LEVEL_TH[level]} จากข้อมูลรายหมู่บ้านที่ผ่านการตรวจสอบ",
-                    "en": f"{about['en']}\n\nSummed to {LEVEL_EN[level]} level from the validated village records.",
+                    "th": f"สรุปรวมระดับ{LEVEL_TH[level]} จากข้อมูลรายหมู่บ้านที่ผ่านการตรวจสอบ\n\n{about['th']}",
+                    "en": f"Summed to {LEVEL_EN[level]} level from the validated village records.\n\n{about['en']}",
                 },
                 schema=_schema(
                     [*head, *(common[k] for k in keys), *measures],

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from catalog.ckan_client import CkanClient
+from catalog.files import sha256
 from catalog.local import LocalCatalog
 
 FORMAT_LABEL = {"csv": "CSV", "parquet": "Parquet", "datapackage": "JSON"}
@@ -101,41 +102,18 @@ def revision_files(local: LocalCatalog, output: str) -> list[RevisionFile]:
     files = []
     for package_path in sorted((local.root / output).glob("*/r*/datapackage.json")):
         package = json.loads(package_path.read_text(encoding="utf-8"))
+
+        def file(fmt: str, path: Path, digest: str, size: int, package: dict = package) -> RevisionFile:
+            return RevisionFile(output, package["round"], package["round_be"], package["revision"], fmt, path,
+                                digest, size)  # fmt: skip
+
         for resource in package["resources"]:
-            sha = resource.get("sha256") or resource["hash"].removeprefix("sha256:")
+            digest = resource.get("sha256") or resource["hash"].removeprefix("sha256:")
             size = resource.get("size") or resource["bytes"]
-            files.append(
-                RevisionFile(
-                    output,
-                    package["round"],
-                    package["round_be"],
-                    package["revision"],
-                    resource["format"],
-                    package_path.parent / resource["path"],
-                    sha,
-                    size,
-                )
-            )
+            files.append(file(resource["format"], package_path.parent / resource["path"], digest, size))
         raw = package_path.read_bytes()
-        files.append(
-            RevisionFile(
-                output,
-                package["round"],
-                package["round_be"],
-                package["revision"],
-                "datapackage",
-                package_path,
-                _sha256(raw),
-                len(raw),
-            )
-        )
+        files.append(file("datapackage", package_path, sha256(raw), len(raw)))
     return sorted(files, key=lambda f: (f.round, f.revision, f.format))
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 class CkanPublisher:
@@ -330,6 +308,13 @@ class CkanPublisher:
             )
             table_id = result["resource_id"]
             loaded: dict[str, str] = {}
+            # the table preview on the resource page (DataStore does not add it by itself)
+            self.client.call(
+                "resource_create_default_resource_views",
+                resource=self.client.call("resource_show", id=table_id),
+                package=self.client.call("package_show", id=package["id"]),
+                create_datastore_views=True,
+            )
         else:
             table_id = table["id"]
             loaded = json.loads(table.get("loaded_versions") or "{}")

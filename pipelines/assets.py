@@ -15,6 +15,7 @@ from dagster import AssetExecutionContext
 
 from catalog.privacy import PrivacyError
 from pipelines import checks, stages
+from pipelines.deadlines import late_or_missing, reporting_deadline, today
 from pipelines.declarations import DatasetSpec
 from pipelines.partitions import rounds
 from pipelines.progress import say
@@ -123,12 +124,14 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         deps=[key["validated"], key["quarantine"]],
         partitions_def=rounds,
         group_name=name,
-        check_specs=[check["completeness"]],
+        check_specs=[check["completeness"], check["reported_by_deadline"]],
         description="Completeness and accuracy per tambon, amphoe, province and nation / ความครบถ้วนและความถูกต้อง",
     )
     def quality(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
         job = _job(spec, context, data)
         figures = stages.quality(job)
+        deadline = reporting_deadline(spec, job.round)
+        late = late_or_missing(spec, job.round, job.work.read("quality"), today())
         say(
             context,
             f"{name} {job.round}: completeness {figures['completeness_pct']}%, "
@@ -137,7 +140,7 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(
             metadata={k: v for k, v in figures.items() if k != "tambons_not_reported"}
             | {"tambons_not_reported": len(figures["tambons_not_reported"])},
-            check_results=[checks.completeness(spec, figures)],
+            check_results=[checks.completeness(spec, figures), checks.reported_by_deadline(deadline, late)],
         )
 
     @dg.asset(

@@ -7,6 +7,7 @@ against the declared targets (warnings: a late district should not stop a round)
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import dagster as dg
@@ -34,6 +35,11 @@ def specs(
             "completeness",
             asset=quality,
             description=f"Villages accepted ≥ {spec.quality_targets.get('completeness_pct', 0)}% of the registry",
+        ),
+        "reported_by_deadline": dg.AssetCheckSpec(
+            "reported_by_deadline",
+            asset=quality,
+            description="After the reporting deadline, every tambon has reported / ทุกตำบลรายงานภายในกำหนด",
         ),
         "no_personal_data": dg.AssetCheckSpec(
             "no_personal_data",
@@ -90,5 +96,23 @@ def completeness(spec: DatasetSpec, figures: dict[str, Any]) -> dg.AssetCheckRes
             "target_pct": target,
             "tambons_not_reported": len(figures["tambons_not_reported"]),
             "tambons_not_reported_codes": dg.MetadataValue.json(figures["tambons_not_reported"][:500]),
+        },
+    )
+
+
+def reported_by_deadline(deadline: dt.date, late: pd.DataFrame) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name="reported_by_deadline",
+        passed=late.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "deadline": deadline.isoformat(),
+            "tambons_late_or_missing": len(late),
+            "late_or_missing": dg.MetadataValue.md(
+                "\n".join(
+                    ["| tambon | ชื่อ | name |", "|---|---|---|"]
+                    + [f"| {r.area_code} | {r.area_name_th} | {r.area_name_en} |" for r in late.head(500).itertuples()]
+                )
+            ),
         },
     )

@@ -2,4 +2,4 @@
 
 import dagster as dg
 
-rounds = dg.MonthlyPartitionsDefinition(start_date="2020-10", fmt="%Y-%m", end_offset=1)
+rounds = dg.MonthlyPartitionsDefinition(start_date="2020-10", fmt="%Y-%m", end_offset=1, timezone="Asia/Bangkok")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ class LandedFile:
     relative_name: str
     sha256: str
     size: int
+    received_at: str  # when it landed (file modification time, UTC, ISO 8601)
 
 
 def find_files(landing_dirs: list[Path]) -> list[LandedFile]:
@@ -24,12 +26,14 @@ def find_files(landing_dirs: list[Path]) -> list[LandedFile]:
             if path.name.startswith("."):
                 continue
             data = path.read_bytes()
+            landed_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
             found.append(
                 LandedFile(
                     path=path,
                     relative_name=f"{base.name}/{path.relative_to(base).as_posix()}",
                     sha256=hashlib.sha256(data).hexdigest(),
                     size=len(data),
+                    received_at=landed_at.isoformat(),
                 )
             )
     return found

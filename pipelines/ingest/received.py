@@ -30,6 +30,7 @@ class FileRecord:
     name: str
     size: int
     archived_as: str
+    received_at: str
     status: str = "ok"  # ok | duplicate | rejected
     format: str = ""
     encoding: str = ""
@@ -102,7 +103,7 @@ def _ingest_one(
     landed: LandedFile, spec: DatasetSpec, match: HeaderMatcher, archive: Path, seen: dict[str, str], rows: list[list]
 ) -> FileRecord:
     archived = archive_file(archive, landed)
-    record = FileRecord(landed.sha256, landed.relative_name, landed.size, str(archived))
+    record = FileRecord(landed.sha256, landed.relative_name, landed.size, str(archived), landed.received_at)
     if landed.sha256 in seen:
         record.status, record.problem_code = "duplicate", "duplicate_file"
         problem = FileProblem("duplicate_file", seen[landed.sha256])

@@ -145,6 +145,8 @@ def test_datastore_returns_typed_rows_with_a_data_dictionary(world):
     )
     record = got["records"][0]
     assert isinstance(record["households"], int) and isinstance(record["has_electricity"], bool)
+    views = world["anon"].action.resource_view_list(id=table["id"])
+    assert "datatables_view" in {v["view_type"] for v in views}  # the preview on the resource page
     info = next(f for f in got["fields"] if f["id"] == "households")["info"]
     assert "จำนวนครัวเรือน" in info["label"] and "Households" in info["label"]
     assert got["total"] == sum(1 for _ in csv.reader(io.StringIO(_latest_csv(world, "village-profile")))) - 1

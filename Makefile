@@ -9,7 +9,7 @@ ROUND ?= 2563-10
 CKAN_SH := catalog/ckan/ckan.sh
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)
 
-.PHONY: install demo test lint bench ui stop clean
+.PHONY: install demo test lint browser bench ui stop clean
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install lint
+# Headless Chromium (and Thai fonts) for the browser tests, from Debian's packages.
+browser:
+	@command -v chromium >/dev/null && fc-list | grep -qi tlwg || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-thai-tlwg >/dev/null; }
+
+test: install lint browser
 	$(BIN)/pytest
 
 bench: install

@@ -132,6 +132,7 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         figures = stages.quality(job)
         deadline = reporting_deadline(spec, job.round)
         late = late_or_missing(spec, job.round, job.work.read("quality"), today())
+        page = stages.quality_page(job)
         say(
             context,
             f"{name} {job.round}: completeness {figures['completeness_pct']}%, "
@@ -139,7 +140,10 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         )
         return dg.MaterializeResult(
             metadata={k: v for k, v in figures.items() if k != "tambons_not_reported"}
-            | {"tambons_not_reported": len(figures["tambons_not_reported"])},
+            | {
+                "tambons_not_reported": len(figures["tambons_not_reported"]),
+                "quality_page": dg.MetadataValue.path(str(page)),
+            },
             check_results=[checks.completeness(spec, figures), checks.reported_by_deadline(deadline, late)],
         )
 

@@ -125,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  CKAN: {os.environ['CKAN_URL']}/organization/dopa")
         print(f"  แคตตาล็อก / catalog: {layout.catalog}")
         print(f"  รายงาน / run report: {_report_path(layout, name, round_)}")
+        print(f"  รายงานคุณภาพข้อมูล / quality report: {layout.reports(name, round_) / 'quality_report.html'}")
         print(f"  ข้อมูลระหว่างทาง (ภายใน) / work area (internal): {layout.work(name, round_)}")
     return status
 

@@ -9,8 +9,10 @@ in ``pipelines/assets.py`` are thin wrappers around these.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,6 +25,7 @@ from pipelines.aggregate.geography import Geography, from_registry
 from pipelines.declarations import DatasetSpec
 from pipelines.ingest.received import read_round
 from pipelines.layout import Layout
+from pipelines.report import write_quality_page
 from pipelines.rounds import Round
 from pipelines.work import WorkArea
 from validation.run import validate_round
@@ -128,6 +131,16 @@ def quality(job: RoundJob) -> dict[str, Any]:
     }
 
 
+def quality_page(job: RoundJob) -> Path:
+    """The round's quality report (HTML with charts), written with the run report (internal)."""
+    return write_quality_page(
+        job.spec,
+        job.round,
+        job.layout.root / "work" / job.spec.name,
+        out_dir=job.layout.reports(job.spec.name, job.round),
+    )
+
+
 def aggregate(job: RoundJob) -> dict[str, Any]:
     con = tables.connect(job.geography)
     records = tables.records(con, job.spec, job.round, job.work.read("accepted"))
@@ -152,10 +165,15 @@ def publish(job: RoundJob, catalog: LocalCatalog) -> list[Published]:
     )
     private = job.spec.private_field_names
     secrets = private_values_of(job.work.read("received"), private)
+    page = quality_page(job)
+    page_text = pd.DataFrame({"text": [page.read_text(encoding="utf-8")]})
     leaks = [leak for o in outputs for leak in scan_table(o.name, o.frame, private, secrets)]
+    leaks += scan_table(page.name, page_text, private, secrets)
     if leaks:
         raise PrivacyError(leaks)
     published = [catalog.publish(o, job.round, job.gdc(o.kind) | o.gdc) for o in outputs]
+    # next to the published quality packages: the page is a view of them, replaced when they change
+    shutil.copyfile(page, catalog.root / f"{job.spec.name}_quality" / job.round.key / page.name)
     catalog.write_index()
     return published
 

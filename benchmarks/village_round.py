@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import registry
 from catalog.local import LocalCatalog
 from pipelines import stages
 from pipelines.declarations import load_datasets
@@ -23,6 +24,7 @@ from pipelines.rounds import parse_round
 from validation.schema_check import validation_schema
 
 RESULTS = Path(__file__).parent / "results"
+REPEATS = 2
 
 
 def frictionless_alone(rows_csv: Path, schema: dict) -> float:
@@ -49,6 +51,8 @@ def run(round_text: str, data_dir: Path) -> dict:
 
     job = stages.RoundJob(spec, round_, layout)
     timings: dict[str, float] = {}
+    for name in dir(registry):  # the generator warmed the registry caches: time a cold build
+        getattr(getattr(registry, name), "cache_clear", lambda: None)()
     start = time.perf_counter()
     _ = job.geography  # the registry build is part of the run
     timings["registry"] = time.perf_counter() - start
@@ -70,8 +74,14 @@ def run(round_text: str, data_dir: Path) -> dict:
     rows = len(received)
     rows_csv = data_dir / "received_rows.csv"
     received[spec.field_names].to_csv(rows_csv, index=False)
-    seconds_frictionless = frictionless_alone(rows_csv, spec.schema)
-    validation_rps = rows / timings["validate"]
+    # Alternate the two measurements and keep the best of each: load on a shared machine comes and goes.
+    seconds_frictionless, seconds_validate = float("inf"), timings["validate"]
+    for _ in range(REPEATS):
+        seconds_frictionless = min(seconds_frictionless, frictionless_alone(rows_csv, spec.schema))
+        t = time.perf_counter()
+        stages.validate(job)
+        seconds_validate = min(seconds_validate, time.perf_counter() - t)
+    validation_rps = rows / seconds_validate
     frictionless_rps = rows / seconds_frictionless
     return {
         "benchmark": "village_round",
@@ -85,7 +95,7 @@ def run(round_text: str, data_dir: Path) -> dict:
         "frictionless_rows_per_s": round(frictionless_rps),
         "ratio_vs_frictionless": round(validation_rps / frictionless_rps, 2),
         "note": "validation = frictionless schema checks + declared rules + duplicates; "
-        "frictionless = schema checks only, same rows, same process",
+        "frictionless = schema checks only, same rows, same process; best of alternating runs",
     }
 
 

@@ -13,6 +13,7 @@ import time
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from catalog.analyst_db import publish_ckan
 from catalog.privacy import PrivacyError
 from pipelines import checks, stages
 from pipelines.deadlines import late_or_missing, reporting_deadline, today
@@ -223,6 +224,7 @@ def ckan_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
             package = local.root / output / pointer["latest"]["path"] / "datapackage.json"
             schema = json.loads(package.read_text(encoding="utf-8"))["resources"][0]["schema"]
             outcomes.append(publisher.publish(output, schema))
+        database = publish_ckan(publisher.client, local.root, organization=publisher.organization.name)
         uploaded = sum(len(o.uploaded) for o in outcomes)
         say(context, f"{name}: CKAN {uploaded} uploads, {sum(o.switched for o in outcomes)} datasets switched")
         return dg.MaterializeResult(
@@ -232,6 +234,7 @@ def ckan_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
                 "switched": [o.dataset for o in outcomes if o.switched],
                 "datastore_rows": sum(o.datastore_rows for o in outcomes),
                 "urls": dg.MetadataValue.json({o.dataset: o.url for o in outcomes}),
+                "catalog_db": dg.MetadataValue.url(database.url),
             }
         )
 

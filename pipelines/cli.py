@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from catalog.analyst_db import CATALOG_DB, CKAN_DATASET
+from catalog.query import add_command as add_query_command
 from pipelines.declarations import REPO_ROOT, load_datasets
 from pipelines.layout import Layout
 from pipelines.rounds import Round, parse_round
@@ -121,13 +123,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         report = json.loads(_report_path(layout, name, round_).read_text(encoding="utf-8"))
         print(summary(report))
         print(f"  run id: {result.run_id}")
+        print(f"  ฐานข้อมูลสำหรับนักวิเคราะห์ / analysts' DuckDB catalog: {layout.catalog / CATALOG_DB}")
         if os.environ.get("CKAN_URL"):
             print(f"  CKAN: {os.environ['CKAN_URL']}/organization/dopa")
+            print(f"  DuckDB (ATTACH ... (READ_ONLY)): {_ckan_catalog_db_url(os.environ['CKAN_URL'])}")
         print(f"  แคตตาล็อก / catalog: {layout.catalog}")
         print(f"  รายงาน / run report: {_report_path(layout, name, round_)}")
         print(f"  รายงานคุณภาพข้อมูล / quality report: {layout.reports(name, round_) / 'quality_report.html'}")
         print(f"  ข้อมูลระหว่างทาง (ภายใน) / work area (internal): {layout.work(name, round_)}")
     return status
+
+
+def _ckan_catalog_db_url(ckan_url: str) -> str:
+    """The stable download URL of the catalog database in CKAN (what an analyst ATTACHes)."""
+    import requests
+
+    response = requests.get(f"{ckan_url}/api/3/action/package_show", params={"id": CKAN_DATASET}, timeout=30)
+    if not response.ok:
+        return f"{ckan_url}/dataset/{CKAN_DATASET}"
+    resources = response.json()["result"]["resources"]
+    return next((r["url"] for r in resources if r.get("format") == "DuckDB"), f"{ckan_url}/dataset/{CKAN_DATASET}")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -161,6 +176,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--dataset", default="village_profile")
     report.add_argument("--json", action="store_true", help="the machine-readable report")
     report.set_defaults(func=cmd_report)
+    add_query_command(sub)
     return top
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from catalog.analyst_db import build_local
 from catalog.local import LocalCatalog, Published
 from catalog.outputs import build_outputs
 from catalog.privacy import PrivacyError, private_values_of, scan_table
@@ -175,6 +176,7 @@ def publish(job: RoundJob, catalog: LocalCatalog) -> list[Published]:
     # next to the published quality packages: the page is a view of them, replaced when they change
     shutil.copyfile(page, catalog.root / f"{job.spec.name}_quality" / job.round.key / page.name)
     catalog.write_index()
+    build_local(catalog.root)  # the analysts' DuckDB catalog database, over every dataset and round
     return published
 
 

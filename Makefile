@@ -50,5 +50,6 @@ bench: install
 ui: install
 	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
-clean:
-	rm -rf data .dagster
+# Local catalog and local CKAN go together: wiping one alone would make them disagree.
+clean: stop
+	rm -rf data .dagster "$$(dirname "$$(bash $(CKAN_SH) env-file)")"

@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from catalog.ckan_publish import GDC_KEYS
+
 if TYPE_CHECKING:
     from catalog.ckan_client import CkanClient
 
@@ -48,13 +50,7 @@ CKAN_DATASET = "tambon-analyst-catalog"
 CKAN_ROLE = "analyst_db"
 CKAN_FORMAT = "DuckDB"
 DUCKDB_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE", "boolean": "BOOLEAN"}
-#: Thai GDC keys shown as columns of ``datasets`` (lists are joined with ", "; all of it also in ``thai_gdc``)
-GDC_COLUMNS = (
-    "data_type", "maintainer", "maintainer_email", "objective", "update_frequency_unit", "update_frequency_interval",
-    "geo_coverage", "data_source", "data_format", "data_category", "license_id", "accessible_condition",
-    "data_support", "data_collect", "url", "data_language", "created_date", "disaggregate", "unit_of_measure",
-    "unit_of_multiplier", "calculation_method", "standard", "first_year_of_data",
-)  # fmt: skip
+GDC_COLUMNS = GDC_KEYS  #: Thai GDC keys shown as columns of ``datasets`` (lists joined with ", ")
 HTTPFS_PACKAGE = "duckdb-ext-httpfs"
 BLOCK_SIZE = 16384
 

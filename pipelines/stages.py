@@ -23,6 +23,7 @@ from catalog.outputs import build_outputs
 from catalog.privacy import PrivacyError, private_values_of, scan_table
 from pipelines.aggregate import tables
 from pipelines.aggregate.geography import Geography, from_registry
+from pipelines.deadlines import not_reported
 from pipelines.declarations import DatasetSpec
 from pipelines.ingest.received import read_round
 from pipelines.layout import Layout
@@ -122,13 +123,12 @@ def quality(job: RoundJob) -> dict[str, Any]:
     job.work.write("quality", figures)
     job.work.write("quality_reasons", reasons)
     nation = figures[figures["level"] == "nation"].iloc[0]
-    missing = figures[(figures["level"] == "tambon") & (figures["rows_received"] == 0)]
     return {
         "completeness_pct": float(nation["completeness_pct"]),
         "accuracy_pct": float(nation["accuracy_pct"]) if pd.notna(nation["accuracy_pct"]) else 0.0,
         "villages_expected": int(nation["villages_expected"]),
         "villages_accepted": int(nation["villages_accepted"]),
-        "tambons_not_reported": missing["area_code"].tolist(),
+        "tambons_not_reported": not_reported(figures)["area_code"].tolist(),
     }
 
 
@@ -137,7 +137,7 @@ def quality_page(job: RoundJob) -> Path:
     return write_quality_page(
         job.spec,
         job.round,
-        job.layout.root / "work" / job.spec.name,
+        job.work.folder.parent,
         out_dir=job.layout.reports(job.spec.name, job.round),
     )
 
@@ -215,9 +215,7 @@ def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
                 ]
             ].to_json(orient="records", force_ascii=False)
         ),
-        "tambons_not_reported": figures[(figures["level"] == "tambon") & (figures["rows_received"] == 0)][
-            "area_code"
-        ].tolist(),
+        "tambons_not_reported": not_reported(figures)["area_code"].tolist(),
         "published": [
             {
                 "output": p.output,

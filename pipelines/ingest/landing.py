@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -16,27 +17,25 @@ class LandedFile:
     sha256: str
     size: int
     received_at: str  # when it landed (file modification time, UTC, ISO 8601)
+    data: bytes = field(repr=False)  # read once: hashed, archived and parsed from the same bytes
 
 
-def find_files(landing_dirs: list[Path]) -> list[LandedFile]:
-    """Every regular file under the round's landing folders, in a stable order."""
-    found = []
+def find_files(landing_dirs: list[Path]) -> Iterator[LandedFile]:
+    """Every regular file under the round's landing folders, in a stable order, one in memory at a time."""
     for base in landing_dirs:
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             if path.name.startswith("."):
                 continue
             data = path.read_bytes()
             landed_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
-            found.append(
-                LandedFile(
-                    path=path,
-                    relative_name=f"{base.name}/{path.relative_to(base).as_posix()}",
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    size=len(data),
-                    received_at=landed_at.isoformat(),
-                )
+            yield LandedFile(
+                path=path,
+                relative_name=f"{base.name}/{path.relative_to(base).as_posix()}",
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+                received_at=landed_at.isoformat(),
+                data=data,
             )
-    return found
 
 
 def archive_path(archive: Path, landed: LandedFile) -> Path:
@@ -50,7 +49,7 @@ def archive_file(archive: Path, landed: LandedFile) -> Path:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(landed.path.read_bytes())
+        temporary.write_bytes(landed.data)
         temporary.chmod(0o444)
         os.replace(temporary, target)
     return target

@@ -111,7 +111,7 @@ def _ingest_one(
         return record
     seen[landed.sha256] = landed.relative_name
     try:
-        sheets = _read_sheets(landed.path.read_bytes(), match, record)
+        sheets = _read_sheets(landed.data, match, record)
         rows.extend(_file_rows(sheets, spec, record))
     except FileProblem as problem:
         record.status, record.problem_code = "rejected", problem.code

@@ -46,6 +46,7 @@ test: install lint browser
 bench: install
 	$(BIN)/python -m benchmarks.village_round
 	$(BIN)/python -m benchmarks.analyst_query
+	$(BIN)/python -m benchmarks.household_round
 
 ui: install
 	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000

@@ -324,7 +324,9 @@ class CkanPublisher:
                 continue
             csv = self.local.root / output / current["path"] / current["files"]["csv"]["path"]
             frame = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-            records = frame.replace({"": None}).to_dict(orient="records")
+            # Missing per the Table Schema (empty, and the small-cell marker of suppressed counts) is NULL.
+            missing = dict.fromkeys(schema.get("missingValues", [""]), None)
+            records = frame.replace(missing).to_dict(orient="records")
             bools = {f["name"]: f for f in schema["fields"] if f.get("type") == "boolean"}
             for record in records:
                 for name, spec in bools.items():

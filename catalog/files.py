@@ -45,8 +45,14 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def csv_bytes(frame: pd.DataFrame, schema: dict[str, Any]) -> bytes:
-    """UTF-8 with BOM (so Excel shows Thai), booleans in the form's own words (มี / ไม่มี)."""
+def csv_bytes(
+    frame: pd.DataFrame, schema: dict[str, Any], suppressed: pd.DataFrame | None = None, marker: str = ""
+) -> bytes:
+    """UTF-8 with BOM (so Excel shows Thai), booleans in the form's own words (มี / ไม่มี).
+
+    Cells marked in ``suppressed`` (small-cell suppression) are written as ``marker``, which the
+    Table Schema lists in ``missingValues``: a reader tells "hidden" from "not applicable" (empty).
+    """
     out = pd.DataFrame(index=frame.index)
     for field in schema["fields"]:
         values = frame[field["name"]]
@@ -55,6 +61,8 @@ def csv_bytes(frame: pd.DataFrame, schema: dict[str, Any]) -> bytes:
             values = values.map({True: yes, False: no})
         elif field.get("type") == "integer":
             values = values.astype("Int64")
+        if suppressed is not None and field["name"] in suppressed:
+            values = values.astype(object).where(~suppressed[field["name"]].to_numpy(dtype=bool), marker)
         out[field["name"]] = values
     return out.to_csv(index=False, lineterminator="\r\n", encoding="utf-8-sig").encode("utf-8-sig")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalog.files import arrow_table, csv_bytes, parquet_bytes, schema_metadata, sha256
+from catalog.files import arrow_table, parquet_bytes, schema_metadata, sha256
 from catalog.outputs import Output
 from pipelines.rounds import Round
 
@@ -61,7 +61,7 @@ class LocalCatalog:
     def publish(self, output: Output, round_: Round, gdc: dict[str, Any]) -> Published:
         base = self.root / output.name
         pointer = self.pointer(output.name)
-        csv = csv_bytes(output.frame, output.schema)
+        csv = output.csv
         content = sha256(csv)
         current = pointer.get("rounds", {}).get(round_.key)
         if current and current["content_sha256"] == content:

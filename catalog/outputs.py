@@ -9,16 +9,19 @@ Titles, descriptions and column documentation come from the declaration and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from pipelines.aggregate.geography import LEVEL_COLUMNS, LEVEL_TH
+from catalog.files import csv_bytes
+from pipelines.aggregate.geography import LEVEL_COLUMNS, LEVEL_TH, code_columns, unit_geography
+from pipelines.aggregate.tables import measures as measures_of
 from pipelines.declarations import DATASETS_DIR, DatasetSpec
 
 LEVEL_EN = {
+    "village": "village (muban)",
     "tambon": "tambon (subdistrict)",
     "amphoe": "amphoe (district)",
     "province": "province",
@@ -35,6 +38,13 @@ class Output:
     schema: dict[str, Any]
     frame: pd.DataFrame
     gdc: dict[str, Any] = field(default_factory=dict)  # Thai GDC values that depend on the table itself
+    suppressed: pd.DataFrame | None = None  # True where a small cell was hidden (CSV shows the marker)
+    marker: str = ""
+
+    @cached_property
+    def csv(self) -> bytes:
+        """The CSV file's bytes: what the privacy gate reads and what the catalog writes (and hashes)."""
+        return csv_bytes(self.frame, self.schema, self.suppressed, self.marker)
 
 
 @cache
@@ -43,8 +53,8 @@ def common_fields() -> dict[str, dict[str, Any]]:
     return {name: {"name": name, **spec} for name, spec in raw.items()}
 
 
-def _schema(fields: list[dict[str, Any]], primary_key: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"fields": fields, "missingValues": [""]}
+def _schema(fields: list[dict[str, Any]], primary_key: list[str] | None = None, marker: str = "") -> dict[str, Any]:
+    schema: dict[str, Any] = {"fields": fields, "missingValues": ["", marker] if marker else [""]}
     if primary_key:
         schema["primaryKey"] = primary_key
     return schema
@@ -55,33 +65,54 @@ def _public_copy(field: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in field.items() if k != "aliases"}
 
 
+def _suppression_note(spec: DatasetSpec) -> dict[str, str]:
+    if not spec.disclosure:
+        return {"th": "", "en": ""}
+    threshold, marker = spec.disclosure.get("threshold", 5), spec.disclosure.get("marker", "x")
+    return {
+        "th": f"\n\nจำนวนที่น้อยกว่า {threshold} ถูกปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล แสดงเป็น {marker} ในไฟล์ CSV"
+        f" และเป็นค่าว่าง (null) ในไฟล์ Parquet พร้อมปกปิดเซลล์ประกอบ เพื่อไม่ให้คำนวณย้อนกลับจากยอดรวมได้",
+        "en": f"\n\nCounts below {threshold} are suppressed to protect personal data: {marker} in the CSV, null in"
+        f" the Parquet file; further cells are suppressed so that no hidden cell can be recomputed from totals.",
+    }
+
+
 def build_outputs(
     spec: DatasetSpec,
-    records: pd.DataFrame,
+    records: pd.DataFrame | None,
     aggregates: dict[str, pd.DataFrame],
-    quality: pd.DataFrame,
-    reasons: pd.DataFrame,
+    quality: pd.DataFrame | None,
+    reasons: pd.DataFrame | None,
+    suppressed: dict[str, pd.DataFrame] | None = None,
 ) -> list[Output]:
+    """Every table the round publishes.
+
+    ``records`` is None for a collection whose rows stay private; ``quality`` and
+    ``reasons`` are None for a collection without quality figures (not village-level).
+    """
     common = common_fields()
     head = [common["round"], common["round_be"]]
     title, about = spec.title, spec.description
-    outputs = [
-        Output(
-            name=spec.name,
-            kind="records",
-            title={"th": f"{title['th']} รายหมู่บ้าน", "en": f"{title['en']}: village records"},
-            description=about,
-            schema=_schema(
-                [
-                    *head,
-                    *(common[c] for c in LEVEL_COLUMNS["tambon"]),
-                    *map(_public_copy, spec.public_fields),
-                ],
-                ["round", *spec.primary_key],
-            ),
-            frame=records,
+    unit_th, unit_en = LEVEL_TH[spec.geography_level], LEVEL_EN[spec.geography_level].split(" (")[0]
+    noun = spec.raw.get("unit_noun", {"th": unit_th, "en": f"{unit_en}s"})
+    outputs = []
+    if records is not None:
+        geo, _ = unit_geography(spec.geography_level, spec.geography_field)
+        outputs.append(
+            Output(
+                name=spec.name,
+                kind="records",
+                title={"th": f"{title['th']} ราย{unit_th}", "en": f"{title['en']}: {unit_en} records"},
+                description=about,
+                schema=_schema(
+                    [*head, *(common[c] for c in geo), *map(_public_copy, spec.public_fields)],
+                    ["round", *(spec.primary_key or [spec.geography_field])],
+                ),
+                frame=records,
+            )
         )
-    ]
+    note = _suppression_note(spec)
+    marker = spec.disclosure.get("marker", "x") if spec.disclosure else ""
     for level, frame in aggregates.items():
         measures = [
             {
@@ -92,7 +123,7 @@ def build_outputs(
                 "description": m.title_en,
                 "description_th": m.title_th,
             }
-            for m in spec.measures
+            for m in measures_of(spec)
         ]
         keys = LEVEL_COLUMNS[level]
         outputs.append(
@@ -104,19 +135,30 @@ def build_outputs(
                     "en": f"{title['en']}: {LEVEL_EN[level]} totals",
                 },
                 description={
-                    "th": f"สรุปรวมระดับ{LEVEL_TH[level]} จากข้อมูลรายหมู่บ้านที่ผ่านการตรวจสอบ\n\n{about['th']}",
-                    "en": f"Summed to {LEVEL_EN[level]} level from the validated village records.\n\n{about['en']}",
+                    "th": f"สรุปรวมระดับ{LEVEL_TH[level]} จากข้อมูลราย{noun['th']}ที่ผ่านการตรวจสอบ"
+                    f"{note['th']}\n\n{about['th']}",
+                    "en": f"Summed to {LEVEL_EN[level]} level from the validated {noun['en']}."
+                    f"{note['en']}\n\n{about['en']}",
                 },
-                schema=_schema(
-                    [*head, *(common[k] for k in keys), *measures],
-                    ["round", *keys[::3]] if keys else ["round"],
-                ),
+                schema=_schema([*head, *(common[k] for k in keys), *measures], ["round", *code_columns(level)], marker),
                 frame=frame,
                 gdc={"geo_coverage": LEVEL_TH[level]},
+                suppressed=(suppressed or {}).get(level),
+                marker=marker,
             )
         )
+    if quality is not None and reasons is not None:
+        outputs += _quality_outputs(spec, quality, reasons)
+    return outputs
+
+
+def _quality_outputs(spec: DatasetSpec, quality: pd.DataFrame, reasons: pd.DataFrame) -> list[Output]:
+    """The quality figures and the quarantine reasons (village-level collections only)."""
+    common = common_fields()
+    head = [common["round"], common["round_be"]]
+    title = spec.title
     quality_fields = [c for c in quality.columns if c not in ("round", "round_be")]
-    outputs.append(
+    return [
         Output(
             name=f"{spec.name}_quality",
             kind="statistics",
@@ -133,9 +175,7 @@ def build_outputs(
             schema=_schema([*head, *(common[c] for c in quality_fields)], ["round", "level", "area_code"]),
             frame=quality,
             gdc={"geo_coverage": LEVEL_TH["tambon"]},
-        )
-    )
-    outputs.append(
+        ),
         Output(
             name=f"{spec.name}_quality_reasons",
             kind="statistics",
@@ -153,6 +193,5 @@ def build_outputs(
             ),
             frame=reasons,
             gdc={"geo_coverage": LEVEL_TH["tambon"]},
-        )
-    )
-    return outputs
+        ),
+    ]

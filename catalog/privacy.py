@@ -1,34 +1,38 @@
 """The last gate before anything is public: refuse to publish personal data.
 
-Three independent tests on every outgoing table: a column that the schema marks
-personal, sensitive or internal; a value equal to one held in such a field this
-round (names, worker ids); and anything that looks like a Thai mobile number or
-a 13-digit citizen ID with a valid check digit, wherever it hides.
+It reads every outgoing file as a reader would (each CSV cell as the text it
+holds, the HTML report as text), so a citizen ID that became a float column or
+a phone number in a title is caught like any other. Three independent tests: a
+column that the schema marks personal, sensitive or internal; a text cell equal
+to a value held this round in a personal or internal field (names, citizen IDs,
+worker ids); and anything that looks like a Thai mobile number or a 13-digit
+citizen ID with a valid check digit, wherever it hides.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
+from pyarrow import csv as arrow_csv
 
-PHONE = re.compile(r"(?<!\d)0[689]\d{8}(?!\d)")
+from pipelines.declarations import DatasetSpec
+from validation.custom_checks import citizen_id_valid  # one definition of the check digit, shared
+
+# Thai mobile (08x-xxx-xxxx) and landline (0-4381-1154, 02-123-4567) numbers, with or without dashes.
+PHONE = re.compile(r"(?<![\d-])(?:0[689]\d-?\d{3}-?\d{4}|0-?[2-7]\d{3}-?\d{4}|0[2-7]-?\d{3}-?\d{4})(?![\d-])")
 DIGITS13 = re.compile(r"(?<!\d)\d{13}(?!\d)")
-
-
-def citizen_id_valid(digits: str) -> bool:
-    """DOPA check digit: (11 - sum(d_i * (14 - i)) mod 11) mod 10, i = 1..12."""
-    if len(digits) != 13 or not digits.isascii() or not digits.isdigit():
-        return False
-    total = sum(int(d) * (13 - i) for i, d in enumerate(digits[:12]))
-    return (11 - total % 11) % 10 == int(digits[12])
 
 
 @dataclass(frozen=True)
 class Leak:
-    table: str
+    table: str  # the outgoing file
     column: str
     kind: str  # private_column | private_value | phone_number | citizen_id
 
@@ -45,15 +49,19 @@ class PrivacyError(RuntimeError):
         super().__init__(f"ไม่เผยแพร่: พบข้อมูลส่วนบุคคลใน {listed} / refused to publish: personal data found in {listed}")
 
 
-def scan_table(table: str, frame: pd.DataFrame, private_columns: Iterable[str], private_values: set[str]) -> list[Leak]:
+#: Private values shorter than this are not matched (house numbers such as "12" equal many counts and codes).
+MIN_VALUE_LENGTH = 5
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def scan_table(table: str, frame: pd.DataFrame, private_columns: Iterable[str]) -> list[Leak]:
+    """Private column names, and phone numbers or valid citizen IDs in any cell (strings and integers)."""
     leaks = [Leak(table, c, "private_column") for c in frame.columns if c in set(private_columns)]
     for column in frame.columns:
         values = frame[column].dropna()
         if values.dtype.kind in "fbcmM":  # floats, booleans and timestamps cannot hold these
             continue
         distinct = {str(v) for v in pd.unique(values)}
-        if distinct & private_values:
-            leaks.append(Leak(table, column, "private_value"))
         if any(PHONE.search(v) for v in distinct):
             leaks.append(Leak(table, column, "phone_number"))
         if any(citizen_id_valid(m) for v in distinct for m in DIGITS13.findall(v)):
@@ -61,10 +69,71 @@ def scan_table(table: str, frame: pd.DataFrame, private_columns: Iterable[str], 
     return leaks
 
 
-def private_values_of(frame: pd.DataFrame, columns: Iterable[str]) -> set[str]:
-    """Every non-empty value held in the private fields this round (what must not reappear)."""
-    out: set[str] = set()
-    for column in columns:
-        if column in frame:
-            out.update(str(v) for v in frame[column].dropna().unique() if str(v).strip())
+def text_cells(frame: pd.DataFrame) -> dict[str, set[str]]:
+    """Per text column, the distinct cell values long enough to identify someone (HTML split at tags)."""
+    out: dict[str, set[str]] = {}
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if values.dtype.kind in "iufbcmM":
+            continue
+        cells = {part.strip() for v in pd.unique(values) for part in _TAGS.split(str(v))}
+        out[column] = {c for c in cells if len(c) >= MIN_VALUE_LENGTH}
     return out
+
+
+def private_value_leaks(tables: list[tuple[str, pd.DataFrame]], received: Path, fields: list[str]) -> list[Leak]:
+    """Outgoing cells equal to a value held this round in a personal or internal field.
+
+    The round's rows can be 12.8 million households: DuckDB streams the received
+    Parquet file and semi-joins it to the (small) set of outgoing cells.
+    """
+    candidates = [
+        (table, column, value)
+        for table, frame in tables
+        for column, values in text_cells(frame).items()
+        for value in values
+    ]
+    if not candidates or not fields or not received.exists():
+        return []
+    con = duckdb.connect()
+    present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{received}')").fetchall()}
+    held = " UNION ALL ".join(
+        f"SELECT trim({f}) AS v FROM read_parquet('{received}') WHERE length(trim({f})) >= {MIN_VALUE_LENGTH}"
+        for f in fields
+        if f in present
+    )
+    if not held:
+        return []
+    con.register("candidates", pd.DataFrame(candidates, columns=["tbl", "col", "value"]))
+    found = con.execute(
+        f"SELECT DISTINCT tbl, col FROM candidates c SEMI JOIN ({held}) r ON c.value = r.v ORDER BY 1, 2"
+    ).fetchall()
+    return [Leak(table, column, "private_value") for table, column in found]
+
+
+def file_cells(name: str, data: bytes) -> pd.DataFrame:
+    """An outgoing file as its reader sees it: a CSV's cells as text under its header, anything else as one text."""
+    if not name.endswith(".csv"):
+        return pd.DataFrame({"text": [data.decode("utf-8")]})
+    names = arrow_csv.open_csv(io.BytesIO(data)).schema.names
+    options = arrow_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True)
+    return arrow_csv.read_csv(io.BytesIO(data), convert_options=options).to_pandas()
+
+
+def scan_files(files: list[tuple[str, bytes]], spec: DatasetSpec | None, received: Path | None) -> list[Leak]:
+    """Every test on every outgoing file (name, bytes); an empty list is the only licence to publish.
+
+    ``spec`` and ``received`` name the collection whose rows the files come from (its private
+    fields and this round's values in them); without them only the patterns are looked for.
+    """
+    tables = [(name, file_cells(name, data)) for name, data in files]
+    private = spec.private_field_names if spec else []
+    leaks = [leak for name, frame in tables for leak in scan_table(name, frame, private)]
+    if spec is None or received is None:
+        return leaks
+    identifying = [
+        f["name"]
+        for f in spec.fields
+        if f.get("privacy") in ("personal", "internal") and f.get("type", "string") == "string"
+    ]
+    return leaks + private_value_leaks(tables, received, identifying)

@@ -11,33 +11,42 @@ import json
 import time
 
 import dagster as dg
+import pandas as pd
 from dagster import AssetExecutionContext
 
-from catalog.analyst_db import publish_ckan
-from catalog.privacy import PrivacyError
+from catalog.analyst_db import build_local, publish_ckan
+from catalog.privacy import PrivacyError, scan_files
 from pipelines import checks, stages
+from pipelines.automation import freshness_policy
 from pipelines.deadlines import late_or_missing, reporting_deadline, today
-from pipelines.declarations import DatasetSpec
+from pipelines.declarations import DatasetSpec, load_datasets
 from pipelines.partitions import rounds
 from pipelines.progress import say
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource
 from pipelines.rounds import parse_round
+from pipelines.scorecards import MissingInputError, Scorecard, compute_round, scorecard_outputs
 
 
 def _job(spec: DatasetSpec, context: AssetExecutionContext, data: DataLayout) -> stages.RoundJob:
     return stages.RoundJob(spec, parse_round(context.partition_key), data.layout())
 
 
-def _files_table(balance) -> dg.MetadataValue:
+def _files_table(balance, limit: int = 300) -> dg.MetadataValue:
+    """Files with a problem first (unreadable, duplicate, most rows quarantined); a national round is cut."""
     lines = [
         "| file | sha256 | status | format | received | accepted | quarantined | problem |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for row in balance.itertuples():
+    order = balance.assign(_ok=balance["status"] == "ok").sort_values(
+        ["_ok", "rows_quarantined", "name"], ascending=[True, False, True], kind="mergesort"
+    )
+    for row in order.head(limit).itertuples():
         lines.append(
             f"| {row.name} | `{row.sha256[:12]}` | {row.status} | {row.format} {row.encoding} | "
             f"{row.rows_received} | {row.rows_accepted} | {row.rows_quarantined} | {row.problem_code} |"
         )
+    if len(balance) > limit:
+        lines.append(f"| … {len(balance) - limit:,} more files in the run report | | | | | | | |")
     return dg.MetadataValue.md("\n".join(lines))
 
 
@@ -120,33 +129,38 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         yield checks.rows_balance(balance, key["validated"])
         yield checks.quarantine_rate(spec, figures, key["validated"])
 
-    @dg.asset(
-        key=key["quality"],
-        deps=[key["validated"], key["quarantine"]],
-        partitions_def=rounds,
-        group_name=name,
-        check_specs=[check["completeness"], check["reported_by_deadline"]],
-        description="Completeness and accuracy per tambon, amphoe, province and nation / ความครบถ้วนและความถูกต้อง",
-    )
-    def quality(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
-        job = _job(spec, context, data)
-        figures = stages.quality(job)
-        deadline = reporting_deadline(spec, job.round)
-        late = late_or_missing(spec, job.round, job.work.read("quality"), today())
-        page = stages.quality_page(job)
-        say(
-            context,
-            f"{name} {job.round}: completeness {figures['completeness_pct']}%, "
-            f"{len(figures['tambons_not_reported'])} tambons not reported",
+    stages_done = [raw_files, validate]
+    if spec.has_quality_figures:
+
+        @dg.asset(
+            key=key["quality"],
+            deps=[key["validated"], key["quarantine"]],
+            partitions_def=rounds,
+            group_name=name,
+            check_specs=[check["completeness"], check["reported_by_deadline"]],
+            description="Completeness and accuracy per tambon, amphoe, province and nation / ความครบถ้วนและความถูกต้อง",
         )
-        return dg.MaterializeResult(
-            metadata={k: v for k, v in figures.items() if k != "tambons_not_reported"}
-            | {
-                "tambons_not_reported": len(figures["tambons_not_reported"]),
-                "quality_page": dg.MetadataValue.path(str(page)),
-            },
-            check_results=[checks.completeness(spec, figures), checks.reported_by_deadline(deadline, late)],
-        )
+        def quality(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
+            job = _job(spec, context, data)
+            figures = stages.quality(job)
+            deadline = reporting_deadline(spec, job.round)
+            late = late_or_missing(spec, job.round, job.work.read("quality"), today())
+            page = stages.quality_page(job)
+            say(
+                context,
+                f"{name} {job.round}: completeness {figures['completeness_pct']}%, "
+                f"{len(figures['tambons_not_reported'])} tambons not reported",
+            )
+            return dg.MaterializeResult(
+                metadata={k: v for k, v in figures.items() if k != "tambons_not_reported"}
+                | {
+                    "tambons_not_reported": len(figures["tambons_not_reported"]),
+                    "quality_page": dg.MetadataValue.path(str(page)),
+                },
+                check_results=[checks.completeness(spec, figures), checks.reported_by_deadline(deadline, late)],
+            )
+
+        stages_done.append(quality)
 
     @dg.asset(
         key=key["aggregates"],
@@ -163,10 +177,11 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=key["published"],
-        deps=[key["aggregates"], key["quality"]],
+        deps=[key["aggregates"], *([key["quality"]] if spec.has_quality_figures else [])],
         partitions_def=rounds,
         group_name=name,
         check_specs=[check["no_personal_data"]],
+        freshness_policy=freshness_policy(spec),
         description="Versioned Parquet and CSV packages in the catalog (new revision only when data changed)",
     )
     def published(
@@ -197,18 +212,38 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
             ],
         )
 
-    return [raw_files, validate, quality, aggregates, published]
+    assets = [*stages_done, aggregates, published]
+    if spec.raw.get("field_workers"):
+
+        @dg.asset(
+            key=dg.AssetKey([name, "field_workers"]),
+            deps=[key["validated"], key["quarantine"]],
+            partitions_def=rounds,
+            group_name=name,
+            description="Per field worker: units submitted, accepted, on time (internal, for supervisors;"
+            " never published) / ผลงานรายลูกจ้าง ใช้ภายใน ไม่เผยแพร่",
+        )
+        def field_workers(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
+            job = _job(spec, context, data)
+            path = stages.field_workers(job)
+            workers = len(pd.read_csv(path)) if path else 0
+            return dg.MaterializeResult(metadata={"workers": workers, "table": dg.MetadataValue.path(str(path))})
+
+        assets.append(field_workers)
+    return assets
 
 
-def ckan_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
-    """Mirror the dataset's outputs from the local catalog into CKAN (only defined when CKAN is configured)."""
-    name = spec.name
+def ckan_asset(name: str) -> dg.AssetsDefinition:
+    """Mirror the outputs of ``name`` (a dataset or a scorecard) from the local catalog into CKAN.
+
+    Only defined when CKAN is configured; runs in the pool "ckan", one at a time.
+    """
 
     @dg.asset(
         key=dg.AssetKey([name, "ckan"]),
         deps=[dg.AssetKey([name, "published"])],
         partitions_def=rounds,
-        group_name=name,
+        group_name=name if name in load_datasets() else SCORECARDS_GROUP,
         pool="ckan",
         description="The same versioned packages in CKAN: staged, verified, then switched in one step",
     )
@@ -239,3 +274,49 @@ def ckan_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
         )
 
     return ckan
+
+
+SCORECARDS_GROUP = "scorecards"
+
+
+def _producer(output: str) -> str:
+    """The dataset whose pipeline publishes ``output`` (the longest dataset name it starts with)."""
+    names = [n for n in load_datasets() if output == n or output.startswith(f"{n}_")]
+    return max(names, key=len)
+
+
+def scorecard_asset(card: Scorecard) -> dg.AssetsDefinition:
+    """Score a round from the published inputs, then publish the ranking like any dataset."""
+    inputs = sorted({_producer(i.output) for i in card.inputs.values()})
+
+    @dg.asset(
+        key=dg.AssetKey([card.name, "published"]),
+        deps=[dg.AssetKey([name, "published"]) for name in inputs],
+        partitions_def=rounds,
+        group_name=SCORECARDS_GROUP,
+        freshness_policy=freshness_policy(load_datasets()[inputs[0]]),
+        description=f"{card.title['en']} / {card.title['th']}: scored in DuckDB from {', '.join(inputs)}",
+    )
+    def scorecard(context: AssetExecutionContext, catalog: LocalCatalogResource) -> dg.MaterializeResult:
+        round_, local = parse_round(context.partition_key), catalog.catalog()
+        try:
+            result = compute_round(card, local.root, round_)
+        except MissingInputError as error:
+            raise dg.Failure(description=str(error)) from error
+        outputs = scorecard_outputs(card, round_, result)
+        leaks = scan_files([(f"{o.name}.csv", o.csv) for o in outputs], None, None)
+        if leaks:
+            raise dg.Failure(description=str(PrivacyError(leaks)))
+        published = [local.publish(o, round_, card.gdc | o.gdc) for o in outputs]
+        local.write_index()
+        build_local(local.root)
+        say(context, f"{card.name} {round_}: {len(result.picks)} picks")
+        return dg.MaterializeResult(
+            metadata={
+                "new": [f"{p.output} r{p.revision}" for p in published if p.status == "new"],
+                "picks": dg.MetadataValue.md(result.picks.to_markdown(index=False)),
+                "notes": result.notes,
+            }
+        )
+
+    return scorecard

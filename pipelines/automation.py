@@ -8,6 +8,7 @@ runs twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 
@@ -56,12 +57,33 @@ def landing_sensor(spec: DatasetSpec, job_name: str) -> dg.SensorDefinition:
     return sensor
 
 
-def monthly_schedule(spec: DatasetSpec, job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
-    """The day after the reporting deadline, early morning Bangkok time: the round of that month."""
+def monthly_schedule(
+    spec: DatasetSpec, job: dg.UnresolvedAssetJobDefinition, name: str | None = None, hour: int = 6
+) -> dg.ScheduleDefinition:
+    """The day after ``spec``'s reporting deadline, early morning Bangkok time: the round of that month.
+
+    The scorecards use the village profile's deadline an hour later, after its round is published.
+    """
     day = int(spec.raw.get("reporting", {}).get("deadline_day", 25)) + 1
     return dg.build_schedule_from_partitioned_job(
         job,
-        name=f"{spec.name}_monthly",
+        name=f"{name or spec.name}_monthly",
         day_of_month=min(day, 28),
-        hour_of_day=6,  # Bangkok time: the partitions' timezone
+        hour_of_day=hour,  # Bangkok time: the partitions' timezone
+    )
+
+
+def freshness_policy(spec: DatasetSpec) -> dg.FreshnessPolicy:
+    """The round's packages are expected published by noon the day after the reporting deadline.
+
+    The schedule runs at 06:00 that day, so a round still unpublished at noon means a
+    failed or stuck run, or no files at all. Any publication since the 1st of the
+    month counts (the landing sensor publishes as files arrive). Dagster evaluates
+    it when ``freshness: enabled`` is set in dagster.yaml, and shows it on the asset.
+    """
+    day = min(int(spec.raw.get("reporting", {}).get("deadline_day", 25)) + 1, 28)
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=f"0 12 {day} * *",
+        lower_bound_delta=dt.timedelta(days=day - 1),
+        timezone="Asia/Bangkok",
     )

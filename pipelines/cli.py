@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -37,38 +39,58 @@ def _use_repo_dagster_home() -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    """Sample files for one dataset, or for every dataset that has a generator in ``samples/``."""
     round_ = parse_round(args.round)
     layout = Layout.from_env()
     provinces = None if args.all else (args.provinces.split(",") if args.provinces else DEFAULT_PROVINCES)
-    generator = importlib.import_module(f"samples.{args.dataset}")
-    out_dir = layout.landing_dir(args.dataset, round_)
-    if out_dir.is_dir() and any(out_dir.iterdir()):
-        print(f"มีไฟล์ของรอบนี้อยู่แล้ว ไม่สร้างซ้ำ / {out_dir} already holds files: left as they are")
-        return 0
-    truth = generator.generate(round_, out_dir, provinces=provinces, seed=args.seed, bad_files=not args.no_bad_files)
-    files = getattr(truth, "files", [])
-    print(f"เขียนไฟล์ตัวอย่าง {len(files)} ไฟล์ / wrote {len(files)} sample files -> {out_dir}")
+    names = [args.dataset] if args.dataset else [n for n in load_datasets() if importlib.util.find_spec(f"samples.{n}")]
+    for name in names:
+        generator = importlib.import_module(f"samples.{name}")
+        out_dir = layout.landing_dir(name, round_)
+        if out_dir.is_dir() and any(out_dir.iterdir()):
+            print(f"มีไฟล์ของรอบนี้อยู่แล้ว ไม่สร้างซ้ำ / {out_dir} already holds files: left as they are")
+            continue
+        options = {"provinces": provinces, "seed": args.seed, "bad_files": not args.no_bad_files}
+        if "scale" in inspect.signature(generator.generate).parameters:
+            options["scale"] = args.scale
+        truth = generator.generate(round_, out_dir, **options)
+        files = getattr(truth, "files", [])
+        print(f"เขียนไฟล์ตัวอย่าง {len(files)} ไฟล์ / wrote {len(files)} sample files -> {out_dir}")
     return 0
 
 
 def summary(report: dict) -> str:
     """The human summary of a run report, Thai then English."""
-    t, q = report["totals"], report["quality"]
+    t, q = report["totals"], report.get("quality")
     rejected = [f for f in report["files"] if f["status"] == "rejected"]
     new = [p for p in report["published"] if p["status"] == "new"]
+    unchanged = len(report["published"]) - len(new)
+    late = len(report.get("tambons_not_reported", []))
     lines = [
         f"ชุดข้อมูล {report['dataset']} รอบ {report['round_be']} ({report['round']})",
         f"  ไฟล์ {t['files']} ไฟล์ (อ่านไม่ได้ {len(rejected)}) แถวที่ได้รับ {t['rows_received']:,} "
         f"ผ่าน {t['rows_accepted']:,} กักไว้ {t['rows_quarantined']:,}",
-        f"  ความครบถ้วน {q['completeness_pct']}% ความถูกต้อง {q['accuracy_pct']}% "
-        f"ตำบลที่ยังไม่รายงาน {len(report['tambons_not_reported'])} ตำบล",
-        f"  เผยแพร่ฉบับใหม่ {len(new)} ชุด ไม่เปลี่ยนแปลง {len(report['published']) - len(new)} ชุด",
+        *(
+            [
+                f"  ความครบถ้วน {q['completeness_pct']}% ความถูกต้อง {q['accuracy_pct']}% "
+                f"ส่งทันกำหนด {q['on_time_pct']}% ของตำบล ตำบลที่ยังไม่รายงาน {late} ตำบล"
+            ]
+            if q
+            else []
+        ),
+        f"  เผยแพร่ฉบับใหม่ {len(new)} ชุด ไม่เปลี่ยนแปลง {unchanged} ชุด",
         f"Dataset {report['dataset']}, round {report['round']}:",
         f"  {t['files']} files ({len(rejected)} unreadable), {t['rows_received']:,} rows received, "
         f"{t['rows_accepted']:,} accepted, {t['rows_quarantined']:,} quarantined",
-        f"  completeness {q['completeness_pct']}%, accuracy {q['accuracy_pct']}%, "
-        f"{len(report['tambons_not_reported'])} tambons not reported",
-        f"  {len(new)} new revisions published, {len(report['published']) - len(new)} unchanged",
+        *(
+            [
+                f"  completeness {q['completeness_pct']}%, accuracy {q['accuracy_pct']}%, "
+                f"{q['on_time_pct']}% of tambons on time, {late} tambons not reported"
+            ]
+            if q
+            else []
+        ),
+        f"  {len(new)} new revisions published, {unchanged} unchanged",
     ]
     if report.get("quality_by_province"):
         lines.append("  จังหวัดที่ส่งข้อมูล / provinces that reported:")
@@ -108,30 +130,71 @@ def cmd_run(args: argparse.Namespace) -> int:
     status = 0
     for name in names:
         print(f"▶ {name} รอบ/round {round_}", file=sys.stderr)
-        result = defs.resolve_job_def(round_job_name(name)).execute_in_process(
-            partition_key=round_.key,
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
-        if not result.success:
+        if not _execute(defs.resolve_job_def(round_job_name(name)), round_, instance):
             status = 1
-            for event in result.all_events:
-                if event.is_step_failure:
-                    print(f"✗ {event.step_key}: {event.event_specific_data.error.message}", file=sys.stderr)
             continue
         report = json.loads(_report_path(layout, name, round_).read_text(encoding="utf-8"))
         print(summary(report))
-        print(f"  run id: {result.run_id}")
-        print(f"  ฐานข้อมูลสำหรับนักวิเคราะห์ / analysts' DuckDB catalog: {layout.catalog / CATALOG_DB}")
-        if os.environ.get("CKAN_URL"):
-            print(f"  CKAN: {os.environ['CKAN_URL']}/organization/dopa")
-            print(f"  DuckDB (ATTACH ... (READ_ONLY)): {_ckan_catalog_db_url(os.environ['CKAN_URL'])}")
+        reports = layout.reports(name, round_)
         print(f"  แคตตาล็อก / catalog: {layout.catalog}")
         print(f"  รายงาน / run report: {_report_path(layout, name, round_)}")
-        print(f"  รายงานคุณภาพข้อมูล / quality report: {layout.reports(name, round_) / 'quality_report.html'}")
+        for file, label in [
+            ("quality_report.html", "รายงานคุณภาพข้อมูล / quality report"),
+            ("field_workers.csv", "ผลงานรายลูกจ้าง (ภายใน) / field workers (internal)"),
+        ]:
+            if (reports / file).exists():
+                print(f"  {label}: {reports / file}")
         print(f"  ข้อมูลระหว่างทาง (ภายใน) / work area (internal): {layout.work(name, round_)}")
+    if not args.dataset:
+        status |= _score(defs, round_, instance, layout)
+    print(f"ฐานข้อมูลสำหรับนักวิเคราะห์ / analysts' DuckDB catalog: {layout.catalog / CATALOG_DB}")
+    if os.environ.get("CKAN_URL"):
+        print(f"CKAN: {os.environ['CKAN_URL']}/organization/dopa")
+        print(f"DuckDB (ATTACH ... (READ_ONLY)): {_ckan_catalog_db_url(os.environ['CKAN_URL'])}")
     return status
+
+
+def _execute(job, round_: Round, instance, **options) -> bool:
+    """Run one job for the round in-process; print each failed step's reason."""
+    result = job.execute_in_process(
+        partition_key=round_.key,
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        **options,
+    )
+    for event in result.all_events:
+        if event.is_step_failure:
+            print(f"✗ {event.step_key}: {event.event_specific_data.error.message}", file=sys.stderr)
+    if result.success:
+        print(f"  run id: {result.run_id}")
+    return result.success
+
+
+def _score(defs, round_: Round, instance, layout: Layout) -> int:
+    """The scorecards whose input tables are published for the round; the others are named and skipped."""
+
+    from pipelines.definitions import SCORECARDS_JOB
+    from pipelines.scorecards import MissingInputError, load_inputs, load_scorecards
+
+    ready = []
+    for name, card in load_scorecards().items():
+        try:
+            load_inputs(card, layout.catalog, round_)
+            ready.append(name)
+        except MissingInputError as missing:
+            print(f"ข้ามการคำนวณ {name} / {name} skipped: {missing}")
+    if not ready:
+        return 0
+    print(f"▶ scorecards รอบ/round {round_}: {', '.join(ready)}", file=sys.stderr)
+    selection = [key for key in defs.resolve_all_asset_keys() if key.path[0] in ready]  # published, and CKAN
+    ok = _execute(defs.resolve_job_def(SCORECARDS_JOB), round_, instance, asset_selection=selection)
+    for name in ready:
+        pointer = layout.catalog / f"{name}_picks" / "latest.json"
+        latest = json.loads(pointer.read_text(encoding="utf-8"))["rounds"].get(round_.key) if pointer.exists() else None
+        if latest:
+            print(f"ผลการคัดเลือก / picks ({name}): {pointer.parent / latest['path']}")
+    return 0 if ok else 1
 
 
 def _ckan_catalog_db_url(ckan_url: str) -> str:
@@ -161,7 +224,8 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     sample = sub.add_parser("sample", help="write a realistic month of raw files / สร้างไฟล์ตัวอย่าง")
     sample.add_argument("--round", default="2563-10", help="2563-10 or 2020-10")
-    sample.add_argument("--dataset", default="village_profile")
+    sample.add_argument("--dataset", help="one dataset (default: every dataset with a sample generator)")
+    sample.add_argument("--scale", type=float, default=0.2, help="share of households (household survey only)")
     sample.add_argument("--provinces", help="comma-separated province codes (default: a handful)")
     sample.add_argument("--all", action="store_true", help="all of Thailand")
     sample.add_argument("--seed", type=int, default=2563)

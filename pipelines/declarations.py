@@ -23,6 +23,9 @@ DATASETS_DIR = Path(os.environ.get("TAMBON_DATASETS_DIR", REPO_ROOT / "datasets"
 #: Field-level ``privacy`` values that must never leave the pipeline.
 NON_PUBLIC = frozenset({"personal", "sensitive", "internal"})
 
+#: What a row's geography field can name, finest first (codes of 8, 6, 4 and 2 digits).
+GEOGRAPHY_LEVELS = ("village", "tambon", "amphoe", "province")
+
 
 class DeclarationError(ValueError):
     """A dataset folder is incomplete or contradicts itself."""
@@ -40,6 +43,32 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Indicator:
+    """One pass / fail / not-applicable indicator per unit (e.g. a จปฐ. indicator per household).
+
+    ``applies`` selects the units in the indicator's own denominator; ``passes``
+    decides among them. Both are SQL over the typed row and the declared ``derived`` values.
+    """
+
+    id: str
+    number: int
+    applies: str
+    passes: str
+    title_th: str
+    title_en: str
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A group of indicators (TPMAP-style): a unit fails it when it fails any measured member."""
+
+    name: str
+    title_th: str
+    title_en: str
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     folder: Path
@@ -54,6 +83,26 @@ class DatasetSpec:
     measures: list[Measure]
     catalog: dict[str, dict[str, Any]]
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    geography_level: str = "village"  # the registry level a row's geography_field names
+    derived: list[Measure] = field(default_factory=list)
+    indicators: list[Indicator] = field(default_factory=list)
+    dimensions: list[Dimension] = field(default_factory=list)
+    disclosure: dict[str, Any] | None = None  # small-cell suppression of published counts
+    publish_records: bool = True  # False: unit rows are personal, only aggregates leave
+
+    @property
+    def has_quality_figures(self) -> bool:
+        """Completeness is counted against the village registry, so only village-level collections have it."""
+        return self.geography_level == "village"
+
+    def measured_dimensions(self) -> list[tuple[Dimension, list[Indicator]]]:
+        """Dimensions with at least one indicator this collection measures, with those indicators."""
+        out = []
+        for dimension in self.dimensions:
+            members = [i for i in self.indicators if i.number in dimension.numbers]
+            if members:
+                out.append((dimension, members))
+        return out
 
     @property
     def fields(self) -> list[dict[str, Any]]:
@@ -134,6 +183,15 @@ def load_dataset(folder: Path) -> DatasetSpec:
     if geography_field not in names:
         raise DeclarationError(f"{folder}: geography_field {geography_field!r} not in schema")
     aggregates = raw.get("aggregates", {})
+    level = raw.get("geography_level", "village")
+    if level not in GEOGRAPHY_LEVELS:
+        raise DeclarationError(f"{folder}: geography_level {level!r} is not one of {GEOGRAPHY_LEVELS}")
+    indicators = [Indicator(**item) for item in raw.get("indicators", [])]
+    dimensions = []
+    if "dimensions" in raw:
+        for item in yaml.safe_load((folder / raw["dimensions"]).read_text(encoding="utf-8")):
+            numbers = tuple(item.pop("indicators"))
+            dimensions.append(Dimension(numbers=numbers, **item))
     return DatasetSpec(
         name=raw["name"],
         folder=folder,
@@ -148,6 +206,12 @@ def load_dataset(folder: Path) -> DatasetSpec:
         measures=_expand_measures(aggregates.get("measures", []), schema),
         catalog=raw.get("catalog", {}),
         raw=raw,
+        geography_level=level,
+        derived=[Measure(**item) for item in raw.get("derived", [])],
+        indicators=indicators,
+        dimensions=dimensions,
+        disclosure=raw.get("disclosure"),
+        publish_records=bool(raw.get("publish_records", True)),
     )
 
 

@@ -10,22 +10,28 @@ import os
 import dagster as dg
 
 from pipelines import alerts
-from pipelines.assets import ckan_asset, dataset_assets
+from pipelines.assets import SCORECARDS_GROUP, ckan_asset, dataset_assets, scorecard_asset
 from pipelines.automation import landing_sensor, monthly_schedule
 from pipelines.declarations import load_datasets
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource
+from pipelines.scorecards import load_scorecards
 
 
 def round_job_name(dataset: str) -> str:
     return f"{dataset}_round"
 
 
+SCORECARDS_JOB = "scorecards_round"
+
+
 def build_definitions() -> dg.Definitions:
     specs = load_datasets()
+    cards = load_scorecards()
     assets = [a for spec in specs.values() for a in dataset_assets(spec)]
+    assets += [scorecard_asset(card) for card in cards.values()]
     resources: dict = {"data": DataLayout(), "catalog": LocalCatalogResource()}
     if os.environ.get("CKAN_URL"):  # publish to CKAN too when one is configured
-        assets += [ckan_asset(spec) for spec in specs.values()]
+        assets += [ckan_asset(name) for name in [*specs, *cards]]
         resources["ckan"] = CkanResource(url=os.environ["CKAN_URL"])
     jobs = {
         name: dg.define_asset_job(
@@ -35,15 +41,23 @@ def build_definitions() -> dg.Definitions:
         )
         for name, spec in specs.items()
     }
+    scorecards = dg.define_asset_job(
+        SCORECARDS_JOB,
+        selection=dg.AssetSelection.groups(SCORECARDS_GROUP),
+        description="Score every scorecard from the round's published tables / คำนวณคะแนนและผลการคัดเลือก",
+    )
     return dg.Definitions(
         assets=assets,
-        jobs=list(jobs.values()),
+        jobs=[*jobs.values(), scorecards],
         sensors=[
             *(landing_sensor(spec, round_job_name(name)) for name, spec in specs.items()),
             alerts.alert_on_run_failure,
             alerts.alert_on_check_failure,
         ],
-        schedules=[monthly_schedule(spec, jobs[name]) for name, spec in specs.items()],
+        schedules=[
+            *(monthly_schedule(spec, jobs[name]) for name, spec in specs.items()),
+            monthly_schedule(specs["village_profile"], scorecards, name=SCORECARDS_JOB, hour=7),
+        ],
         resources=resources,
     )
 

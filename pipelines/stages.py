@@ -15,16 +15,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from catalog.analyst_db import build_local
 from catalog.local import LocalCatalog, Published
 from catalog.outputs import build_outputs
-from catalog.privacy import PrivacyError, private_values_of, scan_table
+from catalog.privacy import PrivacyError, scan_files
+from catalog.suppression import suppress
 from pipelines.aggregate import tables
-from pipelines.aggregate.geography import Geography, from_registry
-from pipelines.deadlines import not_reported
+from pipelines.aggregate.geography import Geography, code_columns, from_registry
+from pipelines.aggregate.indicators import disclosure_rules
+from pipelines.deadlines import not_reported, reporting_deadline
 from pipelines.declarations import DatasetSpec
+from pipelines.field_workers import field_worker_output
 from pipelines.ingest.received import read_round
 from pipelines.layout import Layout
 from pipelines.report import write_quality_page
@@ -55,47 +59,38 @@ class RoundJob:
 
 def ingest(job: RoundJob) -> dict[str, Any]:
     """Archive every landed file and read it into normalised rows with lineage."""
-    received = read_round(job.spec, job.layout.landing_dirs(job.spec.name, job.round), job.layout.archive)
-    job.work.write("received", received.rows)
+    received = read_round(
+        job.spec,
+        job.layout.landing_dirs(job.spec.name, job.round),
+        job.layout.archive,
+        job.work.path("received"),  # streamed to Parquet, written then renamed
+    )
     job.work.write("files", received.files)
     files = received.files
     return {
         "files": len(files),
         "files_rejected": int((files["status"] == "rejected").sum()),
         "files_duplicate": int((files["status"] == "duplicate").sum()),
-        "rows_received": len(received.rows),
+        "rows_received": received.rows,
     }
 
 
 def validate(job: RoundJob) -> dict[str, Any]:
-    received, files = job.work.read("received"), job.work.read("files")
-    result = validate_round(
-        received,
-        job.spec,
-        job.round,
-        job.geography.villages,
-        dict(zip(files["sha256"], files["name"], strict=True)),
-    )
-    job.work.write("accepted", result.accepted)
-    job.work.write("quarantine", result.quarantine)
-    job.work.write("findings", result.findings)
-    return {
-        "rows_received": len(received),
-        "rows_accepted": len(result.accepted),
-        "rows_quarantined": len(result.quarantine),
-        "findings_by_code": result.findings["code"].value_counts().sort_index().to_dict(),
-        "rows_by_code": result.findings.drop_duplicates(["_row_id", "code"])["code"]
-        .value_counts()
-        .sort_index()
-        .to_dict(),
-    }
+    """Schema, declared rules and duplicates over the received rows, in DuckDB (frictionless for small rounds)."""
+    files = job.work.read("files")
+    file_names = dict(zip(files["sha256"], files["name"], strict=True))
+    return validate_round(job.work, job.spec, job.round, job.geography, file_names)
 
 
 def balance_by_file(job: RoundJob) -> pd.DataFrame:
     """Per file: rows received, accepted, quarantined (they must add up)."""
+    con = duckdb.connect()
+    counted = {}
+    for name in ("accepted", "quarantine"):
+        counted[name] = dict(
+            con.execute(f"SELECT _file, count(*) FROM read_parquet('{job.work.path(name)}') GROUP BY 1").fetchall()
+        )
     files = job.work.read("files")
-    accepted = job.work.read("accepted")["_file"].value_counts()
-    quarantined = job.work.read("quarantine")["_file"].value_counts()
     out = files[
         [
             "sha256",
@@ -109,23 +104,22 @@ def balance_by_file(job: RoundJob) -> pd.DataFrame:
             "message_en",
         ]
     ].copy()
-    out["rows_accepted"] = out["sha256"].map(accepted).fillna(0).astype(int)
-    out["rows_quarantined"] = out["sha256"].map(quarantined).fillna(0).astype(int)
+    out["rows_accepted"] = out["sha256"].map(counted["accepted"]).fillna(0).astype(int)
+    out["rows_quarantined"] = out["sha256"].map(counted["quarantine"]).fillna(0).astype(int)
     out.loc[out["status"] == "duplicate", ["rows_accepted", "rows_quarantined"]] = 0
     return out
 
 
 def quality(job: RoundJob) -> dict[str, Any]:
-    con = tables.connect(job.geography)
-    figures, reasons = tables.quality(
-        con, job.spec, job.round, job.work.read("received"), job.work.read("findings"), job.work.read("files")
-    )
+    con = tables.connect(job.geography, job.work.folder / "spill")
+    figures, reasons = tables.quality(con, job.spec, job.round, job.work, reporting_deadline(job.spec, job.round))
     job.work.write("quality", figures)
     job.work.write("quality_reasons", reasons)
     nation = figures[figures["level"] == "nation"].iloc[0]
     return {
         "completeness_pct": float(nation["completeness_pct"]),
         "accuracy_pct": float(nation["accuracy_pct"]) if pd.notna(nation["accuracy_pct"]) else 0.0,
+        "on_time_pct": float(nation["on_time_pct"]),
         "villages_expected": int(nation["villages_expected"]),
         "villages_accepted": int(nation["villages_accepted"]),
         "tambons_not_reported": not_reported(figures)["area_code"].tolist(),
@@ -143,50 +137,98 @@ def quality_page(job: RoundJob) -> Path:
 
 
 def aggregate(job: RoundJob) -> dict[str, Any]:
-    con = tables.connect(job.geography)
-    records = tables.records(con, job.spec, job.round, job.work.read("accepted"))
-    job.work.write("records", records)
-    con.register("records", records)
-    rows = {"records": len(records)}
-    for level in job.spec.aggregate_levels:
-        frame = tables.aggregate(con, job.spec, job.round, level)
+    """Records (when public) and the declared levels' aggregates, small cells suppressed when declared."""
+    spec = job.spec
+    con = tables.connect(job.geography, job.work.folder / "spill")
+    tables.register_work(con, job.work, "accepted")
+    tables.register_units(con, spec)
+    rows: dict[str, Any] = {}
+    if spec.publish_records:
+        records = tables.records(con, spec, job.round)
+        job.work.write("records", records)
+        rows["records"] = len(records)
+    frames = {level: tables.aggregate(con, spec, job.round, level) for level in spec.aggregate_levels}
+    rules = disclosure_rules(spec, tables.measures(spec))
+    if rules is not None:
+        hierarchy = [(level, code_columns(level)[-1] if level != "nation" else None) for level in spec.aggregate_levels]
+        hidden = suppress(frames, hierarchy, rules)
+        frames = {level: result.frame for level, result in hidden.items()}
+        for level, result in hidden.items():
+            job.work.write(f"aggregate_{level}_suppressed", result.mask)
+            rows[f"{level}_cells_suppressed"] = int(result.mask.to_numpy().sum())
+    for level, frame in frames.items():
         job.work.write(f"aggregate_{level}", frame)
         rows[level] = len(frame)
     return rows
 
 
+def _suppressed_masks(job: RoundJob) -> dict[str, pd.DataFrame]:
+    return {
+        level: job.work.read(f"aggregate_{level}_suppressed")
+        for level in job.spec.aggregate_levels
+        if job.work.path(f"aggregate_{level}_suppressed").exists()
+    }
+
+
 def publish(job: RoundJob, catalog: LocalCatalog) -> list[Published]:
-    """Scan every outgoing table for personal data, then publish each as a versioned package."""
+    """Scan every outgoing file for personal data, then publish each as a versioned package.
+
+    Nothing is written unless every file of the round passes: a leak in one table stops them all.
+    """
+    spec = job.spec
+    quality = spec.has_quality_figures
     outputs = build_outputs(
-        job.spec,
-        job.work.read("records"),
-        {level: job.work.read(f"aggregate_{level}") for level in job.spec.aggregate_levels},
-        job.work.read("quality"),
-        job.work.read("quality_reasons"),
+        spec,
+        job.work.read("records") if spec.publish_records else None,
+        {level: job.work.read(f"aggregate_{level}") for level in spec.aggregate_levels},
+        job.work.read("quality") if quality else None,
+        job.work.read("quality_reasons") if quality else None,
+        _suppressed_masks(job),
     )
-    private = job.spec.private_field_names
-    secrets = private_values_of(job.work.read("received"), private)
-    page = quality_page(job)
-    page_text = pd.DataFrame({"text": [page.read_text(encoding="utf-8")]})
-    leaks = [leak for o in outputs for leak in scan_table(o.name, o.frame, private, secrets)]
-    leaks += scan_table(page.name, page_text, private, secrets)
+    files = [(f"{o.name}.csv", o.csv) for o in outputs]
+    page = quality_page(job) if quality else None
+    if page is not None:
+        files.append((page.name, page.read_bytes()))
+    leaks = scan_files(files, spec, job.work.path("received"))
     if leaks:
         raise PrivacyError(leaks)
     published = [catalog.publish(o, job.round, job.gdc(o.kind) | o.gdc) for o in outputs]
-    # next to the published quality packages: the page is a view of them, replaced when they change
-    shutil.copyfile(page, catalog.root / f"{job.spec.name}_quality" / job.round.key / page.name)
+    if page is not None:  # next to the published quality packages: a view of them, replaced when they change
+        shutil.copyfile(page, catalog.root / f"{spec.name}_quality" / job.round.key / page.name)
     catalog.write_index()
     build_local(catalog.root)  # the analysts' DuckDB catalog database, over every dataset and round
     return published
+
+
+def field_workers(job: RoundJob) -> Path | None:
+    """The supervisors' per-worker table (internal): written beside the run report, never published."""
+    table = field_worker_output(job.spec, job.work, reporting_deadline(job.spec, job.round))
+    if table is None:
+        return None
+    folder = job.layout.reports(job.spec.name, job.round)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "field_workers.csv"
+    target.write_bytes(table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
+    return target
+
+
+def _quality_report(figures: pd.DataFrame) -> dict[str, Any]:
+    nation = figures[figures["level"] == "nation"].iloc[0].to_dict()
+    provinces = figures[(figures["level"] == "province") & (figures["rows_received"] > 0)]
+    columns = ["area_code", "area_name_th", "area_name_en", "completeness_pct", "accuracy_pct", "on_time_pct"]
+    columns += ["tambons_expected", "tambons_reported"]
+    return {
+        "quality": {k: (v.item() if hasattr(v, "item") else v) for k, v in nation.items()},
+        "quality_by_province": json.loads(provinces[columns].to_json(orient="records", force_ascii=False)),
+        "tambons_not_reported": not_reported(figures)["area_code"].tolist(),
+    }
 
 
 def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
     """The machine-readable run report (JSON) for the data team."""
     files = balance_by_file(job)
     findings = job.work.read("findings")
-    figures = job.work.read("quality")
-    nation = figures[figures["level"] == "nation"].iloc[0].to_dict()
-    report = {
+    report: dict[str, Any] = {
         "dataset": job.spec.name,
         "round": job.round.key,
         "round_be": job.round.be_key,
@@ -201,32 +243,19 @@ def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
             "findings_by_code": findings["code"].value_counts().sort_index().to_dict(),
             "rows_by_code": findings.drop_duplicates(["_row_id", "code"])["code"].value_counts().sort_index().to_dict(),
         },
-        "quality": {k: (v.item() if hasattr(v, "item") else v) for k, v in nation.items()},
-        "quality_by_province": json.loads(
-            figures[(figures["level"] == "province") & (figures["rows_received"] > 0)][
-                [
-                    "area_code",
-                    "area_name_th",
-                    "area_name_en",
-                    "completeness_pct",
-                    "accuracy_pct",
-                    "tambons_expected",
-                    "tambons_reported",
-                ]
-            ].to_json(orient="records", force_ascii=False)
-        ),
-        "tambons_not_reported": not_reported(figures)["area_code"].tolist(),
-        "published": [
-            {
-                "output": p.output,
-                "status": p.status,
-                "revision": p.revision,
-                "folder": str(p.folder),
-                "files": {fmt: str(p.folder / info["path"]) for fmt, info in p.files.items()},
-            }
-            for p in published
-        ],
     }
+    if job.spec.has_quality_figures:
+        report |= _quality_report(job.work.read("quality"))
+    report["published"] = [
+        {
+            "output": p.output,
+            "status": p.status,
+            "revision": p.revision,
+            "folder": str(p.folder),
+            "files": {fmt: str(p.folder / info["path"]) for fmt, info in p.files.items()},
+        }
+        for p in published
+    ]
     folder = job.layout.reports(job.spec.name, job.round)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "run_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -60,6 +60,7 @@ from registry.villages import (
     tambon_centres,
 )
 from samples import names
+from samples.arrivals import stamp_arrivals
 
 DATASET = "village_profile"
 TRUTH_VERSION = 1
@@ -1257,6 +1258,7 @@ def generate(
         duplicate_villages=duplicate_villages,
         summary=_summary(builder, truths),
     )
+    stamp_arrivals(out_dir, DATASET, round_, seed)
     truth_path(out_dir).write_text(truth.to_json(), encoding="utf-8")
     return truth
 

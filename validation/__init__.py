@@ -1,1 +1,1 @@
-"""Validation: Frictionless Table Schema checks plus the declared rules."""
+"""Validation: Table Schema checks (frictionless, or its DuckDB mirror for big rounds), declared rules, duplicates."""

@@ -4,50 +4,54 @@ Only rows that passed every other check compete, so a broken copy never wins
 over a good one. Preference: the declared ``prefer`` order (for villages, the
 latest survey date), then the row with more filled fields, then the file whose
 SHA-256 sorts first and the earlier row in it: content-based, so a re-run picks
-the same row whatever order the files arrived in.
+the same row whatever order the files arrived in. Keys are compared as received
+(text); a missing preferred value sorts last whichever the order.
+
+SQL over the typed rows, which carry each key's received text as ``key:<field>``
+and the count of filled fields as ``_filled`` (see ``key_columns``); only keys
+seen more than once are ranked, so a national round sorts a few rows, not all.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
-from validation import findings
+from validation.schema_sql import ident, lit
 
 
-def duplicate_findings(
-    frame: pd.DataFrame,
-    typed: pd.DataFrame,
-    policy: dict[str, Any],
-    field_names: list[str],
-    file_names: dict[str, str],
-    fields: dict[str, dict[str, Any]],
-) -> pd.DataFrame:
+def key_columns(policy: dict[str, Any], field_names: list[str]) -> dict[str, str]:
+    """Extra columns the typed rows must carry for this rule: name -> SQL over the received text."""
+    if not policy.get("key"):
+        return {}
+    filled = " + ".join(f"({ident(n)} IS NOT NULL)::INTEGER" for n in field_names)
+    return {"_filled": filled, **{f"key:{k}": ident(k) for k in policy["key"]}}
+
+
+def duplicate_findings(policy: dict[str, Any], typed: str, found: str, file_names: str) -> str | None:
+    """SQL of raw ``duplicate_row`` findings; ``found`` holds the findings so far, ``file_names`` (sha256, name)."""
     key = policy.get("key", [])
-    if not key or frame.empty:
-        return findings.empty()
-    order = pd.DataFrame(index=frame.index)
-    by, ascending = [], []
-    for i, item in enumerate(policy.get("prefer", [])):
-        order[f"p{i}"] = typed[item["field"]]
-        by.append(f"p{i}")
-        ascending.append(item.get("order", "asc") == "asc")
-    order["filled"] = frame[field_names].notna().sum(axis=1)
-    order["_file"], order["_row"] = frame["_file"], frame["_row"]
-    for column in key:
-        order[f"k_{column}"] = frame[column]
-    keys = [f"k_{c}" for c in key]
-    order = order.sort_values(
-        [*keys, *by, "filled", "_file", "_row"],
-        ascending=[True] * len(keys) + ascending + [False, True, True],
-        na_position="last",
-        kind="mergesort",
-    )
-    losers = order[order.duplicated(keys, keep="first")]
-    if losers.empty:
-        return findings.empty()
-    winners = order.drop_duplicates(keys, keep="first").set_index(keys)
-    kept = winners.loc[[tuple(r) if len(keys) > 1 else r[0] for r in losers[keys].values]]
-    details = [f"{file_names.get(f, f)} #{r}" for f, r in zip(kept["_file"], kept["_row"], strict=True)]
-    return findings.make(losers.index, "duplicate_row", "duplicates", fields[key[0]], losers[keys[0]], details)
+    if not key:
+        return None
+    keys = [ident(f"key:{k}") for k in key]
+    order = [
+        f"{ident(item['field'])} {'ASC' if item.get('order', 'asc') == 'asc' else 'DESC'} NULLS LAST"
+        for item in policy.get("prefer", [])
+    ]
+    window = f"PARTITION BY {', '.join(keys)} ORDER BY {', '.join([*order, '_filled DESC', '_file', '_row'])}"
+    return f"""
+        WITH candidates AS (
+            SELECT * FROM {typed} t WHERE NOT EXISTS (SELECT 1 FROM {found} f WHERE f._row_id = t._row_id)
+        ), repeated AS (
+            SELECT c.* FROM candidates c
+            SEMI JOIN (SELECT {", ".join(keys)} FROM candidates GROUP BY ALL HAVING count(*) > 1) d
+            USING ({", ".join(keys)})
+        ), ranked AS (
+            SELECT _row_id, {keys[0]} AS value, row_number() OVER w AS place,
+                   first_value(_file) OVER w AS kept_file, first_value(_row) OVER w AS kept_row
+            FROM repeated WINDOW w AS ({window})
+        )
+        SELECT _row_id, {lit(key[0])} AS field, 'duplicate_row' AS code, 'duplicates' AS rule,
+               coalesce(value, '') AS value, coalesce(CAST(n.name AS VARCHAR), kept_file) || ' #' || kept_row AS detail
+        FROM ranked LEFT JOIN {file_names} n ON CAST(n.sha256 AS VARCHAR) = kept_file
+        WHERE place > 1
+    """

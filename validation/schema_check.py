@@ -1,7 +1,13 @@
 """The Table Schema checks, run by ``frictionless`` itself: the reference definition of validity.
 
-The primary key is left out here: a village sent twice is expected (two workers)
-and is settled by the duplicates rule, which keeps one row by a documented order.
+The primary key is left out by default: a village sent twice is expected (two
+workers) and is settled by the duplicates rule, which keeps one row by a
+documented order. ``keep_keys=True`` keeps it (the parity test uses that).
+
+The DuckDB engine (``validation.schema_sql``) must give the same findings for
+every row; the codes and details it uses come from here (``constraint_code``,
+``constraint_detail``), so there is one mapping from a frictionless error to a
+finding.
 """
 
 from __future__ import annotations
@@ -10,40 +16,76 @@ import re
 from typing import Any
 
 import pandas as pd
-from frictionless import Resource, Schema
+from frictionless import Checklist, Resource, Schema
 
-from validation import findings
+from validation import custom_checks, findings
 
-_CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"')
-_CONSTRAINT_CODES = {
+_CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"', re.DOTALL)
+CONSTRAINT_CODES = {
     "required": "missing_value",
     "enum": "not_in_list",
     "minimum": "below_minimum",
     "maximum": "above_maximum",
+    "exclusiveMinimum": "below_minimum",
+    "exclusiveMaximum": "above_maximum",
+    "minLength": "too_short",
+    "maxLength": "too_long",
     "pattern": "pattern_mismatch",
 }
+#: frictionless row-level error types -> finding codes (no field: frictionless names none).
+ROW_ERROR_CODES = {"unique-error": "not_unique", "primary-key": "duplicate_key", "blank-row": "blank_row"}
 
 
-def validation_schema(schema: dict[str, Any]) -> Schema:
-    descriptor = {k: v for k, v in schema.items() if k not in ("primaryKey", "foreignKeys")}
-    return Schema.from_descriptor(descriptor)
+def constraint_code(name: str) -> str:
+    return CONSTRAINT_CODES.get(name, "schema_error")
 
 
-def schema_findings(frame: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
-    """Findings for every cell that breaks the schema; ``frame`` rows are positional row ids."""
+def constraint_detail(value: Any) -> str:
+    """The constraint as frictionless prints it in its note (``str`` of the JSON value)."""
+    return f"{value}"
+
+
+def type_detail(field: dict[str, Any]) -> str:
+    return f'type is "{field.get("type", "string")}/{field.get("format", "default")}"'
+
+
+def validation_descriptor(schema: dict[str, Any], keep_keys: bool = False) -> dict[str, Any]:
+    """The schema as both engines check it: without keys unless asked, without our own keys."""
+    dropped = () if keep_keys else ("primaryKey", "foreignKeys")
+    return {k: v for k, v in schema.items() if k not in dropped}
+
+
+def validation_schema(schema: dict[str, Any], keep_keys: bool = False) -> Schema:
+    return Schema.from_descriptor(validation_descriptor(schema, keep_keys))
+
+
+def schema_errors(frame: pd.DataFrame, schema: dict[str, Any], keep_keys: bool = False) -> pd.DataFrame:
+    """Findings without messages (``findings.RAW_COLUMNS``); ``frame``'s index holds the row ids."""
     names = [f["name"] for f in schema["fields"]]
-    by_name = {f["name"]: f for f in schema["fields"]}
     data = [names, *frame[names].astype(object).where(frame[names].notna(), "").values.tolist()]
-    report = Resource(data=data, schema=validation_schema(schema)).validate(limit_errors=0)
-    parts = []
-    for error in report.flatten(["rowNumber", "fieldName", "type", "cell", "note"]):
-        row_number, field_name, error_type, cell, note = error
-        code, detail = "schema_error", note
+    checklist = Checklist(checks=[custom_checks.declared_checks(pairs=custom_checks.declared(schema))])
+    resource = Resource(data=data, schema=validation_schema(schema, keep_keys))
+    report = resource.validate(checklist=checklist, limit_errors=0)
+    position = {name: i for i, name in enumerate(names)}
+    rows = []
+    for row_number, field_name, error_type, note in report.flatten(["rowNumber", "fieldName", "type", "note"]):
+        if row_number is None:  # a table-level error: the schema itself, not a row, is at fault
+            raise ValueError(f"frictionless cannot validate with this schema: {error_type}: {note}")
+        code, detail = "schema_error", note or ""
         if error_type == "type-error":
             code = "wrong_type"
         elif error_type == "constraint-error" and (m := _CONSTRAINT.match(note or "")):
-            code, detail = _CONSTRAINT_CODES.get(m[1], "schema_error"), m[2]
-        parts.append(
-            findings.make([frame.index[row_number - 2]], code, "schema", by_name.get(field_name), cell, detail)
-        )
-    return findings.concat(parts)
+            code, detail = constraint_code(m[1]), m[2]
+        elif error_type == "custom-check":
+            code = custom_checks.CHECKS[note].code
+        elif error_type in ROW_ERROR_CODES:
+            code = ROW_ERROR_CODES[error_type]
+        # The text as received, not frictionless's typed value (a unique error prints "3" for "03").
+        value = data[row_number - 1][position[field_name]] if field_name else ""
+        rows.append((int(frame.index[row_number - 2]), field_name or "", code, "schema", value, detail))
+    return pd.DataFrame(rows, columns=findings.RAW_COLUMNS).astype({"_row_id": "int64"})
+
+
+def schema_findings(frame: pd.DataFrame, schema: dict[str, Any], keep_keys: bool = False) -> pd.DataFrame:
+    """Findings for every cell that breaks the schema; ``frame``'s index holds the row ids."""
+    return findings.with_messages(schema_errors(frame, schema, keep_keys), schema["fields"])

@@ -21,8 +21,31 @@ LEVEL_COLUMNS: dict[str, list[str]] = {
         "tambon_code", "tambon_name_th", "tambon_name_en",
     ],
 }  # fmt: skip
-LEVEL_TH = {"nation": "ประเทศ", "province": "จังหวัด", "amphoe": "อำเภอ", "tambon": "ตำบล"}
-LEVELS = ["tambon", "amphoe", "province", "nation"]
+# Villages have a registry name in Thai only.
+LEVEL_COLUMNS["village"] = [*LEVEL_COLUMNS["tambon"], "village_code", "village_name_th"]
+LEVEL_TH = {"nation": "ประเทศ", "province": "จังหวัด", "amphoe": "อำเภอ", "tambon": "ตำบล", "village": "หมู่บ้าน"}
+LEVELS = ["tambon", "amphoe", "province", "nation"]  # the levels quality figures are cut by
+#: Digits of a code at each level (a longer code starts with its parents' codes).
+CODE_DIGITS = {"province": 2, "amphoe": 4, "tambon": 6, "village": 8}
+
+
+def code_columns(level: str) -> list[str]:
+    """The code columns that identify an area at ``level`` (coarse to fine)."""
+    return [c for c in LEVEL_COLUMNS[level] if c.endswith("_code")]
+
+
+def unit_geography(level: str, field: str) -> tuple[list[str], str]:
+    """Geography columns a row of a ``level`` collection carries, and the SQL join that adds them.
+
+    The join is over the row's code column ``a.<field>`` and the ``areas``/``villages`` views.
+    Village rows carry their tambon's columns (the village name is the collection's own).
+    """
+    if level in ("village", "tambon"):
+        on = f"substr(a.{field}, 1, 6)" if level == "village" else f"a.{field}"
+        return LEVEL_COLUMNS["tambon"], f"LEFT JOIN areas g ON g.tambon_code = {on}"
+    columns = LEVEL_COLUMNS[level]
+    distinct = f"(SELECT DISTINCT {', '.join(columns)} FROM areas)"
+    return [c for c in columns if c != field], f"LEFT JOIN {distinct} g ON g.{level}_code = a.{field}"
 
 
 @dataclass(frozen=True)

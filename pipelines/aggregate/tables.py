@@ -1,77 +1,108 @@
 """The public tables of a round, computed in DuckDB from the validated rows.
 
 * records: accepted rows, public fields only, with their geography, sorted by code;
-* one aggregate table per declared level, with the declared measures;
-* quality figures (completeness and accuracy) per level, and quarantine reasons per level.
+* one aggregate table per declared level, with the declared measures (and the
+  declared indicators' counts);
+* quality figures (completeness, accuracy, timeliness) per level, and quarantine reasons per level.
+
+Every input is a Parquet file of the round's work area, read by DuckDB as a
+view: a national household round never has to fit in a pandas frame.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 
-from pipelines.aggregate.geography import LEVEL_COLUMNS, LEVELS, Geography
+from pipelines.aggregate.geography import LEVEL_COLUMNS, LEVELS, Geography, code_columns, unit_geography
+from pipelines.aggregate.indicators import indicator_measures, scored_sql
 from pipelines.declarations import DatasetSpec
 from pipelines.rounds import Round
+from pipelines.work import WorkArea
 
 
-def connect(geography: Geography) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+def connect(geography: Geography, spill_to: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the registry views; big joins spill to ``spill_to`` rather than grow."""
+    con = duckdb.connect(config={"memory_limit": "4GB", "preserve_insertion_order": False})
+    if spill_to is not None:
+        spill_to.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = '{spill_to}'")
     geography.register(con)
     return con
+
+
+def register_work(con: duckdb.DuckDBPyConnection, work: WorkArea, *names: str) -> None:
+    """Views over the work area's Parquet tables, under their own names."""
+    for name in names:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{work.path(name)}')")
 
 
 def _round_columns(round_: Round) -> str:
     return f"'{round_.key}' AS round, '{round_.be_key}' AS round_be"
 
 
-def records(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, accepted: pd.DataFrame) -> pd.DataFrame:
-    con.register("accepted", accepted)
-    geo = ", ".join(f"g.{c}" for c in LEVEL_COLUMNS["tambon"])
-    public = ", ".join(f"a.{f['name']}" for f in spec.public_fields)
+def register_units(con: duckdb.DuckDBPyConnection, spec: DatasetSpec) -> None:
+    """``units``: every accepted row with its geography, derived values and indicator results.
+
+    Needs the ``accepted`` view. Materialised once: each aggregate level scans it.
+    """
     code = spec.geography_field
+    columns, join = unit_geography(spec.geography_level, code)
+    geo = "".join(f", g.{c}" for c in columns)
+    village = ""
+    if spec.geography_level == "village":
+        village = ", v.village_name AS village_name_th"
+        join += f" LEFT JOIN villages v ON v.village_code = a.{code}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW unit_rows AS SELECT a.*{geo}{village} FROM accepted a {join}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE units AS {scored_sql(spec, 'unit_rows')}")
+
+
+def records(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round) -> pd.DataFrame:
+    """The public record table: geography columns and public fields, sorted by key (needs ``units``)."""
+    columns, _ = unit_geography(spec.geography_level, spec.geography_field)
+    public = [f["name"] for f in spec.public_fields]
+    order = ", ".join(spec.primary_key or [spec.geography_field])
     return con.execute(
-        f"""
-        SELECT {_round_columns(round_)}, {geo}, {public}
-        FROM accepted a LEFT JOIN areas g ON g.tambon_code = substr(a.{code}, 1, 6)
-        ORDER BY {", ".join(spec.primary_key or [code])}
-        """
+        f"SELECT {_round_columns(round_)}, {', '.join([*columns, *public])} FROM units ORDER BY {order}"
     ).df()
 
 
+def measures(spec: DatasetSpec) -> list:
+    """The declared measures, then those the declared indicators imply."""
+    return [*spec.measures, *indicator_measures(spec)]
+
+
 def aggregate(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, level: str) -> pd.DataFrame:
-    """The declared measures over the public records (registered as ``records``) at one level."""
+    """The measures over ``units`` at one level (one row per area of that level with any unit)."""
     keys = LEVEL_COLUMNS[level]
     select_keys = "".join(f"{k}, " for k in keys)
-    measures = ",\n".join(f"{m.sql} AS {m.name}" for m in spec.measures)
-    group = f"GROUP BY {', '.join(keys)} ORDER BY {keys[-3] if keys else '1'}" if keys else ""
-    return con.execute(f"SELECT {_round_columns(round_)}, {select_keys}{measures} FROM records {group}").df()
+    columns = ",\n".join(f"{m.sql} AS {m.name}" for m in measures(spec))
+    group = f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(code_columns(level))}" if keys else ""
+    return con.execute(f"SELECT {_round_columns(round_)}, {select_keys}{columns} FROM units {group}").df()
 
 
 def quality(
-    con: duckdb.DuckDBPyConnection,
-    spec: DatasetSpec,
-    round_: Round,
-    received: pd.DataFrame,
-    findings: pd.DataFrame,
-    files: pd.DataFrame,
+    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, work: WorkArea, deadline: dt.date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Completeness and accuracy per tambon, amphoe, province and nation (seed 001, criterion 2).
+    """Completeness, accuracy and timeliness per tambon, amphoe, province and nation (seed 001, criterion 2).
 
     * completeness_pct = villages accepted / villages in the registry;
     * reporting_pct    = villages with any row received / villages in the registry;
     * accuracy_pct     = rows accepted / rows received, duplicates left out of both
                          (a second copy of a good row is not an inaccuracy);
-    * required_fill_pct = filled required cells / required cells, over rows received.
+    * required_fill_pct = filled required cells / required cells, over rows received;
+    * on_time_pct      = tambons whose first file arrived by the deadline / tambons in the registry.
     A row is placed by the longest valid prefix of its code, so a wrong village
-    number still counts for its tambon.
+    number still counts for its tambon. Reads the work area's Parquet tables.
     """
     code = spec.geography_field
     required = spec.required_field_names
     filled = " + ".join(f"(r.{c} IS NOT NULL)::int" for c in required) or "0"
-    con.register("received", received[[code, *required, "_file"]].assign(_row_id=range(len(received))))
-    con.register("found", findings[["_row_id", "code"]])
-    con.register("files", files)
+    register_work(con, work, "received", "findings", "files")
+    con.execute("CREATE OR REPLACE TEMP VIEW found AS SELECT _row_id, code FROM findings")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE row_status AS
@@ -106,6 +137,15 @@ def quality(
             SELECT _file, tambon_code, count(*) AS n FROM row_status
             WHERE tambon_code IS NOT NULL GROUP BY ALL
         ) GROUP BY _file
+        """
+    )
+    # A tambon is on time when its first file arrived by the end of the deadline day (Thai time).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tambon_on_time AS
+        SELECT t.tambon_code,
+               min(f.received_at::TIMESTAMPTZ AT TIME ZONE 'Asia/Bangkok')::DATE <= DATE '{deadline}' AS on_time
+        FROM file_tambon t JOIN files f ON f.sha256 = t._file GROUP BY 1
         """
     )
     figures, reasons = [], []
@@ -149,6 +189,10 @@ def _quality_level(con: duckdb.DuckDBPyConnection, level: str, n_required: int, 
         sent AS (
             SELECT {code} AS area_code, count(*) AS files_received
             FROM file_tambon f JOIN areas g USING (tambon_code) GROUP BY 1
+        ),
+        timely AS (
+            SELECT {code} AS area_code, count(*) FILTER (WHERE on_time) AS tambons_on_time
+            FROM tambon_on_time t JOIN areas g USING (tambon_code) GROUP BY 1
         )
         SELECT '{round_.key}' AS round, '{round_.be_key}' AS round_be, '{level}' AS level,
                e.area_code, e.area_name_th, e.area_name_en,
@@ -161,8 +205,11 @@ def _quality_level(con: duckdb.DuckDBPyConnection, level: str, n_required: int, 
                round(100.0 * rows_accepted / nullif(rows_received - rows_duplicate, 0), 2) AS accuracy_pct,
                round(100.0 * required_filled / nullif(rows_received * {n_required}, 0), 2) AS required_fill_pct,
                coalesce(files_received, 0) AS files_received,
-               e.tambons_expected, coalesce(tambons_reported, 0) AS tambons_reported
+               e.tambons_expected, coalesce(tambons_reported, 0) AS tambons_reported,
+               coalesce(tambons_on_time, 0) AS tambons_on_time,
+               round(100.0 * coalesce(tambons_on_time, 0) / e.tambons_expected, 2) AS on_time_pct
         FROM expected e LEFT JOIN got USING (area_code) LEFT JOIN sent USING (area_code)
+        LEFT JOIN timely USING (area_code)
         ORDER BY e.area_code
         """
     ).df()

@@ -1,25 +1,40 @@
-"""One round's raw files -> one table of received rows, each with its lineage.
+"""One round's raw files -> ``received.parquet``: every row, normalised, with its lineage.
 
 Rows keep their source file hash, sheet and row number (as the office sees it
 in Excel), so every quarantined row can be traced back and every file's rows
 received can be balanced against rows accepted and quarantined.
+
+Rows are streamed: each file's rows are parsed to Arrow, gathered into batches of
+about :data:`BATCH_ROWS`, normalised in DuckDB and appended to the Parquet file, so
+memory stays bounded however large the round. ``_row_id`` numbers the rows 0..n-1
+in the order they are read; pandas reads it back as the frame's index.
 """
 
 from __future__ import annotations
 
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.declarations import DatasetSpec
 from pipelines.ingest.decode import decode_text, sniff_container
 from pipelines.ingest.landing import LandedFile, archive_file, find_files
-from pipelines.ingest.normalise import HeaderMatcher, header_matcher, normalise_column
+from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
 from pipelines.ingest.problems import FileProblem
 from pipelines.ingest.tables import Sheet, read_csv, read_xlsx
 
 LINEAGE = ["_file", "_sheet", "_row"]
+ROW_ID = "_row_id"
+BATCH_ROWS = 500_000  # rows normalised and written at a time
+READ_AHEAD = 8  # files parsed ahead of the one being written
 
 
 @dataclass
@@ -47,8 +62,25 @@ class FileRecord:
 
 @dataclass
 class Received:
-    rows: pd.DataFrame  # schema fields (normalised text) + lineage
     files: pd.DataFrame  # one FileRecord per landed file
+    rows: int  # rows written to ``path``
+    path: Path  # received.parquet: _row_id, schema fields (normalised text), lineage
+
+    def read_rows(self) -> pd.DataFrame:
+        """The received rows as pandas reads them (``_row_id`` as the index): for small rounds and tests."""
+        return pd.read_parquet(self.path)
+
+
+def received_schema(spec: DatasetSpec) -> pa.Schema:
+    """``_row_id``, every field as text, ``_file``, ``_sheet``, ``_row``; pandas reads ``_row_id`` as the index."""
+    names = [*spec.field_names, "_file", "_sheet"]
+    sample = pd.DataFrame(
+        {**{n: pd.Series([""], dtype=object) for n in names}, "_row": pd.Series([0], dtype="int64")},
+        index=pd.Index([0], dtype="int64", name=ROW_ID),
+    )
+    pandas_metadata = pa.Schema.from_pandas(sample, preserve_index=True).metadata
+    fields = [pa.field(ROW_ID, pa.int64()), *(pa.field(n, pa.string()) for n in names), pa.field("_row", pa.int64())]
+    return pa.schema(fields, metadata=pandas_metadata)
 
 
 def _read_sheets(data: bytes, match: HeaderMatcher, record: FileRecord) -> list[Sheet]:
@@ -57,64 +89,159 @@ def _read_sheets(data: bytes, match: HeaderMatcher, record: FileRecord) -> list[
         return read_xlsx(data, match)
     text, record.encoding = decode_text(data)
     record.format = "csv"
-    return read_csv(text, match)
+    if record.encoding == "utf-8-sig":
+        return read_csv(text, match, utf8=data[3:])
+    return read_csv(text, match, utf8=data if record.encoding == "utf-8" else None)
 
 
-def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord) -> list[list]:
-    """Rows of every sheet, cut to the form's columns, with lineage appended."""
-    out: list[list] = []
+def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord) -> list[pa.Table]:
+    """Rows of every sheet with every form field (None where the header lacks it), with lineage appended."""
+    out: list[pa.Table] = []
     names = spec.field_names
     for sheet in sheets:
-        positions = {name: i for i, name in enumerate(sheet.columns) if name}
+        positions = {name for name in sheet.columns if name}
         record.unknown_columns += [
             h for h, name in zip(sheet.raw_header, sheet.columns, strict=False) if h and not name
         ]
         record.missing_columns += [n for n in names if n not in positions]
         record.blank_rows_skipped += sheet.blank_rows
-        for number, cells in sheet.rows:
-            values = [cells[positions[n]] if n in positions and positions[n] < len(cells) else None for n in names]
-            out.append([*values, record.sha256, sheet.name, number])
+        n = sheet.rows.num_rows
+        if n:
+            columns = [sheet.rows.column(name) if name in positions else pa.nulls(n, pa.string()) for name in names]
+            columns += [
+                pa.repeat(pa.scalar(record.sha256, pa.string()), n),
+                pa.repeat(pa.scalar(sheet.name, pa.string()), n),
+                sheet.rows.column("_row"),
+            ]
+            out.append(pa.table(columns, names=[*names, *LINEAGE]))
     record.sheets = ",".join(s.name for s in sheets)
     record.header_row = sheets[0].header_row
-    record.rows_received = len(out)
-    if not out:
+    record.rows_received = sum(t.num_rows for t in out)
+    if not record.rows_received:
         raise FileProblem("no_data_rows")
     return out
 
 
-def read_round(spec: DatasetSpec, landing_dirs: list[Path], archive: Path) -> Received:
-    """Archive and read every file of the round; a bad file is recorded, never fatal."""
-    rows: list[list] = []
-    records: list[FileRecord] = []
-    seen: dict[str, str] = {}
+def _parse(data: bytes, spec: DatasetSpec, match: HeaderMatcher, record: FileRecord) -> list[pa.Table]:
+    """A file's rows, or a FileProblem on the record (format, encoding, header kept as far as they got)."""
+    try:
+        return _file_rows(_read_sheets(data, match, record), spec, record)
+    except FileProblem as problem:
+        record.status, record.problem_code = "rejected", problem.code
+        record.message_th, record.message_en = problem.message_th, problem.message_en
+        record.rows_received = 0
+        return []
+
+
+class _RowWriter:
+    """Gathers parsed rows into batches, normalises each and appends it to the Parquet file."""
+
+    def __init__(self, spec: DatasetSpec, target: Path, batch_rows: int) -> None:
+        self.schema = received_schema(spec)
+        self.normalise = Normaliser(spec.fields)
+        self.writer = pq.ParquetWriter(target, self.schema, compression="snappy")
+        self.batch_rows = batch_rows
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+        self.rows = 0
+
+    def add(self, tables: list[pa.Table]) -> None:
+        for table in tables:
+            self.pending.append(table)
+            self.pending_rows += table.num_rows
+        if self.pending_rows >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending_rows:
+            return
+        batch = pa.concat_tables(self.pending)
+        self.pending, self.pending_rows = [], 0
+        fields = self.normalise(batch)
+        ids = pa.array(np.arange(self.rows, self.rows + batch.num_rows, dtype=np.int64))
+        columns = [ids, *fields.columns, *(batch.column(c) for c in LINEAGE)]
+        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+        self.rows += batch.num_rows
+
+    def close(self) -> int:
+        self.writer.close()
+        self.normalise.close()
+        return self.rows
+
+
+def read_round(
+    spec: DatasetSpec,
+    landing_dirs: list[Path],
+    archive: Path,
+    out: Path,
+    *,
+    batch_rows: int = BATCH_ROWS,
+    workers: int = 2,
+) -> Received:
+    """Archive and read every file of the round into ``out`` (Parquet); a bad file is recorded, never fatal.
+
+    Files are archived, hashed and checked for repeats in order on this thread; up to ``workers``
+    threads parse them (Arrow and DuckDB release the GIL; openpyxl does not), and rows are written
+    in file order whatever finishes first.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     match = header_matcher(spec.fields)
-    for landed in find_files(landing_dirs):
-        record = _ingest_one(landed, spec, match, archive, seen, rows)
-        records.append(record)
-    frame = pd.DataFrame(rows, columns=[*spec.field_names, *LINEAGE])
-    for name in spec.field_names:
-        frame[name] = normalise_column(frame[name], spec.field(name))
-    frame["_row"] = frame["_row"].astype("int64")
+    records: list[FileRecord] = []
+    writer = _RowWriter(spec, temporary, batch_rows)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ingest") as pool:
+            for record, rows in _in_order(_submit_all(spec, landing_dirs, archive, match, pool)):
+                records.append(record)
+                writer.add(rows)
+        writer.flush()
+    except BaseException:
+        writer.close()
+        temporary.unlink(missing_ok=True)
+        raise
+    rows_written = writer.close()
+    os.replace(temporary, out)
     files = pd.DataFrame([asdict(r) for r in records], columns=list(FileRecord.__dataclass_fields__))
-    return Received(rows=frame, files=files)
+    return Received(files=files, rows=rows_written, path=out)
 
 
-def _ingest_one(
-    landed: LandedFile, spec: DatasetSpec, match: HeaderMatcher, archive: Path, seen: dict[str, str], rows: list[list]
-) -> FileRecord:
+def _submit_all(
+    spec: DatasetSpec,
+    landing_dirs: list[Path],
+    archive: Path,
+    match: HeaderMatcher,
+    pool: Executor,
+) -> Iterator[tuple[FileRecord, Future[list[pa.Table]] | None]]:
+    seen: dict[str, str] = {}
+    for landed in find_files(landing_dirs):
+        record = _record(landed, archive, seen)
+        if record.status == "duplicate":
+            yield record, None
+        else:
+            yield record, pool.submit(_parse, landed.data, spec, match, record)
+
+
+def _in_order(
+    submitted: Iterator[tuple[FileRecord, Future[list[pa.Table]] | None]],
+) -> Iterator[tuple[FileRecord, list[pa.Table]]]:
+    """Results in submission order, with at most READ_AHEAD files in flight."""
+    window: deque[tuple[FileRecord, Future[list[pa.Table]] | None]] = deque()
+    for item in submitted:
+        window.append(item)
+        if len(window) > READ_AHEAD:
+            record, future = window.popleft()
+            yield record, future.result() if future else []
+    for record, future in window:
+        yield record, future.result() if future else []
+
+
+def _record(landed: LandedFile, archive: Path, seen: dict[str, str]) -> FileRecord:
     archived = archive_file(archive, landed)
     record = FileRecord(landed.sha256, landed.relative_name, landed.size, str(archived), landed.received_at)
     if landed.sha256 in seen:
         record.status, record.problem_code = "duplicate", "duplicate_file"
         problem = FileProblem("duplicate_file", seen[landed.sha256])
         record.message_th, record.message_en = problem.message_th, problem.message_en
-        return record
-    seen[landed.sha256] = landed.relative_name
-    try:
-        sheets = _read_sheets(landed.data, match, record)
-        rows.extend(_file_rows(sheets, spec, record))
-    except FileProblem as problem:
-        record.status, record.problem_code = "rejected", problem.code
-        record.message_th, record.message_en = problem.message_th, problem.message_en
-        record.rows_received = 0
+    else:
+        seen[landed.sha256] = landed.relative_name
     return record

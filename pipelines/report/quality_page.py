@@ -49,7 +49,18 @@ REASON_LABELS: dict[str, tuple[str, str]] = {
     "coordinates_swapped": ("ละติจูด/ลองจิจูดสลับกัน", "Latitude and longitude swapped"),
     "coordinates_outside_thailand": ("พิกัดอยู่นอกประเทศไทย", "Coordinates outside Thailand"),
     "coordinates_far_from_tambon": ("พิกัดไกลจากตำบลเกินจริง", "Too far from the tambon"),
-    "duplicate_row": ("หมู่บ้านส่งซ้ำในรอบ", "Village sent twice in the round"),
+    "duplicate_row": ("ส่งซ้ำในรอบ", "Sent twice in the round"),
+    "too_short": ("สั้นกว่าที่กำหนด", "Shorter than allowed"),
+    "too_long": ("ยาวกว่าที่กำหนด", "Longer than allowed"),
+    "invalid_checksum": ("เลขประจำตัวประชาชนไม่ถูกต้อง", "Citizen ID check digit wrong"),
+    "not_unique": ("ค่าซ้ำกับแถวอื่น", "Value not unique"),
+    "duplicate_key": ("รหัสซ้ำกับแถวอื่น", "Key repeated"),
+    "blank_row": ("แถวว่าง", "Blank row"),
+    "unknown_tambon_code": ("รหัสไม่อยู่ในทะเบียนตำบล", "Code not in the tambon registry"),
+    "unknown_amphoe_code": ("รหัสไม่อยู่ในทะเบียนอำเภอ", "Code not in the district registry"),
+    "unknown_province_code": ("รหัสไม่อยู่ในทะเบียนจังหวัด", "Code not in the province registry"),
+    "prefix_mismatch": ("รหัสไม่ขึ้นต้นด้วยรหัสหมู่บ้าน", "Code does not start with its parent's"),
+    "sum_exceeds": ("ส่วนย่อยมากกว่ายอดรวม", "Parts exceed their total"),
 }
 
 #: The page's only style sheet (inline: nothing is fetched). Thai fonts first, then what each OS has.

@@ -15,15 +15,18 @@ import logging
 
 import ckanapi
 import dagster as dg
+import duckdb
 import pytest
 import requests
 
 import samples.village_profile as generator
+from catalog import analyst_db
 from catalog.ckan_client import CkanClient, CkanError
 from catalog.ckan_publish import CkanPublisher, SwitchInterrupted, revision_files
 from catalog.local import LocalCatalog
 from pipelines.layout import Layout
 from pipelines.rounds import parse_round
+from tests.analyst_process import attach_and_read, normalised
 
 pytestmark = pytest.mark.integration
 
@@ -163,6 +166,20 @@ def test_dcat_endpoint_lists_the_datasets(world):
     for name in ("village-profile", "village-profile-tambon", "village-profile-quality"):
         assert f"/dataset/{_visible(world, name)['id']}>" in body, name
     assert "ข้อมูลพื้นฐานหมู่บ้าน รายหมู่บ้าน" in body
+
+
+def test_analysts_attach_the_catalog_database_from_ckan_with_only_duckdb(world):
+    package = world["anon"].action.package_show(id=analyst_db.CKAN_DATASET)
+    url = next(r["url"] for r in package["resources"] if r["format"] == analyst_db.CKAN_FORMAT)
+    assert url.startswith(world["server"].url)
+    views = ["village_profile", "village_profile_latest", "village_profile_quality"]
+    remote = attach_and_read(url, views)
+    assert remote["loaded"] == []  # no pandas, pyarrow or requests: duckdb and its httpfs extension only
+    local = duckdb.connect()
+    local.execute(f"ATTACH '{world['layout'].catalog / analyst_db.CATALOG_DB}' AS tambon (READ_ONLY)")
+    for view in views:
+        expected = normalised(local.execute(f"SELECT * FROM tambon.{view} ORDER BY ALL").fetchall())
+        assert remote["rows"][view] == expected and expected, view
 
 
 def test_search_dataset_and_resource_pages_render_with_thai(world):

@@ -7,8 +7,6 @@ import hashlib
 import http.server
 import json
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from pipelines import stages
 from pipelines.declarations import load_datasets
 from pipelines.layout import Layout
 from pipelines.rounds import parse_round
+from tests.analyst_process import attach_and_read, normalised
 
 PROVINCE = "75"  # Samut Songkhram: the smallest province, a real round in a few seconds
 
@@ -247,35 +246,13 @@ def served(published):
         server.server_close()
 
 
-ANALYST = """
-import json, sys
-from importlib import metadata
-import duckdb
-extension = next(f for f in metadata.files("duckdb-ext-httpfs") if f.name == "httpfs.duckdb_extension")
-con = duckdb.connect()
-con.execute(f"LOAD '{extension.locate()}'")
-con.execute(f"ATTACH '{sys.argv[1]}' AS tambon (READ_ONLY)")
-rows = {v: con.execute(f"SELECT * FROM tambon.{v} ORDER BY ALL").fetchall() for v in sys.argv[2:]}
-loaded = sorted({m.split(".")[0] for m in sys.modules} & {"pandas", "pyarrow", "catalog", "pipelines", "requests"})
-print(json.dumps({"rows": rows, "loaded": loaded}, default=str))
-"""
-
-
 def test_attach_over_http_in_a_process_with_only_duckdb(published, served):
     views = ["village_profile", "village_profile_latest", "village_profile_quality", "datasets", "columns"]
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", ANALYST, served["url"], *views],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd="/",
-    )
-    assert result.returncode == 0, result.stderr
-    remote = json.loads(result.stdout)
+    remote = attach_and_read(served["url"], views)
     assert remote["loaded"] == []
     local = _attached(published["db"])
     for view in views[:3]:
-        expected = json.loads(json.dumps(local.execute(f"SELECT * FROM {view} ORDER BY ALL").fetchall(), default=str))
+        expected = normalised(local.execute(f"SELECT * FROM {view} ORDER BY ALL").fetchall())
         assert remote["rows"][view] == expected and expected, view
     assert len(remote["rows"]["columns"]) == len(local.execute("SELECT * FROM columns").fetchall())
     http_views = _attached(served["db"]).execute("SELECT parquet FROM rounds").fetchall()

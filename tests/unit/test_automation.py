@@ -73,3 +73,15 @@ def test_past_the_deadline_exactly_the_tambons_that_did_not_report_are_listed(sa
     expected = set(registry.tambons()["tambon_code"]) - sent
     assert late == expected
     assert set(truth["silent_tambons"]) <= late and len(truth["silent_tambons"]) > 0
+
+
+def test_published_assets_expect_freshness_after_the_deadline():
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+
+    defs = build_definitions()
+    key = dg.AssetKey(["village_profile", "published"])
+    policy = defs.resolve_assets_def(key).specs_by_key[key].freshness_policy
+    assert policy.deadline_cron == "0 12 26 * *" and policy.timezone == "Asia/Bangkok"
+    assert policy.lower_bound_delta.days == 25  # any publication since the 1st of the month counts

@@ -3,7 +3,9 @@
 import csv
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
+import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
@@ -37,8 +39,11 @@ def landing(tmp_path):
     return folder
 
 
-def _read(spec, landing):
-    return read_round(spec, [landing], landing.parent.parent / "archive")
+def _read(spec, landing, **options):
+    root = landing.parent.parent
+    got = read_round(spec, [landing], root / "archive", root / "work" / "received.parquet", **options)
+    assert got.path.exists() and not list(got.path.parent.glob(".*.tmp"))
+    return SimpleNamespace(files=got.files, rows=got.read_rows().reset_index(drop=True), count=got.rows, path=got.path)
 
 
 @pytest.mark.parametrize(
@@ -126,3 +131,54 @@ def test_raw_files_kept_byte_for_byte_and_a_repeat_ingested_once(village_spec, l
     archived = set(got.files["archived_as"])
     assert len(archived) == 1
     assert Path(archived.pop()).read_bytes() == data
+
+
+def test_received_parquet_has_row_ids_every_field_as_text_and_lineage(village_spec, landing):
+    (landing / "a.csv").write_bytes(_csv([HEADER, ROW, ROW]).encode())
+    (landing / "b.csv").write_bytes(_csv([HEADER, ROW]).encode("cp874"))
+    got = _read(village_spec, landing, batch_rows=2)
+    schema = pq.read_schema(got.path)
+    assert schema.names == ["_row_id", *village_spec.field_names, "_file", "_sheet", "_row"]
+    assert str(schema.field("_row_id").type) == str(schema.field("_row").type) == "int64"
+    assert {str(schema.field(n).type) for n in [*village_spec.field_names, "_file", "_sheet"]} == {"string"}
+    assert pq.read_table(got.path).column("_row_id").to_pylist() == [0, 1, 2] and got.count == 3
+    assert got.rows["_row"].tolist() == [2, 3, 2]
+
+
+def test_an_empty_round_writes_an_empty_table(village_spec, landing):
+    (landing / "bad.csv").write_bytes(b"")
+    got = _read(village_spec, landing)
+    assert got.count == 0 and len(got.rows) == 0
+    assert pq.read_schema(got.path).names[0] == "_row_id"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "|", "\t"])
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_csv_row_numbers_count_blank_lines_and_empty_rows(village_spec, landing, delimiter, ending):
+    empty, row = delimiter * (len(HEADER) - 1), delimiter.join([*ROW[:4], "๑๒๓๔"])
+    lines = ["แบบสำรวจ", delimiter.join(HEADER), row, "", empty, row, empty, ""]
+    (landing / "a.csv").write_bytes(ending.join(lines).encode())
+    got = _read(village_spec, landing)
+    record = got.files.iloc[0]
+    assert (record["header_row"], record["rows_received"], record["blank_rows_skipped"]) == (2, 2, 3)
+    assert got.rows["_row"].tolist() == [3, 6]
+    assert got.rows["households"].tolist() == ["1234", "1234"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '84010101,1,"บ้าน\nหนองบัว",15/10/2563,"1,234"\n84010102,2,บ้านใหม่,15/10/2563,5\n',  # a line break in a cell
+        "84010101,1,บ้านหนองบัว\n84010102,2,บ้านใหม่,15/10/2563,5,extra\n",  # ragged rows
+        '84010101,1,"บ้านหนองบัว,15/10/2563,5\n\n\n',  # a quote left open to the end
+    ],
+)
+def test_irregular_csv_bodies_read_as_python_csv_reads_them(village_spec, landing, body):
+    text = ",".join(HEADER) + "\n" + body
+    (landing / "a.csv").write_bytes(text.encode())
+    got = _read(village_spec, landing)
+    expected = [r for r in csv.reader(io.StringIO(text, newline=""))][1:]
+    rows = [(i + 2, r) for i, r in enumerate(expected) if any(c.strip() for c in r)]
+    assert got.rows["_row"].tolist() == [n for n, _ in rows]
+    assert got.rows["village_code"].tolist() == [r[0] for _, r in rows]
+    assert got.rows["village_name"].tolist() == [" ".join(r[2].split()) if len(r) > 2 else None for _, r in rows]

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from pipelines.rounds import parse_round
-from validation.run import validate_round
+from validation.run import validate_frame
 
 GOOD = {
     "village_code": "84010101",
@@ -54,16 +54,18 @@ def _frame(rows):
     return frame
 
 
-def _run(rows, spec, geography):
-    return validate_round(_frame(rows), spec, parse_round("2563-10"), geography.villages, {})
+def _run(rows, spec, geography, engine="frictionless"):
+    return validate_frame(_frame(rows), spec, parse_round("2563-10"), geography, {}, engine=engine)
 
 
+@pytest.mark.parametrize("engine", ["frictionless", "duckdb"])
 @pytest.mark.parametrize(("change", "code"), CASES, ids=[c for _, c in CASES])
-def test_each_fault_is_caught_by_its_named_rule(village_spec, small_geography, change, code):
+def test_each_fault_is_caught_by_its_named_rule(village_spec, small_geography, change, code, engine):
     result = _run(
         [GOOD, {**GOOD, "village_code": "84010102", "village_no": "2", **change}],
         village_spec,
         small_geography,
+        engine,
     )
     assert result.findings["_row_id"].unique().tolist() == [1]
     assert code in result.findings["code"].tolist()
@@ -76,7 +78,7 @@ def test_a_clean_row_passes_typed(village_spec, small_geography):
     assert result.findings.empty
     row = result.accepted.iloc[0]
     assert (row["households"], row["has_electricity"], row["has_internet"]) == (120, True, False)
-    assert row["survey_date"].date().isoformat() == "2020-10-15"
+    assert row["survey_date"].isoformat() == "2020-10-15"
 
 
 def test_duplicate_keeps_latest_survey_then_quarantines_the_rest(village_spec, small_geography):

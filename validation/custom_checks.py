@@ -1,0 +1,97 @@
+"""Field checks a Table Schema cannot express, named by a field's ``"checks": [...]`` key.
+
+Each check exists twice on purpose, because both validation engines must report
+it: a ``frictionless`` :class:`Check` (the reference, used for small rounds) and
+an SQL predicate (the DuckDB engine for big rounds). The parity test compares
+the two on the same cells. A check only looks at a cell that is otherwise valid
+(present, of the right type, within its constraints): a missing or malformed
+value is already reported once, and a second finding would only be noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import attrs
+from frictionless import Check, errors
+
+
+def citizen_id_valid(digits: str) -> bool:
+    """DOPA check digit: (11 - sum(d_i * (14 - i)) mod 11) mod 10, i = 1..12."""
+    if len(digits) != 13 or not digits.isascii() or not digits.isdigit():
+        return False
+    total = sum(int(d) * (13 - i) for i, d in enumerate(digits[:12]))
+    return (11 - total % 11) % 10 == int(digits[12])
+
+
+def _citizen_id_invalid_sql(cell: str) -> str:
+    """True when ``cell`` (an SQL VARCHAR expression) is not a valid citizen ID: same rule as above."""
+    total = " + ".join(f"(ascii(substr({cell}, {i}, 1)) - 48) * {14 - i}" for i in range(1, 13))
+    return (
+        f"(NOT coalesce(regexp_full_match({cell}, '[0-9]{{13}}'), false)"
+        f" OR (11 - ({total}) % 11) % 10 <> ascii(substr({cell}, 13, 1)) - 48)"
+    )
+
+
+@dataclass(frozen=True)
+class CustomCheck:
+    """A named cell check: its finding code, a Python test and the same test in SQL."""
+
+    name: str
+    code: str
+    valid: Callable[[Any], bool]  # on the typed value frictionless reads
+    invalid_sql: Callable[[str], str]  # SQL boolean over a typed-value expression
+
+
+CHECKS: dict[str, CustomCheck] = {
+    "thai_citizen_id": CustomCheck(
+        name="thai_citizen_id",
+        code="invalid_checksum",
+        valid=lambda value: citizen_id_valid(str(value)),
+        invalid_sql=_citizen_id_invalid_sql,
+    ),
+}
+
+
+class CustomCheckError(errors.CellError):
+    """The error a custom check reports; ``note`` is the check's name, which maps to its code."""
+
+    type = "custom-check"
+    title = "Custom Check"
+    description = "A value fails a check declared by the field's 'checks' key."
+    template = 'The cell "{cell}" in field "{fieldName}" fails the check "{note}"'
+
+
+def declared(schema: dict[str, Any]) -> list[tuple[str, CustomCheck]]:
+    """(field name, check) for every check the schema's fields name; an unknown name is an error."""
+    pairs = []
+    for field in schema["fields"]:
+        for name in field.get("checks", []):
+            if name not in CHECKS:
+                raise ValueError(f"field {field['name']!r}: unknown check {name!r} (known: {sorted(CHECKS)})")
+            pairs.append((field["name"], CHECKS[name]))
+    return pairs
+
+
+@attrs.define(kw_only=True, repr=False)
+class declared_checks(Check):
+    """Runs every custom check the schema declares, inside ``frictionless`` validation.
+
+    Skips a cell that already has a type or constraint error in this row, as the
+    SQL engine does, so each cell is reported for its first real problem only.
+    """
+
+    type = "declared-checks"
+    Errors: ClassVar[list[type[errors.Error]]] = [CustomCheckError]
+
+    pairs: list[tuple[str, CustomCheck]] = attrs.field(factory=list)
+
+    def validate_row(self, row: Any) -> Iterable[errors.Error]:
+        faulty = {e.field_name for e in row.errors if isinstance(e, (errors.TypeError, errors.ConstraintError))}
+        for field_name, check in self.pairs:
+            value = row[field_name]
+            if value is None or field_name in faulty or check.valid(value):
+                continue
+            yield CustomCheckError.from_row(row, note=check.name, field_name=field_name)

@@ -26,13 +26,24 @@ def citizen_id_valid(digits: str) -> bool:
     return (11 - total % 11) % 10 == int(digits[12])
 
 
-def _citizen_id_invalid_sql(cell: str) -> str:
-    """True when ``cell`` (an SQL VARCHAR expression) is not a valid citizen ID: same rule as above."""
-    total = " + ".join(f"(ascii(substr({cell}, {i}, 1)) - 48) * {14 - i}" for i in range(1, 13))
-    return (
-        f"(NOT coalesce(regexp_full_match({cell}, '[0-9]{{13}}'), false)"
-        f" OR (11 - ({total}) % 11) % 10 <> ascii(substr({cell}, 13, 1)) - 48)"
-    )
+def _citizen_id_number_sql(cell: str) -> str:
+    return f"TRY_CAST({cell} AS BIGINT)"
+
+
+def _citizen_id_invalid_sql(cell: str, number: str | None = None) -> str:
+    """True when ``cell`` (an SQL VARCHAR expression) is not a valid citizen ID: same rule as above.
+
+    The digits are taken from the number the 13 ASCII digits spell (integer arithmetic is
+    several times cheaper than cutting the string into 13 pieces, on 12.8 million IDs).
+    ``number``, when given, is that number computed once for the row, and the test is the
+    fast path's: 13 characters that are the number written out (an ID starting with 0 is
+    then called invalid and checked again exactly, never the reverse).
+    """
+    digits = f"(strlen({cell}) = 13 AND CAST({number} AS VARCHAR) = {cell})" if number else None
+    number = number or _citizen_id_number_sql(cell)
+    digits = digits or f"regexp_full_match({cell}, '[0-9]{{13}}')"
+    total = " + ".join(f"({number} // {10 ** (13 - i)} % 10) * {14 - i}" for i in range(1, 13))
+    return f"(NOT coalesce({digits}, false) OR (11 - ({total}) % 11) % 10 <> {number} % 10)"
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,12 @@ class CustomCheck:
     name: str
     code: str
     valid: Callable[[Any], bool]  # on the typed value frictionless reads
-    invalid_sql: Callable[[str], str]  # SQL boolean over a typed-value expression
+    #: SQL boolean over a typed-value expression; given the prepared value too, the fast path's
+    #: test, which may call a valid cell invalid (it is then checked exactly) but never the reverse
+    invalid_sql: Callable[[str, str | None], str]
+    #: an SQL expression over the cell that ``invalid_sql`` uses several times: DuckDB computes
+    #: a repeated expression each time, so the fast path computes it once as a column
+    prepare_sql: Callable[[str], str] | None = None
 
 
 CHECKS: dict[str, CustomCheck] = {
@@ -51,6 +67,7 @@ CHECKS: dict[str, CustomCheck] = {
         code="invalid_checksum",
         valid=lambda value: citizen_id_valid(str(value)),
         invalid_sql=_citizen_id_invalid_sql,
+        prepare_sql=_citizen_id_number_sql,
     ),
 }
 

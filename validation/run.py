@@ -134,13 +134,16 @@ def _assemble(
     extra = key_columns(spec.duplicates, spec.field_names)
     carried = ", ".join(f"{sql} AS {ident(name)}" for name, sql in extra.items())
     con.execute(f"CREATE TEMP VIEW received_plus AS SELECT *{', ' + carried if carried else ''} FROM received_rows")
-    con.execute(f"CREATE TEMP VIEW typed_rows AS {schema_sql.typed_sql('received_plus', schema, [*LINEAGE, *extra])}")
+    # The rows the fast path cannot vouch for, found once: every read of the typed rows splits on them.
+    con.execute(f"CREATE TEMP TABLE suspects AS {schema_sql.suspects_sql('received_rows', schema)}")
+    typed = schema_sql.typed_sql("received_plus", schema, [*LINEAGE, *extra], suspects="suspects")
+    con.execute(f"CREATE TEMP VIEW typed_rows AS {typed}")
     geography.register(con)
     names = pd.DataFrame({"sha256": list(file_names), "name": list(file_names.values())}, dtype=object)
     con.register("file_names", names)
 
     if engine == "duckdb":
-        schema_part = schema_sql.schema_errors_sql(con, "received_rows", schema)
+        schema_part = schema_sql.schema_errors_sql(con, "received_rows", schema, suspects="suspects")
     else:
         frame = con.execute(
             f"SELECT _row_id, {', '.join(map(ident, spec.field_names))} FROM received_rows ORDER BY _row_id"
@@ -187,7 +190,7 @@ def _outputs(spec: DatasetSpec) -> dict[str, str]:
         "findings": f"SELECT {', '.join(findings.COLUMNS)} FROM findings_all ORDER BY _row_id, place",
         "accepted": f"""
             SELECT _row_id, {fields}, {lineage} FROM typed_rows t
-            WHERE NOT EXISTS (SELECT 1 FROM rejected r WHERE r._row_id = t._row_id) ORDER BY _row_id
+            WHERE NOT EXISTS (SELECT 1 FROM rejected r WHERE r._row_id = t._row_id)
         """,
         "quarantine": f"""
             SELECT _row_id, {fields}, {lineage}, codes, reasons_th, reasons_en

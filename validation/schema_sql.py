@@ -30,6 +30,7 @@ so and the caller falls back to frictionless.
 
 from __future__ import annotations
 
+import csv
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
@@ -212,11 +213,68 @@ class _Field:
             )
             return f"({value} IS NOT NULL)", value
         if self.type == "boolean":
-            true = ", ".join(lit(v) for v in self.spec.get("trueValues", ["true", "True", "TRUE", "1"]))
-            false = ", ".join(lit(v) for v in self.spec.get("falseValues", ["false", "False", "FALSE", "0"]))
+            true, false = self.boolean_words()
             value = f"(CASE WHEN {m} THEN NULL WHEN {t} IN ({false}) THEN false WHEN {t} IN ({true}) THEN true END)"
             return f"({value} IS NOT NULL)", value
         return f"(NOT {m})", f"(CASE WHEN NOT {m} THEN {t} END)"
+
+    def boolean_words(self) -> tuple[str, str]:
+        """The true and false spellings, as SQL lists."""
+        true = ", ".join(lit(v) for v in self.spec.get("trueValues", ["true", "True", "TRUE", "1"]))
+        false = ", ".join(lit(v) for v in self.spec.get("falseValues", ["false", "False", "FALSE", "0"]))
+        return true, false
+
+    def plain(self) -> str:
+        """The fast path: the cell holds the plain spelling of a value (``120``, ``5000.50``,
+        ``2020-10-15``, a boolean word, any text), whose typed value :meth:`plain_value` gives.
+
+        An integer is plain when DuckDB's value, written back as text, is the cell itself: DuckDB
+        reads more spellings than Python (``1e3``, `` 12``, ``1_2``, ``12.0``), and the round
+        trip keeps exactly the canonical ones, which Python reads alike (a number: unsigned
+        digits with an optional decimal part). Plain spellings are what nearly every cell
+        holds; everything else takes the full path of the layers.
+        """
+        t = self.raw()
+        present = "" if self.missing_values == [""] else f"NOT {self.missing()} AND "
+        # unsigned, at most 18 digits: a plain number is never negative and always fits a BIGINT
+        integer = f"(strlen({t}) <= 18 AND CAST(TRY_CAST({t} AS UBIGINT) AS VARCHAR) = {t})"
+        if self.type == "integer":
+            return f"({present}{integer})"
+        if self.type == "number":
+            return f"({present}regexp_full_match({t}, '{_PLAIN_NUMBER}'))"
+        if self.type == "date":  # Python's %Y wants four digits: no year 0, none past 9999
+            return (
+                f"({present}strlen({t}) = 10 AND CAST(TRY_CAST({t} AS DATE) AS VARCHAR) = {t}"
+                f" AND NOT starts_with({t}, '0000'))"
+            )
+        if self.type == "boolean":
+            true, false = self.boolean_words()
+            words = [*self.spec.get("trueValues", ["true"]), *self.spec.get("falseValues", ["false"])]
+            if any(w in self.missing_values for w in words):
+                return f"(NOT {self.missing()} AND {t} IN ({true}, {false}))"
+            return f"({t} IN ({true}, {false}))"  # a missing cell is no word: NULL or false either way
+        return f"(NOT {self.missing()})"
+
+    def plain_meets(self, name: str) -> bool:
+        """Whether every plain value meets this constraint (a plain number is never negative)."""
+        if self.type not in ("integer", "number"):
+            return False
+        bound = self.constraint_values.get(name)
+        return (name == "minimum" and bound <= 0) or (name == "exclusiveMinimum" and bound < 0)
+
+    def plain_cast(self) -> str:
+        """The typed value of a cell known to be plain (see :meth:`plain`)."""
+        t = self.raw()
+        return {
+            "integer": f"TRY_CAST({t} AS BIGINT)",
+            "number": f"TRY_CAST({t} AS DOUBLE)",
+            "date": f"TRY_CAST({t} AS DATE)",
+            "boolean": f"NOT ({t} IN ({self.boolean_words()[1]}))",  # false wins a tie, as in frictionless
+        }.get(self.type, t)
+
+    def plain_value(self) -> str:
+        """The typed value of a cell of a clean row: plain, or missing (NULL)."""
+        return f"(CASE WHEN NOT {self.missing()} THEN {self.plain_cast()} END)"
 
     def literal(self, value: Any) -> str:
         if self.type == "integer":
@@ -229,9 +287,26 @@ class _Field:
             return "true" if value else "false"
         return lit(value)
 
-    def constraint_fails(self, name: str) -> str:
-        """Layer C: this constraint fails, given the cell is present and well typed."""
-        v, n, bound = _col(self.name, "v"), _col(self.name, "n"), self.constraint_values.get(name)
+    def constraint_fails(self, name: str, plain: bool = False) -> str:
+        """Layer C: this constraint fails, given the cell is present and well typed.
+
+        Over the layers' typed value and parsed text; with ``plain``, over the plain cast of a
+        plain cell (:meth:`plain`), which is never NaN and never beyond the SQL type's range.
+        """
+        bound = self.constraint_values.get(name)
+        if plain:
+            v = self.plain_cast()
+            ops = {"minimum": "<", "exclusiveMinimum": "<=", "maximum": ">", "exclusiveMaximum": ">="}
+            if name in ops:
+                fits = self.type != "integer" or -(2**63) <= int(bound) < 2**63
+                literal = str(int(bound)) if self.type == "integer" and fits else self.literal(bound)
+                return f"({v} {ops[name]} {literal})"
+            if name == "enum":  # a plain value is never NULL
+                members = [self.literal(x) for x in bound if x is not None]
+                return f"NOT ({v} IN ({', '.join(members)}))" if members else "true"
+        else:
+            v = _col(self.name, "v")
+        n = _col(self.name, "n")
         nan = f"isnan({v}) OR " if self.type == "number" else ""
         negative = f"starts_with({n}, '-')"  # an integer beyond HUGEINT: only its sign matters
         if name == "minimum":
@@ -321,19 +396,95 @@ def _typed_layers(relation: str, plans: list[_Field], keep: list[str]) -> str:
     return f"SELECT {', '.join(layer_b)} FROM (SELECT {', '.join(layer_a)} FROM {relation})"
 
 
-def typed_sql(relation: str, schema: dict[str, Any], keep: list[str] | None = None) -> str:
+def _custom_checks(schema: dict[str, Any]) -> dict[str, list[custom_checks.CustomCheck]]:
+    by_field: dict[str, list[custom_checks.CustomCheck]] = {}
+    for name, check in custom_checks.declared(schema):
+        by_field.setdefault(name, []).append(check)
+    return by_field
+
+
+@dataclass(frozen=True)
+class CleanTest:
+    """The fast path's test: TRUE for a row the schema checks have nothing to say about.
+
+    Every field is missing where that is allowed, or plainly spelled (:meth:`_Field.plain`)
+    with every constraint and custom check met by its plain value; and the row is not
+    blank. Conservative by construction: a row it cannot vouch for (odd spelling, NULL
+    anywhere in the test) is not clean and goes through the full checks, which decide.
+    On a real round nearly every row is clean, so the full checks run on a few per cent.
+
+    ``helpers`` are columns the test reads more than once (computed once per row).
+    """
+
+    helpers: tuple[str, ...]
+    predicate: str
+
+    def over(self, relation: str) -> str:
+        """``relation`` with the helper columns, for the predicate to read."""
+        return f"(SELECT *{''.join(', ' + h for h in self.helpers)} FROM {relation})"
+
+
+def clean_test(schema: dict[str, Any], plans: list[_Field] | None = None) -> CleanTest:
+    plans = plans or _fields(schema)
+    custom = _custom_checks(schema)
+    helpers, fields = [], []
+    for p in plans:
+        constraints = p.spec.get("constraints", {})
+        good = [p.plain()]
+        for name in _ORDER[p.type]:
+            if name in constraints and name != "required" and not p.plain_meets(name):
+                good.append(f"NOT {p.constraint_fails(name, plain=True)}")
+        for check in custom.get(p.name, []):
+            value = p.raw() if p.type == "string" else f"CAST({p.plain_cast()} AS VARCHAR)"
+            prepared = None
+            if check.prepare_sql is not None:
+                prepared = _col(p.name, check.name)
+                helpers.append(f"{check.prepare_sql(value)} AS {prepared}")
+            good.append(f"NOT {check.invalid_sql(value, prepared)}")
+        if len(good) == 1 and p.type == "string" and not constraints.get("required"):
+            continue  # any text or none: nothing to vouch for
+        present = "(" + " AND ".join(good) + ")"
+        fields.append(present if constraints.get("required") else f"({p.missing()} OR {present})")
+    if not any(p.spec.get("constraints", {}).get("required") for p in plans):  # else a clean row has a value
+        fields.append("NOT (" + " AND ".join(p.missing() for p in plans) + ")")
+    # Each term NULL-free on its own: in a WHERE clause DuckDB then runs them as successive filters.
+    return CleanTest(tuple(helpers), "(" + " AND ".join(f"coalesce({f}, false)" for f in fields) + ")")
+
+
+def suspects_sql(relation: str, schema: dict[str, Any]) -> str:
+    """``_row_id`` of the rows of ``relation`` the fast path cannot vouch for (materialise it once)."""
+    test = clean_test(schema)
+    return f"SELECT _row_id FROM {test.over(relation)} WHERE NOT {test.predicate}"
+
+
+def _split(relation: str, schema: dict[str, Any], suspects: str | None) -> tuple[str, str]:
+    """(clean rows, suspect rows) of ``relation``, by a table of suspects' ``_row_id`` or by the test itself."""
+    if suspects is None:
+        suspects = f"({suspects_sql(relation, schema)})"
+    return (
+        f"(SELECT * FROM {relation} ANTI JOIN {suspects} USING (_row_id))",
+        f"(SELECT * FROM {relation} SEMI JOIN {suspects} USING (_row_id))",
+    )
+
+
+def typed_sql(relation: str, schema: dict[str, Any], keep: list[str] | None = None, suspects: str | None = None) -> str:
     """Rows with every field typed as the schema says (NULL where missing or not valid), plus ``keep``.
 
-    The one place text becomes typed values: the rules and the accepted table read it.
+    The one place text becomes typed values: the rules and the accepted table read it. Clean
+    rows are cast directly; the suspects (``suspects``: a relation of their ``_row_id``, or
+    found here) go through the layers, so that work is done for the few rows that need it.
     """
     keep = keep or []
     plans = _fields(schema)
-    columns = [ident("_row_id")]
+    clean, suspect = _split(relation, schema, suspects)
+    carried = [ident(c) for c in keep]
+    fast = [ident("_row_id"), *(f"{p.plain_value()} AS {p.raw()}" for p in plans), *carried]
+    slow = [ident("_row_id")]
     for p in plans:
         value = _col(p.name, "v")
-        columns.append(f"TRY_CAST({value} AS BIGINT) AS {p.raw()}" if p.type == "integer" else f"{value} AS {p.raw()}")
-    columns += [ident(c) for c in keep]
-    return f"SELECT {', '.join(columns)} FROM ({_typed_layers(relation, plans, keep)})"
+        slow.append(f"TRY_CAST({value} AS BIGINT) AS {p.raw()}" if p.type == "integer" else f"{value} AS {p.raw()}")
+    layers = _typed_layers(suspect, plans, keep)
+    return f"SELECT {', '.join(fast)} FROM {clean}\nUNION ALL\nSELECT {', '.join(slow + carried)} FROM ({layers})"
 
 
 @dataclass(frozen=True)
@@ -348,9 +499,7 @@ class _Check:
 def _cell_checks(schema: dict[str, Any], plans: list[_Field]) -> list[_Check]:
     checks: list[_Check] = []
     blank = ident(":blank")
-    custom = {}
-    for name, check in custom_checks.declared(schema):
-        custom.setdefault(name, []).append(check)
+    custom = _custom_checks(schema)
     for p in plans:
         m, ok = _col(p.name, "m"), _col(p.name, "ok")
         constraints = p.spec.get("constraints", {})
@@ -368,15 +517,38 @@ def _cell_checks(schema: dict[str, Any], plans: list[_Field]) -> list[_Check]:
         for check in custom.get(p.name, []):
             clean = f" AND NOT ({' OR '.join(failing)})" if failing else ""
             value = _col(p.name, "v") if p.type == "string" else f"CAST({_col(p.name, 'v')} AS VARCHAR)"
-            sql = f"({ok}{clean} AND {check.invalid_sql(value)})"
+            sql = f"({ok}{clean} AND {check.invalid_sql(value, None)})"
             checks.append(_Check(p.name, p.index, check.code, check.name, sql))
     checks.append(_Check("", 0, ROW_ERROR_CODES["blank-row"], "", f"({blank})"))
     return checks
 
 
-def _key_findings(layers: str, plans: list[_Field], schema: dict[str, Any], keep_keys: bool) -> list[str]:
-    """unique and primaryKey: window queries, only built when the schema asks for them."""
+def _key_values(
+    relation: str, plans: list[_Field], schema: dict[str, Any], names: set[str], suspects: str | None
+) -> str:
+    """``_row_id`` and, for the fields in ``names``, the raw text and the typed value (``:v``) of every row."""
+    clean, suspect = _split(relation, schema, suspects)
+    fast, slow = [ident("_row_id")], [ident("_row_id")]
+    for p in plans:
+        if p.name in names:
+            value = f"CAST({p.plain_value()} AS HUGEINT)" if p.type == "integer" else p.plain_value()
+            fast += [p.raw(), f"{value} AS {_col(p.name, 'v')}"]
+            slow += [p.raw(), _col(p.name, "v")]
+    layers = _typed_layers(suspect, plans, [])
+    return f"SELECT {', '.join(fast)} FROM {clean} UNION ALL SELECT {', '.join(slow)} FROM ({layers})"
+
+
+def _key_findings(
+    relation: str, plans: list[_Field], schema: dict[str, Any], keep_keys: bool, suspects: str | None
+) -> list[str]:
+    """unique and primaryKey: window queries over every row, only built when the schema asks for them."""
     by_name = {p.name: p for p in plans}
+    key = validation_descriptor(schema, keep_keys).get("primaryKey", [])
+    key = [key] if isinstance(key, str) else list(key)
+    names = {p.name for p in plans if p.spec.get("constraints", {}).get("unique")} | set(key)
+    if not names:
+        return []
+    layers = _key_values(relation, plans, schema, names, suspects)
     position = "(row_number() OVER (ORDER BY _row_id) + 1)"  # frictionless's rowNumber: header is row 1
     note = "'the same as in the row at position ' || prev"
     parts = []
@@ -392,8 +564,6 @@ def _key_findings(layers: str, plans: list[_Field], schema: dict[str, Any], keep
                   FROM (SELECT *, {position} AS pos FROM ({layers})) WHERE {v} IS NOT NULL{not_nan})
             WHERE prev IS NOT NULL"""
         )
-    key = validation_descriptor(schema, keep_keys).get("primaryKey", [])
-    key = [key] if isinstance(key, str) else list(key)
     if key:
         values = ", ".join(_col(k, "v") for k in key)
         previous = f"CASE WHEN {{all_null}} THEN NULL ELSE lag(pos) OVER (PARTITION BY {values} ORDER BY pos) END"
@@ -412,19 +582,25 @@ def _key_findings(layers: str, plans: list[_Field], schema: dict[str, Any], keep
 
 
 def schema_errors_sql(
-    con: duckdb.DuckDBPyConnection, relation: str, schema: dict[str, Any], keep_keys: bool = False
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    schema: dict[str, Any],
+    keep_keys: bool = False,
+    suspects: str | None = None,
 ) -> str:
     """An SQL query of raw findings (``findings.RAW_COLUMNS``) for ``relation``, as ``schema_errors`` gives.
 
     ``relation`` has ``_row_id`` and every schema field as VARCHAR (NULL for empty).
-    Registers a small lookup table on ``con``; the query reads ``relation`` once for
-    the cell checks (plus once per unique field or primary key).
+    Registers a small lookup table on ``con``. The cell checks run on the rows the fast
+    path cannot vouch for (``suspects``, see :func:`typed_sql`); unique fields and the
+    primary key look at every row.
     """
     problems = unsupported(schema)
     if problems:
         raise ValueError("the DuckDB validator cannot mirror frictionless here: " + "; ".join(problems))
     plans = _fields(schema)
-    layers = _typed_layers(relation, plans, [])
+    _, suspect = _split(relation, schema, suspects)
+    layers = _typed_layers(suspect, plans, [])
     checks = _cell_checks(schema, plans)
     lookup = pd.DataFrame(
         [(k, c.field, c.field_index, c.code, c.detail) for k, c in enumerate(checks)],
@@ -453,7 +629,7 @@ def schema_errors_sql(
                           FROM (SELECT _row_id, {", ".join(p.raw() for p in plans)}, {flags} FROM ({layers}))))) e
         JOIN {table} c USING (k)
     """
-    return "\nUNION ALL\n".join([cells, *_key_findings(layers, plans, schema, keep_keys)])
+    return "\nUNION ALL\n".join([cells, *_key_findings(relation, plans, schema, keep_keys, suspects)])
 
 
 def connect(temp_directory: Path | None = None, memory_limit: str = "4GB") -> duckdb.DuckDBPyConnection:
@@ -490,16 +666,59 @@ def source_relation(con: duckdb.DuckDBPyConnection, path: Path, name: str = "rec
     return name
 
 
+def _has_keys(schema: dict[str, Any], keep_keys: bool) -> bool:
+    unique = any(f.get("constraints", {}).get("unique") for f in schema["fields"])
+    return unique or bool(validation_descriptor(schema, keep_keys).get("primaryKey"))
+
+
+def _csv_suspects(con: duckdb.DuckDBPyConnection, path: Path, schema: dict[str, Any]) -> str:
+    """One pass over a CSV file keeping only the rows the fast path cannot vouch for, with their row ids.
+
+    Each row becomes NULL (clean) or a struct of its cells in a table loaded in file order,
+    so its ``rowid`` is the row's position: no copy of the whole file is kept.
+    """
+    test = clean_test(schema)
+    names = [f["name"] for f in schema["fields"]]
+    cells = ", ".join(f"{ident(n)} := {ident(n)}" for n in names)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    # RFC 4180 with the file's own header, every column text: no sniffing (it costs a third of the scan)
+    columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
+    source = (
+        f"read_csv({lit(str(path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"escape = '\"', columns = {columns})"
+    )
+    con.execute("SET preserve_insertion_order = true")
+    con.execute(
+        f"CREATE TEMP TABLE flagged AS SELECT CASE WHEN NOT {test.predicate} THEN struct_pack({cells}) END AS s "
+        f"FROM {test.over(source)}"
+    )
+    con.execute("SET preserve_insertion_order = false")
+    columns = ", ".join(f"s.{ident(n)} AS {ident(n)}" for n in names)
+    con.execute(
+        f"CREATE TEMP TABLE suspect_rows AS SELECT rowid::BIGINT AS _row_id, {columns} FROM flagged WHERE s IS NOT NULL"
+    )
+    return "suspect_rows"
+
+
 def validate_file_sql(path: Path | str, schema: dict[str, Any], keep_keys: bool = False) -> pd.DataFrame:
     """Findings (with messages) for a Parquet or CSV file of text cells: the standalone DuckDB validator.
 
+    A CSV file without unique or key constraints is read once, keeping only the suspect rows;
+    otherwise every row is loaded (the key checks compare all of them).
     The benchmark counterpart is ``schema_check.schema_findings`` on the same file read as text.
     """
+    path = Path(path)
     con = connect()
     try:
-        relation = source_relation(con, Path(path))
+        if path.suffix != ".parquet" and not _has_keys(schema, keep_keys):
+            relation = _csv_suspects(con, path, schema)
+            query = schema_errors_sql(con, relation, schema, keep_keys, suspects=f"(SELECT _row_id FROM {relation})")
+        else:
+            relation = source_relation(con, path)
+            query = schema_errors_sql(con, relation, schema, keep_keys)
         con.register("message_templates", findings.templates(schema["fields"]))
-        con.execute(f"CREATE TEMP TABLE raw_findings AS {schema_errors_sql(con, relation, schema, keep_keys)}")
+        con.execute(f"CREATE TEMP TABLE raw_findings AS {query}")
         return con.execute(
             f"SELECT * EXCLUDE (code_rank) FROM ({findings.messages_sql('raw_findings', 'message_templates')}) "
             "ORDER BY _row_id, rule, field, code_rank"

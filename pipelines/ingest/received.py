@@ -181,7 +181,7 @@ def read_round(
     """Archive and read every file of the round into ``out`` (Parquet); a bad file is recorded, never fatal.
 
     Files are archived, hashed and checked for repeats in order on this thread; up to ``workers``
-    threads parse them (Arrow and DuckDB release the GIL; openpyxl does not), and rows are written
+    threads parse them (Arrow, calamine and DuckDB release the GIL), and rows are written
     in file order whatever finishes first.
     """
     out.parent.mkdir(parents=True, exist_ok=True)

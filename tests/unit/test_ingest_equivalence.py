@@ -246,8 +246,17 @@ def test_streaming_ingest_gives_the_same_rows_and_files_as_before(village_spec, 
     pd.testing.assert_frame_equal(_as_objects(rows), _as_objects(expected_rows))
     assert {"utf-8", "utf-8-sig", "cp874"} <= set(got.files["encoding"]) and "xlsx" in set(got.files["format"])
     assert set(got.files["status"]) >= {"ok", "rejected"}
+    # calamine ends a sheet at its last cell with a value: empty rows after it are not rows at all
+    # (openpyxl counted them as blank rows skipped). Everything else about the files is the same.
+    xlsx = got.files["format"] == "xlsx"
+    assert (got.files.loc[xlsx, "blank_rows_skipped"] <= expected_files.loc[xlsx, "blank_rows_skipped"]).all()
+    ignored = ["archived_as", "blank_rows_skipped"]
     pd.testing.assert_frame_equal(
-        got.files.drop(columns="archived_as"), expected_files.drop(columns="archived_as"), check_dtype=False
+        got.files.drop(columns=ignored), expected_files.drop(columns=ignored), check_dtype=False
+    )
+    csv_files = ~xlsx
+    assert got.files.loc[csv_files, "blank_rows_skipped"].tolist() == (
+        expected_files.loc[csv_files, "blank_rows_skipped"].tolist()
     )
 
 

@@ -225,7 +225,7 @@ def parser() -> argparse.ArgumentParser:
     sample = sub.add_parser("sample", help="write a realistic month of raw files / สร้างไฟล์ตัวอย่าง")
     sample.add_argument("--round", default="2563-10", help="2563-10 or 2020-10")
     sample.add_argument("--dataset", help="one dataset (default: every dataset with a sample generator)")
-    sample.add_argument("--scale", type=float, default=0.2, help="share of households (household survey only)")
+    sample.add_argument("--scale", type=float, default=1.0, help="share of households (household survey only)")
     sample.add_argument("--provinces", help="comma-separated province codes (default: a handful)")
     sample.add_argument("--all", action="store_true", help="all of Thailand")
     sample.add_argument("--seed", type=int, default=2563)

@@ -10,11 +10,13 @@ the analyst questions in the README run on the published catalog.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from catalog.analyst_db import CATALOG_DB
@@ -118,3 +120,23 @@ def test_the_readme_questions_run_on_the_catalog(month):
         statements = [s for s in query.split(";") if s.strip() and not s.strip().upper().startswith(("ATTACH", "USE"))]
         for statement in statements:
             assert con.execute(statement).fetchall(), statement
+
+
+def test_every_parquet_file_documents_its_columns_in_thai_and_english(month):
+    files = list(month.catalog.glob("*/*/r*/*.parquet"))
+    assert len(files) >= 20
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{month.catalog / CATALOG_DB}' AS tambon (READ_ONLY)")
+    for path in files:
+        schema = pq.read_schema(path)
+        documented = {f["name"]: f for f in json.loads(schema.metadata[b"frictionless:schema"])["fields"]}
+        dataset = schema.metadata[b"tambon:dataset"].decode()
+        listed = dict(
+            con.execute(
+                "SELECT column_name, description_th || description_en FROM tambon.columns WHERE dataset = ?", [dataset]
+            ).fetchall()
+        )
+        for name in schema.names:
+            field = documented[name]
+            assert field["title_th"] and field["description"] and field["description_th"], (path.name, name)
+            assert listed.get(name), (dataset, name)

@@ -77,6 +77,7 @@ from samples.village_profile import (
     _pick,
     _sheet_title,
     _village_attributes,
+    bad_file_truth,
     truth_path,
 )
 
@@ -124,14 +125,6 @@ EXPECTED_CODE: dict[str, str] = {
 ALSO_CODES: dict[str, list[str]] = {
     "short_code": ["unknown_code", "prefix_mismatch", "invalid_checksum"],
 }
-BAD_FILE_CODE = {
-    "not_a_table": "not_a_table",
-    "pdf": "unsupported_format",
-    "empty": "empty_file",
-    "corrupt_xlsx": "corrupt_xlsx",
-    "unknown_encoding": "unknown_encoding",
-}
-
 MIN_ROWS_FOR_EVERY_FAULT = 200
 SILENT_TAMBON_RATE = 0.02
 MISSING_VILLAGE_RATE = 0.01
@@ -264,13 +257,6 @@ def citizen_check_digit(first12: np.ndarray) -> np.ndarray:
         total += (x % 10) * weight
         x //= 10
     return (11 - total % 11) % 10
-
-
-def valid_citizen_id(text: str) -> bool:
-    if len(text) != 13 or not text.isascii() or not text.isdigit():
-        return False
-    s = sum(int(d) * (13 - i) for i, d in enumerate(text[:12]))
-    return (11 - s % 11) % 10 == int(text[12])
 
 
 def _region(province: str) -> str:
@@ -1154,22 +1140,7 @@ def generate(
     if bad_files:
         for name, payload, kind in _bad_files(plan, csv_sample, xlsx_sample):
             (out_dir / name).write_bytes(payload)
-            ordered.append(
-                FileTruth(
-                    name=name,
-                    sha256=hashlib.sha256(payload).hexdigest(),
-                    size=len(payload),
-                    format="bad",
-                    encoding="utf-16" if kind == "unknown_encoding" else None,
-                    header_language=None,
-                    header_row=None,
-                    title_rows=0,
-                    rows=0,
-                    tambon_code=None,
-                    bad_kind=kind,
-                    expected_problem=BAD_FILE_CODE[kind],
-                )
-            )
+            ordered.append(bad_file_truth(name, payload, kind))
             stats.bytes += len(payload)
 
     truth = SampleTruth(

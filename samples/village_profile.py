@@ -277,6 +277,24 @@ class SampleTruth:
         return next(f for f in self.files if f.name == name)
 
 
+def bad_file_truth(name: str, payload: bytes, kind: str) -> FileTruth:
+    """The truth of a deliberately unreadable file (``kind``: a key of :data:`BAD_FILE_CODE`)."""
+    return FileTruth(
+        name=name,
+        sha256=hashlib.sha256(payload).hexdigest(),
+        size=len(payload),
+        format="bad",
+        encoding="utf-16" if kind == "unknown_encoding" else None,
+        header_language=None,
+        header_row=None,
+        title_rows=0,
+        rows=0,
+        tambon_code=None,
+        bad_kind=kind,
+        expected_problem=BAD_FILE_CODE[kind],
+    )
+
+
 def truth_path(out_dir: Path) -> Path:
     """Where :func:`generate` writes the truth: beside the landing folder, not in it."""
     out_dir = Path(out_dir)
@@ -1224,22 +1242,7 @@ def generate(
     if bad_files:
         for name, payload, kind in _bad_files(builder, data):
             payloads.append((name, payload))
-            truths.append(
-                FileTruth(
-                    name=name,
-                    sha256=hashlib.sha256(payload).hexdigest(),
-                    size=len(payload),
-                    format="bad",
-                    encoding="utf-16" if kind == "unknown_encoding" else None,
-                    header_language=None,
-                    header_row=None,
-                    title_rows=0,
-                    rows=0,
-                    tambon_code=None,
-                    bad_kind=kind,
-                    expected_problem=BAD_FILE_CODE[kind],
-                )
-            )
+            truths.append(bad_file_truth(name, payload, kind))
 
     for name, payload in payloads:
         (out_dir / name).write_bytes(payload)

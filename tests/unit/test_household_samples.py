@@ -23,6 +23,7 @@ from pipelines.rounds import THAI_MONTHS_ABBR, parse_round
 from registry.villages import load_villages
 from samples import household_survey as hs
 from samples.village_profile import FileTruth, SampleTruth, _village_attributes
+from validation.custom_checks import citizen_id_valid
 
 ROUND = parse_round("2563-10")
 PROVINCES = ["49", "75"]  # Mukdahan (poor, north-east) and Samut Songkhram (central): ~24,000 rows at 0.15
@@ -134,7 +135,7 @@ def problems(row: dict[str, str], codes: set[str]) -> set[str]:
         found.add("wrong_type")
     if row["head_citizen_id"] and not re.fullmatch(r"\d{13}", row["head_citizen_id"]):
         found.add("pattern_mismatch")
-    elif row["head_citizen_id"] and not hs.valid_citizen_id(row["head_citizen_id"]):
+    elif row["head_citizen_id"] and not citizen_id_valid(row["head_citizen_id"]):
         found.add("invalid_checksum")
     if not re.fullmatch(r"\d{8}", row["village_code"]):
         found.add("pattern_mismatch")
@@ -259,7 +260,7 @@ def test_citizen_ids_are_valid_except_the_injected_ones(sample, tables):
     seen = []
     for name, rows in tables.items():
         for number, row in enumerate(rows, start=1):
-            if not hs.valid_citizen_id(row["head_citizen_id"]):
+            if not citizen_id_valid(row["head_citizen_id"]):
                 invalid.add((name, number))
             seen.append(row["head_citizen_id"])
     assert invalid == injected
@@ -272,8 +273,8 @@ def test_check_digit_matches_the_dopa_rule():
     for number, digit in zip(first12, check, strict=True):
         s = sum(int(d) * (13 - i) for i, d in enumerate(str(number)))
         assert digit == (11 - s % 11) % 10
-        assert hs.valid_citizen_id(f"{number}{digit}")
-        assert not hs.valid_citizen_id(f"{number}{(digit + 1) % 10}")
+        assert citizen_id_valid(f"{number}{digit}")
+        assert not citizen_id_valid(f"{number}{(digit + 1) % 10}")
 
 
 def test_every_format_encoding_and_noise_is_present(sample):

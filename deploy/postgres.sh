@@ -18,22 +18,9 @@ die() {
     exit 1
 }
 
-pg_bindir() {
-    local d
-    for d in /usr/lib/postgresql/15/bin $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
-        [[ -x "$d/initdb" ]] && { echo "$d"; return 0; }
-    done
-    return 1
-}
-
-# initdb refuses root: run PostgreSQL's programs as the postgres OS user, from "/".
-as_pg() {
-    if [[ "$(id -u)" == 0 ]]; then
-        (cd / && runuser -u postgres -- "$@")
-    else
-        (cd / && "$@")
-    fi
-}
+# pg_bindir, as_pg, port_open
+# shellcheck source=pg-helpers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pg-helpers.sh"
 
 install_postgres() {
     pg_bindir >/dev/null && return 0
@@ -45,8 +32,6 @@ install_postgres() {
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends postgresql >/dev/null
     pg_bindir >/dev/null || die "no initdb after installing postgresql"
 }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 cmd_start() {
     local dir port bindir password

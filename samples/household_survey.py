@@ -51,7 +51,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,8 @@ from samples.village_profile import (
     _sheet_title,
     _village_attributes,
     bad_file_truth,
+    copied_file_truth,
+    point_to_kept_files,
     truth_path,
 )
 
@@ -1125,17 +1127,11 @@ def generate(
         stem, dot, ext = original.name.rpartition(".")
         copy_name = plan.unique(_pick(plan.rng, (f"{stem} - Copy", f"{stem}(1)", f"{stem}_ส่งซ้ำ")), f"{dot}{ext}")
         (out_dir / copy_name).write_bytes((out_dir / original.name).read_bytes())
-        copy = FileTruth(**{**asdict(original), "name": copy_name, "faults": list(original.faults)})
+        copy, pair = copied_file_truth(original, copy_name)
         ordered.append(copy)
-        kept, dropped = sorted((original, copy), key=lambda t: t.name)
-        dropped.duplicate_of = kept.name
-        dropped.expected_problem = "duplicate_file"
-        dropped.faults = [FaultTruth(**asdict(x)) for x in dropped.faults]
-        duplicate_files.append((kept.name, dropped.name))
-        renamed[original.name] = kept.name
-    for entry in duplicates:
-        for ref in (*entry["rows"], entry["kept"]):
-            ref["file"] = renamed.get(ref["file"], ref["file"])
+        duplicate_files.append(pair)
+        renamed[original.name] = pair[0]
+    point_to_kept_files(duplicates, renamed)
 
     if bad_files:
         for name, payload, kind in _bad_files(plan, csv_sample, xlsx_sample):

@@ -295,6 +295,26 @@ def bad_file_truth(name: str, payload: bytes, kind: str) -> FileTruth:
     )
 
 
+def copied_file_truth(original: FileTruth, copy_name: str) -> tuple[FileTruth, tuple[str, str]]:
+    """The truth of a byte-identical copy of ``original``, and (kept, dropped) names.
+
+    The pipeline ingests the name that sorts first; the other is the duplicate, its faults never reached.
+    """
+    copy = FileTruth(**{**asdict(original), "name": copy_name, "faults": list(original.faults)})
+    kept, dropped = sorted((original, copy), key=lambda t: t.name)
+    dropped.duplicate_of = kept.name
+    dropped.expected_problem = "duplicate_file"
+    dropped.faults = [FaultTruth(**asdict(x)) for x in dropped.faults]
+    return copy, (kept.name, dropped.name)
+
+
+def point_to_kept_files(duplicate_rows: list[dict[str, Any]], renamed: dict[str, str]) -> None:
+    """Row references of duplicated units name the copy that is ingested, after file copies were added."""
+    for entry in duplicate_rows:
+        for ref in (*entry["rows"], entry["kept"]):
+            ref["file"] = renamed.get(ref["file"], ref["file"])
+
+
 def truth_path(out_dir: Path) -> Path:
     """Where :func:`generate` writes the truth: beside the landing folder, not in it."""
     out_dir = Path(out_dir)
@@ -1227,17 +1247,11 @@ def generate(
         stem, dot, ext = original.name.rpartition(".")
         copy_name = builder._unique(_pick(builder.rng, (f"{stem} - Copy", f"{stem}(1)", f"{stem}_ส่งซ้ำ")), f"{dot}{ext}")
         payloads.append((copy_name, payloads[int(i)][1]))
-        copy = FileTruth(**{**asdict(original), "name": copy_name, "faults": list(original.faults)})
+        copy, pair = copied_file_truth(original, copy_name)
         truths.append(copy)
-        kept, dropped = sorted((original, copy), key=lambda t: t.name)
-        dropped.duplicate_of = kept.name
-        dropped.expected_problem = "duplicate_file"
-        dropped.faults = [FaultTruth(**asdict(x)) for x in dropped.faults]
-        duplicate_files.append((kept.name, dropped.name))
-        renamed[original.name] = kept.name
-    for entry in duplicate_villages:
-        for ref in (*entry["rows"], entry["kept"]):
-            ref["file"] = renamed.get(ref["file"], ref["file"])
+        duplicate_files.append(pair)
+        renamed[original.name] = pair[0]
+    point_to_kept_files(duplicate_villages, renamed)
 
     if bad_files:
         for name, payload, kind in _bad_files(builder, data):

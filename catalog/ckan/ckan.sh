@@ -56,25 +56,9 @@ die() {
 
 # ---------------------------------------------------------------- helpers --
 
-pg_bindir() {
-    local d
-    for d in /usr/lib/postgresql/15/bin $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
-        [[ -x "$d/initdb" ]] && { echo "$d"; return 0; }
-    done
-    return 1
-}
-
-# Run a command as the postgres OS user (initdb refuses root), from "/" so
-# that it never lacks access to the current directory.
-as_pg() {
-    if [[ "$(id -u)" == 0 ]]; then
-        (cd / && runuser -u postgres -- "$@")
-    else
-        (cd / && "$@")
-    fi
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# pg_bindir, as_pg, port_open
+# shellcheck source=../../deploy/pg-helpers.sh
+source "$REPO_ROOT/deploy/pg-helpers.sh"
 
 pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
 

@@ -93,10 +93,18 @@ def _col(name: str, part: str) -> str:
 
 
 def _ascii_digits(expr: str) -> str:
-    """Unicode digits to ASCII, only for the rare cell that is not plain ASCII (cheap test first)."""
+    """Unicode digits to ASCII, only for the rare cell that holds one.
+
+    DuckDB's ``translate`` builds its map of some 700 digits on every call, so the
+    cheap tests go first: plain ASCII, then a non-ASCII digit at all (Thai text such
+    as ``ต.ค. 63`` has none).
+    """
     source, target = _digits()
     mapped = f"translate({expr}, {lit(source)}, {lit(target)})"
-    return f"(CASE WHEN strlen({expr}) = length({expr}) THEN {expr} ELSE {mapped} END)"
+    return (
+        f"(CASE WHEN strlen({expr}) = length({expr}) THEN {expr}"
+        rf" WHEN regexp_matches({expr}, '[^\P{{Nd}}0-9]') THEN {mapped} ELSE {expr} END)"
+    )
 
 
 def _strip(expr: str) -> str:
@@ -671,6 +679,20 @@ def _has_keys(schema: dict[str, Any], keep_keys: bool) -> bool:
     return unique or bool(validation_descriptor(schema, keep_keys).get("primaryKey"))
 
 
+def csv_text_source(path: Path) -> str:
+    """``read_csv`` of a CSV file with its own header, every column text.
+
+    RFC 4180 declared rather than sniffed: sniffing costs a third of the scan.
+    """
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
+    return (
+        f"read_csv({lit(str(path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"escape = '\"', columns = {columns})"
+    )
+
+
 def _csv_suspects(con: duckdb.DuckDBPyConnection, path: Path, schema: dict[str, Any]) -> str:
     """One pass over a CSV file keeping only the rows the fast path cannot vouch for, with their row ids.
 
@@ -680,14 +702,7 @@ def _csv_suspects(con: duckdb.DuckDBPyConnection, path: Path, schema: dict[str, 
     test = clean_test(schema)
     names = [f["name"] for f in schema["fields"]]
     cells = ", ".join(f"{ident(n)} := {ident(n)}" for n in names)
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), [])
-    # RFC 4180 with the file's own header, every column text: no sniffing (it costs a third of the scan)
-    columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
-    source = (
-        f"read_csv({lit(str(path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
-        f"escape = '\"', columns = {columns})"
-    )
+    source = csv_text_source(path)
     con.execute("SET preserve_insertion_order = true")
     con.execute(
         f"CREATE TEMP TABLE flagged AS SELECT CASE WHEN NOT {test.predicate} THEN struct_pack({cells}) END AS s "

@@ -33,17 +33,19 @@ def _citizen_id_number_sql(cell: str) -> str:
 def _citizen_id_invalid_sql(cell: str, number: str | None = None) -> str:
     """True when ``cell`` (an SQL VARCHAR expression) is not a valid citizen ID: same rule as above.
 
-    The digits are taken from the number the 13 ASCII digits spell (integer arithmetic is
-    several times cheaper than cutting the string into 13 pieces, on 12.8 million IDs).
-    ``number``, when given, is that number computed once for the row, and the test is the
-    fast path's: 13 characters that are the number written out (an ID starting with 0 is
-    then called invalid and checked again exactly, never the reverse).
+    Thirteen ASCII digits (GLOB, exact), then the check digit from the number they spell:
+    with P_k the number of the first k digits, sum(d_i * (14 - i)) = 2 P_12 + sum over
+    k = 1..11 of (9k - 116) P_k, and 121 P_k added to each term keeps the sum modulo 11
+    while making every weight positive. Eleven divisions instead of cutting the string
+    into 13 pieces or taking 24 digits apart (on 12.8 million IDs, integer arithmetic is
+    what costs). ``number``, when given, is ``_citizen_id_number_sql(cell)`` computed
+    once for the row.
     """
-    digits = f"(strlen({cell}) = 13 AND CAST({number} AS VARCHAR) = {cell})" if number else None
     number = number or _citizen_id_number_sql(cell)
-    digits = digits or f"regexp_full_match({cell}, '[0-9]{{13}}')"
-    total = " + ".join(f"({number} // {10 ** (13 - i)} % 10) * {14 - i}" for i in range(1, 13))
-    return f"(NOT coalesce({digits}, false) OR (11 - ({total}) % 11) % 10 <> {number} % 10)"
+    prefixes = [f"{9 * k + 5} * ({number} // {10 ** (13 - k)})" for k in range(1, 12)]
+    total = " + ".join([f"2 * ({number} // 10)", *prefixes])
+    digits = "[0-9]" * 13
+    return f"(NOT coalesce({cell} GLOB '{digits}', false) OR (11 - ({total}) % 11) % 10 <> {number} % 10)"
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,14 @@ class CustomCheck:
     name: str
     code: str
     valid: Callable[[Any], bool]  # on the typed value frictionless reads
-    #: SQL boolean over a typed-value expression; given the prepared value too, the fast path's
-    #: test, which may call a valid cell invalid (it is then checked exactly) but never the reverse
+    #: SQL boolean over a typed-value expression, optionally given the prepared value
     invalid_sql: Callable[[str, str | None], str]
     #: an SQL expression over the cell that ``invalid_sql`` uses several times: DuckDB computes
     #: a repeated expression each time, so the fast path computes it once as a column
     prepare_sql: Callable[[str], str] | None = None
+    #: a ``pattern`` constraint that every cell passing this check matches: the fast path
+    #: need not test that pattern as well
+    implies_pattern: str | None = None
 
 
 CHECKS: dict[str, CustomCheck] = {
@@ -68,6 +72,7 @@ CHECKS: dict[str, CustomCheck] = {
         valid=lambda value: citizen_id_valid(str(value)),
         invalid_sql=_citizen_id_invalid_sql,
         prepare_sql=_citizen_id_number_sql,
+        implies_pattern="[0-9]{13}",
     ),
 }
 

@@ -31,6 +31,8 @@ so and the caller falls back to frictionless.
 from __future__ import annotations
 
 import csv
+import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
@@ -105,6 +107,21 @@ def _ascii_digits(expr: str) -> str:
         f"(CASE WHEN strlen({expr}) = length({expr}) THEN {expr}"
         rf" WHEN regexp_matches({expr}, '[^\P{{Nd}}0-9]') THEN {mapped} ELSE {expr} END)"
     )
+
+
+def _canonical_digits(expr: str) -> str:
+    """True when ``expr`` is at most 18 ASCII digits without a leading zero, tested as a round trip
+    through DuckDB's integer cast.
+
+    DuckDB reads more spellings than Python (``1e3``, `` 12``, ``1_2``, ``12.0``, ``0x10``);
+    writing its value back keeps only the canonical digits, which every reader agrees on, at
+    half the cost of a regular expression. A cell it turns down is not wrong, only checked
+    the slow, exact way.
+    """
+    return f"(strlen({expr}) <= 18 AND CAST(TRY_CAST({expr} AS UBIGINT) AS VARCHAR) = {expr})"
+
+
+_DIGIT_RUN = re.compile(r"(?:\[0-9\]|\\d)\{([1-9][0-9]?)\}")  # [0-9]{8}, \d{13}: GLOB says it exactly
 
 
 def _strip(expr: str) -> str:
@@ -245,9 +262,8 @@ class _Field:
         t = self.raw()
         present = "" if self.missing_values == [""] else f"NOT {self.missing()} AND "
         # unsigned, at most 18 digits: a plain number is never negative and always fits a BIGINT
-        integer = f"(strlen({t}) <= 18 AND CAST(TRY_CAST({t} AS UBIGINT) AS VARCHAR) = {t})"
         if self.type == "integer":
-            return f"({present}{integer})"
+            return f"({present}{_canonical_digits(t)})"
         if self.type == "number":
             return f"({present}regexp_full_match({t}, '{_PLAIN_NUMBER}'))"
         if self.type == "date":  # Python's %Y wants four digits: no year 0, none past 9999
@@ -329,6 +345,8 @@ class _Field:
             members = [self.literal(x) for x in bound if x is not None]
             return f"coalesce(NOT ({v} IN ({', '.join(members)})), true)" if members else "true"
         if name == "pattern":
+            if plain and (run := _DIGIT_RUN.fullmatch(bound)):  # GLOB: a third cheaper than RE2
+                return f"NOT ({v} GLOB '{'[0-9]' * int(run.group(1))}')"
             return f"NOT regexp_matches({v}, {lit(python_regex_to_re2(bound))})"
         if name == "minLength":
             return f"(length({v}) < {int(bound)})"
@@ -367,7 +385,14 @@ def unsupported(schema: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _fields(schema: dict[str, Any]) -> list[_Field]:
+def _fields(schema: dict[str, Any]) -> tuple[_Field, ...]:
+    """The schema's fields as plans, built once per schema (frictionless reads the descriptor slowly)."""
+    return _plans(json.dumps(schema, sort_keys=True, ensure_ascii=False))
+
+
+@cache
+def _plans(descriptor: str) -> tuple[_Field, ...]:
+    schema = json.loads(descriptor)
     typed = Schema.from_descriptor(validation_descriptor(schema))
     out = []
     for index, spec in enumerate(schema["fields"], start=1):
@@ -382,10 +407,10 @@ def _fields(schema: dict[str, Any]) -> list[_Field]:
             else:
                 plan.constraint_values[name] = value
         out.append(plan)
-    return out
+    return tuple(out)
 
 
-def _typed_layers(relation: str, plans: list[_Field], keep: list[str]) -> str:
+def _typed_layers(relation: str, plans: tuple[_Field, ...], keep: list[str]) -> str:
     """SELECT with, per field: raw text, ``:m`` missing, ``:n`` parsed text, ``:ok`` type valid, ``:v`` value."""
     carried = ", ".join(ident(c) for c in ["_row_id", *keep])
     layer_a = [carried]
@@ -415,7 +440,8 @@ def _custom_checks(schema: dict[str, Any]) -> dict[str, list[custom_checks.Custo
 class CleanTest:
     """The fast path's test: TRUE for a row the schema checks have nothing to say about.
 
-    Every field is missing where that is allowed, or plainly spelled (:meth:`_Field.plain`)
+    FALSE or NULL: a row it does not vouch for (NULL, not coalesced term by term, saves a
+    tenth of the pass). Every field is missing where that is allowed, or plainly spelled (:meth:`_Field.plain`)
     with every constraint and custom check met by its plain value; and the row is not
     blank. Conservative by construction: a row it cannot vouch for (odd spelling, NULL
     anywhere in the test) is not clean and goes through the full checks, which decide.
@@ -432,16 +458,20 @@ class CleanTest:
         return f"(SELECT *{''.join(', ' + h for h in self.helpers)} FROM {relation})"
 
 
-def clean_test(schema: dict[str, Any], plans: list[_Field] | None = None) -> CleanTest:
+def clean_test(schema: dict[str, Any], plans: tuple[_Field, ...] | None = None) -> CleanTest:
     plans = plans or _fields(schema)
     custom = _custom_checks(schema)
     helpers, fields = [], []
     for p in plans:
         constraints = p.spec.get("constraints", {})
         good = [p.plain()]
+        implied = {check.implies_pattern for check in custom.get(p.name, [])}
         for name in _ORDER[p.type]:
-            if name in constraints and name != "required" and not p.plain_meets(name):
-                good.append(f"NOT {p.constraint_fails(name, plain=True)}")
+            if name not in constraints or name == "required" or p.plain_meets(name):
+                continue
+            if name == "pattern" and constraints[name] in implied:
+                continue
+            good.append(f"NOT {p.constraint_fails(name, plain=True)}")
         for check in custom.get(p.name, []):
             value = p.raw() if p.type == "string" else f"CAST({p.plain_cast()} AS VARCHAR)"
             prepared = None
@@ -455,14 +485,13 @@ def clean_test(schema: dict[str, Any], plans: list[_Field] | None = None) -> Cle
         fields.append(present if constraints.get("required") else f"({p.missing()} OR {present})")
     if not any(p.spec.get("constraints", {}).get("required") for p in plans):  # else a clean row has a value
         fields.append("NOT (" + " AND ".join(p.missing() for p in plans) + ")")
-    # Each term NULL-free on its own: in a WHERE clause DuckDB then runs them as successive filters.
-    return CleanTest(tuple(helpers), "(" + " AND ".join(f"coalesce({f}, false)" for f in fields) + ")")
+    return CleanTest(tuple(helpers), "(" + " AND ".join(fields) + ")")
 
 
 def suspects_sql(relation: str, schema: dict[str, Any]) -> str:
     """``_row_id`` of the rows of ``relation`` the fast path cannot vouch for (materialise it once)."""
     test = clean_test(schema)
-    return f"SELECT _row_id FROM {test.over(relation)} WHERE NOT {test.predicate}"
+    return f"SELECT _row_id FROM {test.over(relation)} WHERE {test.predicate} IS NOT TRUE"
 
 
 def _split(relation: str, schema: dict[str, Any], suspects: str | None) -> tuple[str, str]:
@@ -504,7 +533,7 @@ class _Check:
     sql: str  # boolean over the typed layers
 
 
-def _cell_checks(schema: dict[str, Any], plans: list[_Field]) -> list[_Check]:
+def _cell_checks(schema: dict[str, Any], plans: tuple[_Field, ...]) -> list[_Check]:
     checks: list[_Check] = []
     blank = ident(":blank")
     custom = _custom_checks(schema)
@@ -532,7 +561,7 @@ def _cell_checks(schema: dict[str, Any], plans: list[_Field]) -> list[_Check]:
 
 
 def _key_values(
-    relation: str, plans: list[_Field], schema: dict[str, Any], names: set[str], suspects: str | None
+    relation: str, plans: tuple[_Field, ...], schema: dict[str, Any], names: set[str], suspects: str | None
 ) -> str:
     """``_row_id`` and, for the fields in ``names``, the raw text and the typed value (``:v``) of every row."""
     clean, suspect = _split(relation, schema, suspects)
@@ -547,7 +576,7 @@ def _key_values(
 
 
 def _key_findings(
-    relation: str, plans: list[_Field], schema: dict[str, Any], keep_keys: bool, suspects: str | None
+    relation: str, plans: tuple[_Field, ...], schema: dict[str, Any], keep_keys: bool, suspects: str | None
 ) -> list[str]:
     """unique and primaryKey: window queries over every row, only built when the schema asks for them."""
     by_name = {p.name: p for p in plans}
@@ -696,20 +725,21 @@ def csv_text_source(path: Path) -> str:
 def _csv_suspects(con: duckdb.DuckDBPyConnection, path: Path, schema: dict[str, Any]) -> str:
     """One pass over a CSV file keeping only the rows the fast path cannot vouch for, with their row ids.
 
-    Each row becomes NULL (clean) or a struct of its cells in a table loaded in file order,
-    so its ``rowid`` is the row's position: no copy of the whole file is kept.
+    Each row becomes NULL (clean) or the list of its cells in a table loaded in file order,
+    so its ``rowid`` is the row's position: no copy of the whole file is kept. (A list, not a
+    struct: a NULL struct still stores a NULL for each of its fields, a quarter of the scan.)
     """
     test = clean_test(schema)
     names = [f["name"] for f in schema["fields"]]
-    cells = ", ".join(f"{ident(n)} := {ident(n)}" for n in names)
+    cells = ", ".join(ident(n) for n in names)
     source = csv_text_source(path)
     con.execute("SET preserve_insertion_order = true")
     con.execute(
-        f"CREATE TEMP TABLE flagged AS SELECT CASE WHEN NOT {test.predicate} THEN struct_pack({cells}) END AS s "
+        f"CREATE TEMP TABLE flagged AS SELECT CASE WHEN {test.predicate} THEN NULL ELSE [{cells}] END AS s "
         f"FROM {test.over(source)}"
     )
     con.execute("SET preserve_insertion_order = false")
-    columns = ", ".join(f"s.{ident(n)} AS {ident(n)}" for n in names)
+    columns = ", ".join(f"s[{i}] AS {ident(n)}" for i, n in enumerate(names, start=1))
     con.execute(
         f"CREATE TEMP TABLE suspect_rows AS SELECT rowid::BIGINT AS _row_id, {columns} FROM flagged WHERE s IS NOT NULL"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 
 import duckdb
 import pandas as pd
@@ -64,12 +65,18 @@ def test_citizen_id_check_digit():
 def test_citizen_id_sql_agrees_with_python():
     rng = random.Random(13)
     values = ["".join(rng.choice("0123456789") for _ in range(13)) for _ in range(3000)]
-    values += [CITIZEN, CITIZEN + "0", CITIZEN[:12], "๑" * 13, "a" * 13, ""]
+    values += ["0" + v[1:] for v in values[:300]]  # a leading zero: the number has 12 digits
+    values += [CITIZEN, CITIZEN + "0", CITIZEN[:12], "๑" * 13, "a" * 13, "", " " + CITIZEN[:12], "1e12" + "0" * 9]
+    check = CHECKS["thai_citizen_id"]
     con = duckdb.connect()
     con.register("ids", pd.DataFrame({"v": values}))
-    invalid = con.execute(f"SELECT {CHECKS['thai_citizen_id'].invalid_sql('v')} FROM ids").fetchall()
-    assert [not bad for (bad,) in invalid] == [citizen_id_valid(v) for v in values]
-    assert 200 < sum(citizen_id_valid(v) for v in values) < 400  # one in ten random numbers is valid
+    expected = [citizen_id_valid(v) for v in values]
+    for prepared in (None, "n"):  # the check alone, and given the number computed once (the fast path)
+        invalid = con.execute(f"SELECT {check.invalid_sql('v', prepared)} FROM (SELECT v, "
+                              f"{check.prepare_sql('v')} AS n FROM ids)").fetchall()  # fmt: skip
+        assert [not bad for (bad,) in invalid] == expected
+    assert 220 < sum(expected) < 440  # one in ten random numbers is valid
+    assert all(re.fullmatch(check.implies_pattern, v) for v, valid in zip(values, expected, strict=True) if valid)
 
 
 @pytest.mark.parametrize("engine", ["frictionless", "duckdb"])

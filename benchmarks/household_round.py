@@ -30,7 +30,7 @@ VALIDATOR_ROWS = 1_000_000
 
 def pipeline(round_text: str, data_dir: Path) -> dict:
     """Every stage of the round, timed (runs in the child process)."""
-    from catalog.local import LocalCatalog
+    from benchmarks.stage_timing import TimedRound, run_stages
     from pipelines import stages
     from pipelines.declarations import load_datasets
     from pipelines.layout import Layout
@@ -39,24 +39,10 @@ def pipeline(round_text: str, data_dir: Path) -> dict:
     spec = load_datasets()[DATASET]
     layout = Layout(data_dir)
     job = stages.RoundJob(spec, parse_round(round_text), layout)
-    timings: dict[str, float] = {}
     t = time.perf_counter()
     _ = job.geography
-    timings["registry"] = time.perf_counter() - t
-    figures: dict[str, dict] = {}
-    for name, stage in [
-        ("ingest", stages.ingest),
-        ("validate", stages.validate),
-        ("quality", stages.quality),
-        ("aggregate", stages.aggregate),
-    ]:
-        t = time.perf_counter()
-        figures[name] = stage(job)
-        timings[name] = time.perf_counter() - t
-    t = time.perf_counter()
-    published = stages.publish(job, LocalCatalog(layout.catalog))
-    stages.write_report(job, published)
-    timings["publish"] = time.perf_counter() - t
+    timed = run_stages(job, TimedRound(seconds={"registry": time.perf_counter() - t}))
+    figures, timings, published = timed.figures, timed.seconds, timed.published
     return {
         "households": figures["validate"]["rows_received"],
         "rows_accepted": figures["validate"]["rows_accepted"],

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from catalog.local import LocalCatalog
+from benchmarks.stage_timing import TimedRound, run_stages
 from pipelines import stages
 from pipelines.declarations import load_datasets
 from pipelines.layout import Layout
@@ -61,22 +61,8 @@ def run(round_text: str, data_dir: Path) -> dict:
     seconds_generate = time.perf_counter() - start
 
     job = stages.RoundJob(spec, round_, layout)
-    timings: dict[str, float] = {}
-    timings["registry"] = registry_cold_seconds()
     _ = job.geography
-    for name, stage in [
-        ("ingest", stages.ingest),
-        ("validate", stages.validate),
-        ("quality", stages.quality),
-        ("aggregate", stages.aggregate),
-    ]:
-        t = time.perf_counter()
-        stage(job)
-        timings[name] = time.perf_counter() - t
-    t = time.perf_counter()
-    published = stages.publish(job, LocalCatalog(layout.catalog))
-    stages.write_report(job, published)
-    timings["publish"] = time.perf_counter() - t
+    timings = run_stages(job, TimedRound(seconds={"registry": registry_cold_seconds()})).seconds
 
     received = job.work.read("received")
     rows = len(received)

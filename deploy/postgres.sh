@@ -44,13 +44,8 @@ cmd_start() {
     chown postgres: "$dir/pgdata" "$dir/sock" 2>/dev/null || true
     chmod 700 "$dir/pgdata" "$dir/sock"
     (( ${#dir} < 90 )) || die "path too long for a PostgreSQL socket: $dir"
-    if [[ ! -f "$dir/pgdata/PG_VERSION" ]]; then
-        log "initdb $dir/pgdata"
-        as_pg "$bindir/initdb" -D "$dir/pgdata" -U postgres -E UTF8 --locale=C.UTF-8 \
-            --auth-local=trust --auth-host=scram-sha-256 >"$dir/initdb.log" 2>&1 \
-            || die "initdb failed, see $dir/initdb.log"
-        echo "include_if_exists = 'tambon.conf'" | as_pg tee -a "$dir/pgdata/postgresql.conf" >/dev/null
-    fi
+    [[ -f "$dir/pgdata/PG_VERSION" ]] || log "initdb $dir/pgdata"
+    pg_initdb "$bindir" "$dir/pgdata" "$dir/initdb.log"
     as_pg tee "$dir/pgdata/tambon.conf" >/dev/null <<EOF
 # written by deploy/postgres.sh on every start, so a changed port applies
 port = $port

@@ -44,7 +44,7 @@ from registry.geography import provinces as province_table
 from registry.villages import hash_uniform
 from samples import names
 from samples.arrivals import stamp_arrivals
-from samples.village_profile import _check_out_dir, _xlsx_bytes, truth_path
+from samples.village_profile import _check_out_dir, _xlsx_bytes, chosen_provinces, truth_path, unique_name
 
 DATASET = "district_self_assessment"
 TRUTH_VERSION = 1
@@ -229,26 +229,102 @@ def person(rng: np.random.Generator) -> str:
     return f"{'นาง' if female else 'นาย'}{first[int(rng.integers(len(first)))]} {surname}"
 
 
-def unique_name(used: set[str], stem: str, ext: str) -> str:
-    name, n = f"{stem}{ext}", 1
-    while name in used:
-        n += 1
-        name = f"{stem} ({n}){ext}"
-    used.add(name)
-    return name
-
-
 def resolve(round_: Round | str, provinces: list[str] | None) -> tuple[Round, list[str]]:
     """The round and the sorted 2-digit province codes (all 76 when None)."""
     round_ = round_ if isinstance(round_, Round) else parse_round(str(round_))
-    known = province_table()["province_code"].tolist()
-    if provinces is None:
-        return round_, known
-    chosen = sorted({str(p).strip().zfill(2) for p in provinces})
-    unknown = [p for p in chosen if p not in known]
-    if unknown or not chosen:
-        raise ValueError(f"unknown province code(s) {unknown or chosen}: use 2-digit codes of the 76 provinces")
-    return round_, chosen
+    return round_, chosen_provinces(provinces, province_table()["province_code"].tolist())
+
+
+@dataclass(frozen=True)
+class FileLook:
+    """How one office writes its file: format, encoding, header language, dates, digits, title rows."""
+
+    fmt: str
+    encoding: str | None
+    language: str
+    style: str
+    thai_digits: bool
+    title: list[str]
+
+
+def table_rows(
+    rows: list[dict[str, Any]],
+    fields: list[str],
+    faults: dict[int, tuple[str, str, Any]],
+    look: FileLook,
+    unit: str,
+    expected_code: dict[str, str],
+) -> tuple[list[list[Any]], list[FaultTruth]]:
+    """A file's cells as the office types them (its date style, Thai digits if it uses them, the
+    faults put in: row index -> (kind, field, value)) and the truth of each fault."""
+    written, truths = [], []
+    for i, row in enumerate(rows):
+        fault = faults.get(i)
+        cells = []
+        for name in fields:
+            value = row[name]
+            if fault and fault[1] == name:
+                value = fault[2]
+            elif isinstance(value, dt.date):
+                value = date_text(value, look.style)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if look.thai_digits and name != "submitted_by" and isinstance(value, int | float | str):
+                value = str(value).translate(_TO_THAI_DIGITS)
+            cells.append(value)
+        written.append(cells)
+        if fault:
+            kind, name, value = fault
+            text = None if value is None else str(value)
+            truths.append(FaultTruth(i + 1, len(look.title) + 2 + i, row[unit], kind, name, text, expected_code[kind]))
+    return written, truths
+
+
+def write_table_file(
+    out_dir: Path,
+    name: str,
+    look: FileLook,
+    header: list[str],
+    written: list[list[Any]],
+    when: dt.datetime,
+    author: str,
+    sheet: str,
+    province: str,
+    faults: list[FaultTruth],
+) -> FileTruth:
+    payload = table_bytes(look.fmt, look.encoding, header, written, look.title, when, author, sheet)
+    (out_dir / name).write_bytes(payload)
+    return FileTruth(
+        name, hashlib.sha256(payload).hexdigest(), len(payload), look.fmt, look.encoding, look.language,
+        len(look.title) + 1, len(written), province, look.style, look.thai_digits, faults,
+    )  # fmt: skip
+
+
+def write_bad_files(out_dir: Path, files: list[tuple[str, str, bytes]]) -> list[FileTruth]:
+    """(kind, name, payload) files that are no table at all, and their truths."""
+    truths = []
+    for kind, name, payload in files:
+        (out_dir / name).write_bytes(payload)
+        truths.append(
+            FileTruth(
+                name, hashlib.sha256(payload).hexdigest(), len(payload), "bad", None, None, None, 0, None,
+                bad_kind=kind, expected_problem=BAD_FILE_CODE[kind],
+            )
+        )  # fmt: skip
+    return truths
+
+
+def submission_counts(
+    truths: list[FileTruth], groups: list[tuple[str, list[dict[str, Any]]]], kinds: dict[str, str]
+) -> dict[str, Any]:
+    """The summary figures both submission samples report: files, rows and faults."""
+    return {
+        "files": len(truths),
+        "data_files": len(groups),
+        "rows": sum(len(r) for _, r in groups),
+        "faulty_rows": sum(len(f.faults) for f in truths),
+        "faults_by_kind": {k: sum(1 for f in truths for x in f.faults if x.fault == k) for k in kinds},
+    }
 
 
 # --------------------------------------------------------------------------- generator
@@ -381,30 +457,10 @@ def generate(
             if (fmt == "xlsx" or rng.random() < 0.2)
             else []
         )
+        look = FileLook(fmt, encoding, language, style, thai_digits, title)
         header = headers(DATASET, language, rng)
-        written, faults = [], []
-        for i, row in enumerate(rows):
-            cells = []
-            for name in fields:
-                value = row[name]
-                if (g, i) in fault_of and fault_of[(g, i)][1] == name:
-                    value = fault_of[(g, i)][2]
-                elif isinstance(value, dt.date):
-                    value = date_text(value, style)
-                if isinstance(value, str) and thai_digits and name != "submitted_by":
-                    value = value.translate(_TO_THAI_DIGITS)
-                elif isinstance(value, int) and thai_digits:
-                    value = str(value).translate(_TO_THAI_DIGITS)
-                cells.append(value)
-            written.append(cells)
-            if (g, i) in fault_of:
-                kind, name, value = fault_of[(g, i)]
-                faults.append(
-                    FaultTruth(
-                        i + 1, len(title) + 2 + i, row["amphoe_code"], kind, name,
-                        None if value is None else str(value), EXPECTED_CODE[kind],
-                    )
-                )  # fmt: skip
+        here = {i: fault_of[(g, i)] for i in range(len(rows)) if (g, i) in fault_of}
+        written, faults = table_rows(rows, fields, here, look, "amphoe_code", EXPECTED_CODE)
         stem = (
             f"แบบรายงาน Role Model จ.{province_name[province]}"
             if len(rows) > 1
@@ -412,15 +468,12 @@ def generate(
         )
         name = unique_name(used, stem, ".xlsx" if fmt == "xlsx" else ".csv")
         when = dt.datetime.combine(rows[0]["submitted_on"], dt.time(9 + int(rng.integers(0, 8)), int(rng.integers(60))))
-        payload = table_bytes(fmt, encoding, header, written, title, when, f"ปค.{province}", "แบบรายงาน")
-        (out_dir / name).write_bytes(payload)
-        file_names.append(name)
         truths.append(
-            FileTruth(
-                name, hashlib.sha256(payload).hexdigest(), len(payload), fmt, encoding, language,
-                len(title) + 1, len(rows), province, style, thai_digits, faults,
+            write_table_file(
+                out_dir, name, look, header, written, when, f"ปค.{province}", "แบบรายงาน", province, faults
             )
-        )  # fmt: skip
+        )
+        file_names.append(name)
 
     for d in duplicates:
         earlier, later = d.pop("earlier_file_index"), d.pop("later_file_index")
@@ -430,22 +483,14 @@ def generate(
         d["expected_code"] = "duplicate_row"
 
     if bad_files:
-        bad = [
-            ("empty", unique_name(used, "Book1", ".csv"), b""),
-            (
-                "not_a_table",
-                unique_name(used, "หนังสือนำส่ง", ".csv"),
-                LETTER.format(no=int(rng.integers(1000, 9999)), province=province_name[chosen[0]]).encode("utf-8"),
-            ),
-        ]
-        for kind, name, payload in bad:
-            (out_dir / name).write_bytes(payload)
-            truths.append(
-                FileTruth(
-                    name, hashlib.sha256(payload).hexdigest(), len(payload), "bad", None, None, None, 0, None,
-                    bad_kind=kind, expected_problem=BAD_FILE_CODE[kind],
-                )
-            )  # fmt: skip
+        letter = LETTER.format(no=int(rng.integers(1000, 9999)), province=province_name[chosen[0]]).encode("utf-8")
+        truths += write_bad_files(
+            out_dir,
+            [
+                ("empty", unique_name(used, "Book1", ".csv"), b""),
+                ("not_a_table", unique_name(used, "หนังสือนำส่ง", ".csv"), letter),
+            ],
+        )
 
     faulty = {(f.name, x.row) for f in truths for x in f.faults}
     expected: dict[str, dict[str, Any]] = {}
@@ -474,11 +519,7 @@ def generate(
         summary={
             "districts": len(amphoes),
             "districts_sent": len(sending),
-            "files": len(truths),
-            "data_files": len(groups),
-            "rows": sum(len(r) for _, r in groups),
-            "faulty_rows": len(faulty),
-            "faults_by_kind": {k: sum(1 for f in truths for x in f.faults if x.fault == k) for k in EXPECTED_CODE},
+            **submission_counts(truths, groups, EXPECTED_CODE),
         },
     )
     stamp_arrivals(out_dir, DATASET, round_, seed)

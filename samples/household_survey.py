@@ -61,15 +61,13 @@ import pyarrow.compute as pc
 
 from pipelines.declarations import DATASETS_DIR
 from pipelines.rounds import BE_OFFSET, THAI_MONTHS_ABBR, Round, parse_round
-from registry.geography import amphoes as amphoe_table
-from registry.geography import provinces as province_table
-from registry.geography import tambons as tambon_table
 from registry.villages import load_villages, registry_path
 from samples import _xlsx_fast as xl
 from samples import names
 from samples.arrivals import stamp_arrivals
 from samples.village_profile import (
     FaultTruth,
+    FileNaming,
     FileTruth,
     SampleTruth,
     _check_out_dir,
@@ -78,7 +76,9 @@ from samples.village_profile import (
     _sheet_title,
     _village_attributes,
     bad_file_truth,
+    chosen_provinces,
     copied_file_truth,
+    file_counts,
     point_to_kept_files,
     truth_path,
 )
@@ -290,24 +290,16 @@ def _date_text(style: int, day: dt.date) -> str:
 # --------------------------------------------------------------------------- plan
 
 
-class _Plan:
+class _Plan(FileNaming):
     """Which tambons send which files in which style: one generator for the whole run."""
 
     def __init__(self, round_: Round, provinces: list[str] | None, seed: int, scale: float):
         self.round = round_
         self.seed = seed
         self.rng = np.random.default_rng([seed, round_.year, round_.month])
+        FileNaming.__init__(self)
         every = load_villages()
-        known = sorted(every["province_code"].unique())
-        if provinces is not None:
-            provinces = sorted({str(p).strip().zfill(2) for p in provinces})
-            unknown = [p for p in provinces if p not in known]
-            if unknown or not provinces:
-                raise ValueError(
-                    f"unknown province code(s) {unknown or provinces}: use 2-digit codes "
-                    "of the 76 provinces (Bangkok, 10, is not part of TST)"
-                )
-        self.provinces = provinces if provinces is not None else known
+        self.provinces = chosen_provinces(provinces, sorted(every["province_code"].unique()))
         households = _village_attributes(every, seed, round_)["households"]
         keep = every["province_code"].isin(self.provinces).to_numpy()
         self.villages = every[keep].reset_index(drop=True)
@@ -315,11 +307,7 @@ class _Plan:
         self.households = np.maximum(1, np.rint(base)).astype(np.int64)
         self.max_village_no = every.groupby("tambon_code")["village_no"].max().to_dict()
         self.all_amphoes = np.array(sorted(every["amphoe_code"].unique()), dtype=np.int64)
-        self.tambon_name = tambon_table().set_index("tambon_code")["name_th"].to_dict()
-        self.amphoe_name = amphoe_table().set_index("amphoe_code")["name_th"].to_dict()
-        self.province_name = province_table().set_index("province_code")["name_th"].to_dict()
         self.files: list[_File] = []
-        self.used_names: set[str] = set()
         self.worker = np.empty(len(self.villages), dtype=object)  # who recorded each village
         self._structure()
 
@@ -411,7 +399,8 @@ class _Plan:
             space = NBSP if f.encoding == "cp874" else ZWSP
             f.headers[i] = _pick(rng, (" " + f.headers[i], f.headers[i] + " ", space + f.headers[i]))
             f.header_glitch = True
-        f.name = self._file_name(f)
+        templates = CORRECTION_NAMES if f.kind == "correction" else FILE_NAMES
+        f.name = self.file_name(self.rng, self.round, templates, f.tambon_code, f.worker, f.format)
 
     def _headers(self, f: _File) -> list[str]:
         if f.header_language == "en":
@@ -423,36 +412,6 @@ class _Plan:
             aliases = fd.get("aliases", [])
             out.append(_pick(self.rng, aliases) if aliases and self.rng.random() < 0.7 else fd["title_th"])
         return out
-
-    def _file_name(self, f: _File) -> str:
-        rng = self.rng
-        month = self.round.month
-        if rng.random() < 0.1:  # names even lie about the month
-            month = (month % 12) + 1
-        template = _pick(rng, CORRECTION_NAMES if f.kind == "correction" else FILE_NAMES)
-        stem = template.format(
-            tambon=self.tambon_name[f.tambon_code],
-            amphoe=self.amphoe_name[f.tambon_code[:4]].removeprefix("อำเภอ"),
-            province=self.province_name[f.tambon_code[:2]],
-            code=f.tambon_code,
-            abbr=THAI_MONTHS_ABBR[month - 1],
-            yy=str(self.round.year + BE_OFFSET)[2:],
-            k=int(rng.integers(1, 10)),
-            worker=f"TST-{f.tambon_code}-{f.worker}",
-        )
-        ext = ".xlsx" if f.format == "xlsx" else ".csv"
-        if rng.random() < 0.05:
-            ext = ext.upper()
-        return self.unique(stem, ext)
-
-    def unique(self, stem: str, ext: str) -> str:
-        stem = stem.replace("/", "-").strip()
-        name, k = f"{stem}{ext}", 1
-        while name.casefold() in self.used_names:
-            k += 1
-            name = f"{stem} ({k}){ext}"
-        self.used_names.add(name.casefold())
-        return name
 
 
 # --------------------------------------------------------------------------- values
@@ -1227,32 +1186,16 @@ class _Stats:
             self.shares[key] = self.shares.get(key, 0.0) + value
 
     def summary(self, plan: _Plan, truths: list[FileTruth], scale: float) -> dict[str, Any]:
-        originals = [t for t in truths if t.duplicate_of is None and t.format != "bad"]
-        by_kind = {kind: 0 for kind in FAULT_KINDS}
-        for t in originals:
-            for x in t.faults:
-                by_kind[x.fault] += 1
-        formats: dict[str, int] = {}
-        for t in originals:
-            key = t.format if t.format == "xlsx" else f"csv/{t.encoding}"
-            formats[key] = formats.get(key, 0) + 1
         clean = max(self.shares.get("clean", 0.0), 1.0)
         return {
             "registry_villages": len(plan.villages),
             "registry_tambons": int(plan.villages["tambon_code"].nunique()),
             "scale": scale,
-            "files": len(truths),
-            "data_files": len(originals),
-            "bad_files": sum(1 for t in truths if t.format == "bad"),
-            "rows": self.rows,
+            **file_counts(truths, self.rows, FAULT_KINDS),
             "households": self.households,
             "bytes": self.bytes,
-            "faulty_rows": sum(by_kind.values()),
-            "faults_by_kind": by_kind,
-            "fault_rate_by_kind": {k: round(v / self.rows, 5) if self.rows else 0.0 for k, v in by_kind.items()},
             "expected_codes": EXPECTED_CODE,
             "also_codes": ALSO_CODES,
-            "files_by_format": dict(sorted(formats.items())),
             "silent_tambons": len(plan.silent_tambons),
             "missing_villages": len(plan.missing_villages),
             "mean_members": round(self.shares.get("members", 0.0) / clean, 3),

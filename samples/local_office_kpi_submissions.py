@@ -30,7 +30,6 @@ indicator), files and faults come from a generator seeded by (seed, round).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +42,20 @@ from registry.villages import hash_uniform
 from samples.arrivals import stamp_arrivals
 from samples.district_self_assessment import (
     DATE_STYLES,
-    FaultTruth,
+    FileLook,
     FileTruth,
     SampleTruth,
     choose,
-    date_text,
     headers,
     person,
     pick_format,
     resolve,
     schema_fields,
-    table_bytes,
+    submission_counts,
+    table_rows,
     unique_name,
+    write_bad_files,
+    write_table_file,
 )
 from samples.village_profile import _check_out_dir, truth_path
 
@@ -72,7 +73,6 @@ EXPECTED_CODE = {
     "unknown_province": "unknown_code",
     "bad_date": "wrong_type",
 }
-BAD_FILE_CODE = {"empty": "empty_file", "not_a_table": "not_a_table"}
 VALUE_IN_WORDS = ("ดำเนินการแล้ว", "ครบถ้วน", "ร้อยละร้อย", "อยู่ระหว่างดำเนินการ", "-")
 _TO_THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 EVIDENCE = (
@@ -217,42 +217,17 @@ def generate(
             if fmt == "xlsx" or rng.random() < 0.2
             else []
         )
+        look = FileLook(fmt, encoding, language, style, thai_digits, title)
         header = headers(DATASET, language, rng)
-        written, faults = [], []
-        for i, row in enumerate(rows):
-            cells = []
-            for name in fields:
-                value = row[name]
-                if (g, i) in fault_of and fault_of[(g, i)][1] == name:
-                    value = fault_of[(g, i)][2]
-                elif isinstance(value, dt.date):
-                    value = date_text(value, style)
-                if isinstance(value, float) and value.is_integer():
-                    value = int(value)
-                if thai_digits and name != "submitted_by" and isinstance(value, int | float | str):
-                    value = str(value).translate(_TO_THAI_DIGITS)
-                cells.append(value)
-            written.append(cells)
-            if (g, i) in fault_of:
-                kind, name, value = fault_of[(g, i)]
-                faults.append(
-                    FaultTruth(
-                        i + 1, len(title) + 2 + i, province, kind, name,
-                        None if value is None else str(value), EXPECTED_CODE[kind],
-                    )
-                )  # fmt: skip
+        here = {i: fault_of[(g, i)] for i in range(len(rows)) if (g, i) in fault_of}
+        written, faults = table_rows(rows, fields, here, look, "province_code", EXPECTED_CODE)
         stem = f"ตัวชี้วัดท้องถิ่นจังหวัดดีเด่น สถ.จ.{province_name[province]}"
         name = unique_name(used, stem, ".xlsx" if fmt == "xlsx" else ".csv")
         when = dt.datetime.combine(rows[0]["submitted_on"], dt.time(8 + int(rng.integers(0, 9)), int(rng.integers(60))))
-        payload = table_bytes(fmt, encoding, header, written, title, when, f"สถ.จ.{province}", "ตัวชี้วัด")
-        (out_dir / name).write_bytes(payload)
-        names_out.append(name)
         truths.append(
-            FileTruth(
-                name, hashlib.sha256(payload).hexdigest(), len(payload), fmt, encoding, language,
-                len(title) + 1, len(rows), province, style, thai_digits, faults,
-            )
-        )  # fmt: skip
+            write_table_file(out_dir, name, look, header, written, when, f"สถ.จ.{province}", "ตัวชี้วัด", province, faults)
+        )
+        names_out.append(name)
 
     for d in duplicates:
         (g1, i1), (g2, i2) = d.pop("earlier"), d.pop("later")
@@ -262,17 +237,13 @@ def generate(
 
     if bad_files:
         letter = LETTER.format(province=province_name[chosen[0]]).encode("utf-8")
-        for kind, name, payload in (
-            ("empty", unique_name(used, "ตัวชี้วัด", ".csv"), b""),
-            ("not_a_table", unique_name(used, "บันทึกข้อความนำส่ง", ".csv"), letter),
-        ):
-            (out_dir / name).write_bytes(payload)
-            truths.append(
-                FileTruth(
-                    name, hashlib.sha256(payload).hexdigest(), len(payload), "bad", None, None, None, 0, None,
-                    bad_kind=kind, expected_problem=BAD_FILE_CODE[kind],
-                )
-            )  # fmt: skip
+        truths += write_bad_files(
+            out_dir,
+            [
+                ("empty", unique_name(used, "ตัวชี้วัด", ".csv"), b""),
+                ("not_a_table", unique_name(used, "บันทึกข้อความนำส่ง", ".csv"), letter),
+            ],
+        )
 
     faulty = {(f.name, x.row) for f in truths for x in f.faults}
     expected: dict[str, dict[str, Any]] = {}
@@ -298,11 +269,7 @@ def generate(
             "offices": len(chosen),
             "offices_sent": len(sending),
             "not_invited_silent": not_invited,
-            "files": len(truths),
-            "data_files": len(rows_by_file),
-            "rows": sum(len(r) for _, r in rows_by_file),
-            "faulty_rows": len(faulty),
-            "faults_by_kind": {k: sum(1 for f in truths for x in f.faults if x.fault == k) for k in EXPECTED_CODE},
+            **submission_counts(truths, rows_by_file, EXPECTED_CODE),
         },
     )
     stamp_arrivals(out_dir, DATASET, round_, seed)

@@ -525,23 +525,99 @@ class _File:
     sorted_rows: bool = True
 
 
-class _Builder:
+def chosen_provinces(provinces: list[str] | None, known: list[str]) -> list[str]:
+    """The provinces asked for (2-digit codes, any spelling), all of ``known`` for None; an unknown one is an error."""
+    if provinces is None:
+        return known
+    chosen = sorted({str(p).strip().zfill(2) for p in provinces})
+    unknown = [p for p in chosen if p not in known]
+    if unknown or not chosen:
+        raise ValueError(
+            f"unknown province code(s) {unknown or chosen}: use 2-digit codes "
+            "of the 76 provinces (Bangkok, 10, is not part of TST)"
+        )
+    return chosen
+
+
+class FileNaming:
+    """Thai place names and the file names a round has used: how field offices name what they send."""
+
+    def __init__(self) -> None:
+        self.tambon_name = tambon_table().set_index("tambon_code")["name_th"].to_dict()
+        self.amphoe_name = amphoe_table().set_index("amphoe_code")["name_th"].to_dict()
+        self.province_name = province_table().set_index("province_code")["name_th"].to_dict()
+        self.used_names: set[str] = set()
+
+    def file_name(
+        self, rng: np.random.Generator, round_: Round, templates: tuple[str, ...], tambon: str, worker: int, fmt: str
+    ) -> str:
+        """A name from one of ``templates`` for a tambon's file; one in ten names the wrong month."""
+        month = round_.month
+        if rng.random() < 0.1:
+            month = (month % 12) + 1
+        template = _pick(rng, templates)
+        stem = template.format(
+            tambon=self.tambon_name[tambon],
+            amphoe=self.amphoe_name[tambon[:4]].removeprefix("อำเภอ"),
+            province=self.province_name[tambon[:2]],
+            code=tambon,
+            abbr=THAI_MONTHS_ABBR[month - 1],
+            yy=str(round_.year + BE_OFFSET)[2:],
+            k=int(rng.integers(1, 10)),
+            worker=f"TST-{tambon}-{worker}",
+        )
+        ext = ".xlsx" if fmt == "xlsx" else ".csv"
+        if rng.random() < 0.05:
+            ext = ext.upper()
+        return self.unique(stem, ext)
+
+    def unique(self, stem: str, ext: str) -> str:
+        return unique_name(self.used_names, stem, ext)
+
+
+def unique_name(used: set[str], stem: str, ext: str) -> str:
+    """``stem + ext``, or ``stem (2) + ext`` and so on: a name not yet in ``used`` (casefolded, as
+    Windows and macOS compare them), then added to it."""
+    stem = stem.replace("/", "-").strip()
+    name, k = f"{stem}{ext}", 1
+    while name.casefold() in used:
+        k += 1
+        name = f"{stem} ({k}){ext}"
+    used.add(name.casefold())
+    return name
+
+
+def file_counts(truths: list[FileTruth], rows: int, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """The summary figures every sample round reports: files, rows and the faults (of ``kinds``) put in them."""
+    originals = [t for t in truths if t.duplicate_of is None and t.format != "bad"]
+    by_kind = {kind: 0 for kind in kinds}
+    formats: dict[str, int] = {}
+    for t in originals:
+        for x in t.faults:
+            by_kind[x.fault] += 1
+        key = t.format if t.format == "xlsx" else f"csv/{t.encoding}"
+        formats[key] = formats.get(key, 0) + 1
+    return {
+        "files": len(truths),
+        "data_files": len(originals),
+        "bad_files": sum(1 for t in truths if t.format == "bad"),
+        "rows": rows,
+        "faulty_rows": sum(by_kind.values()),
+        "faults_by_kind": by_kind,
+        "fault_rate_by_kind": {k: round(v / rows, 5) if rows else 0.0 for k, v in by_kind.items()},
+        "files_by_format": dict(sorted(formats.items())),
+    }
+
+
+class _Builder(FileNaming):
     def __init__(self, round_: Round, provinces: list[str] | None, seed: int):
         self.round = round_
         self.seed = seed
         self.rng = np.random.default_rng([seed, round_.year, round_.month])
+        FileNaming.__init__(self)
         villages = load_villages()
-        known = sorted(villages["province_code"].unique())
-        if provinces is not None:
-            provinces = sorted({str(p).strip().zfill(2) for p in provinces})
-            unknown = [p for p in provinces if p not in known]
-            if unknown or not provinces:
-                raise ValueError(
-                    f"unknown province code(s) {unknown or provinces}: use 2-digit codes "
-                    "of the 76 provinces (Bangkok, 10, is not part of TST)"
-                )
-            villages = villages[villages["province_code"].isin(provinces)]
-        self.provinces = provinces if provinces is not None else known
+        self.provinces = chosen_provinces(provinces, sorted(villages["province_code"].unique()))
+        villages = villages[villages["province_code"].isin(self.provinces)]
         self.all_villages = load_villages()
         centres = tambon_centres()
         self.centres = dict(
@@ -553,11 +629,7 @@ class _Builder:
         )
         self.villages = villages.reset_index(drop=True)
         self.attrs = _village_attributes(self.villages, seed, round_)
-        self.tambon_name = tambon_table().set_index("tambon_code")["name_th"].to_dict()
-        self.amphoe_name = amphoe_table().set_index("amphoe_code")["name_th"].to_dict()
-        self.province_name = province_table().set_index("province_code")["name_th"].to_dict()
         self.files: list[_File] = []
-        self.used_names: set[str] = set()
         # the row table (one entry per data row written)
         self.row_village: list[int] = []  # index into self.villages (source village)
         self.row_file: list[int] = []
@@ -715,38 +787,7 @@ class _Builder:
             f.blank_trailing = int(rng.choice([0, 1, 2, 3], p=[0.7, 0.15, 0.1, 0.05]))
             f.blank_style = "commas" if rng.random() < 0.7 else "empty"
         f.title_rows = len(f.title_lines)
-        f.name = self._file_name(f)
-
-    def _file_name(self, f: _File) -> str:
-        rng = self.rng
-        month = self.round.month
-        if rng.random() < 0.1:  # names even lie about the month
-            month = (month % 12) + 1
-        template = _pick(rng, names.FILE_NAMES)
-        stem = template.format(
-            tambon=self.tambon_name[f.tambon_code],
-            amphoe=self.amphoe_name[f.tambon_code[:4]].removeprefix("อำเภอ"),
-            province=self.province_name[f.tambon_code[:2]],
-            code=f.tambon_code,
-            abbr=THAI_MONTHS_ABBR[month - 1],
-            yy=str(self.round.year + BE_OFFSET)[2:],
-            k=int(rng.integers(1, 10)),
-            worker=f"TST-{f.tambon_code}-{f.worker}",
-        )
-        if f.format == "xlsx":
-            ext = ".XLSX" if rng.random() < 0.05 else ".xlsx"
-        else:
-            ext = ".CSV" if rng.random() < 0.05 else ".csv"
-        return self._unique(stem, ext)
-
-    def _unique(self, stem: str, ext: str) -> str:
-        stem = stem.replace("/", "-").strip()
-        name, k = f"{stem}{ext}", 1
-        while name.casefold() in self.used_names:
-            k += 1
-            name = f"{stem} ({k}){ext}"
-        self.used_names.add(name.casefold())
-        return name
+        f.name = self.file_name(self.rng, self.round, names.FILE_NAMES, f.tambon_code, f.worker, f.format)
 
     def _order_rows(self) -> None:
         rng = self.rng
@@ -1087,9 +1128,9 @@ def _bad_files(builder: _Builder, data: dict[int, list[list[Any]]]) -> list[tupl
         name=f"นาย{_pick(rng, names.MALE_FIRST)} {_pick(rng, names.SURNAMES)}",
     )
     out = [
-        (builder._unique(f"ข้อมูลหมู่บ้าน ต.{builder.tambon_name[tambon]}", ".csv"),
+        (builder.unique(f"ข้อมูลหมู่บ้าน ต.{builder.tambon_name[tambon]}", ".csv"),
          letter.encode("utf-8"), "not_a_table"),
-        (builder._unique("book1", ".csv"), b"", "empty"),
+        (builder.unique("book1", ".csv"), b"", "empty"),
     ]  # fmt: skip
 
     # a corrupt workbook: an office's real workbook cut short in the upload
@@ -1099,7 +1140,7 @@ def _bad_files(builder: _Builder, data: dict[int, list[list[Any]]]) -> list[tupl
     typed.sheet_name = typed.sheet_name or "ข้อมูลหมู่บ้าน"
     whole = _xlsx_file(typed, rows, round_, rng)
     cut = int(len(whole) * rng.uniform(0.45, 0.8))
-    out.append((builder._unique(f"data({int(rng.integers(1, 10))})", ".xlsx"), whole[:cut],
+    out.append((builder.unique(f"data({int(rng.integers(1, 10))})", ".xlsx"), whole[:cut],
                 "corrupt_xlsx"))  # fmt: skip
 
     # Excel's "Unicode Text": UTF-16 LE with BOM, tab-separated
@@ -1108,7 +1149,7 @@ def _bad_files(builder: _Builder, data: dict[int, list[list[Any]]]) -> list[tupl
         "\t".join("" if c is None else str(c) for c in r) for r in data[source.index]
     ]
     text = "\r\n".join(lines) + "\r\n"
-    out.append((builder._unique(f"สำรวจ {THAI_MONTHS_ABBR[round_.month - 1]}"
+    out.append((builder.unique(f"สำรวจ {THAI_MONTHS_ABBR[round_.month - 1]}"
                                 f"{str(round_.year + BE_OFFSET)[2:]}", ".csv"),
                 b"\xff\xfe" + text.encode("utf-16-le"), "unknown_encoding"))  # fmt: skip
     if rng.random() < 0.5:  # a scanned letter saved as PDF, renamed .csv
@@ -1117,7 +1158,7 @@ def _bad_files(builder: _Builder, data: dict[int, list[list[Any]]]) -> list[tupl
             b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n"
             b"%%EOF\n"
         )
-        out.append((builder._unique("scan0001", ".csv"), pdf, "pdf"))
+        out.append((builder.unique("scan0001", ".csv"), pdf, "pdf"))
     return out
 
 
@@ -1245,7 +1286,7 @@ def generate(
     for i in _choose(builder.rng, n_files, DUPLICATE_FILE_RATE, 1 if n_files >= 50 else 0):
         original = truths[int(i)]
         stem, dot, ext = original.name.rpartition(".")
-        copy_name = builder._unique(_pick(builder.rng, (f"{stem} - Copy", f"{stem}(1)", f"{stem}_ส่งซ้ำ")), f"{dot}{ext}")
+        copy_name = builder.unique(_pick(builder.rng, (f"{stem} - Copy", f"{stem}(1)", f"{stem}_ส่งซ้ำ")), f"{dot}{ext}")
         payloads.append((copy_name, payloads[int(i)][1]))
         copy, pair = copied_file_truth(original, copy_name)
         truths.append(copy)
@@ -1281,27 +1322,11 @@ def generate(
 
 
 def _summary(builder: _Builder, truths: list[FileTruth]) -> dict[str, Any]:
-    originals = [t for t in truths if t.duplicate_of is None and t.format != "bad"]
-    rows = sum(t.rows for t in originals)
-    by_kind = {kind: 0 for kind in FAULT_KINDS}
-    for t in originals:
-        for x in t.faults:
-            by_kind[x.fault] += 1
-    formats: dict[str, int] = {}
-    for t in originals:
-        key = t.format if t.format == "xlsx" else f"csv/{t.encoding}"
-        formats[key] = formats.get(key, 0) + 1
+    rows = sum(t.rows for t in truths if t.duplicate_of is None and t.format != "bad")
     return {
         "registry_villages": len(builder.villages),
         "registry_tambons": int(builder.villages["tambon_code"].nunique()),
-        "files": len(truths),
-        "data_files": len(originals),
-        "bad_files": sum(1 for t in truths if t.format == "bad"),
-        "rows": rows,
-        "faulty_rows": sum(by_kind.values()),
-        "faults_by_kind": by_kind,
-        "fault_rate_by_kind": {k: round(v / rows, 5) if rows else 0.0 for k, v in by_kind.items()},
-        "files_by_format": dict(sorted(formats.items())),
+        **file_counts(truths, rows, FAULT_KINDS),
         "silent_tambons": len(builder.silent_tambons),
         "missing_villages": len(builder.missing_villages),
     }

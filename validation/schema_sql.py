@@ -43,6 +43,7 @@ import duckdb
 import pandas as pd
 from frictionless import Schema
 
+from pipelines import python_text
 from validation import custom_checks, findings
 from validation.schema_check import (
     ROW_ERROR_CODES,
@@ -72,13 +73,13 @@ _DATE = r"\p{Nd}{4}-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\p{Nd}|0[1-9]|[1-9]| [1-9])
 @cache
 def _python_space() -> str:
     """Every character ``str.strip()`` removes, as an SQL literal (control characters included)."""
-    return lit("".join(c for c in map(chr, range(0x110000)) if c.isspace()))
+    return lit("".join(map(chr, python_text.spaces())))
 
 
 @cache
 def _digits() -> tuple[str, str]:
     """Non-ASCII decimal digits and their ASCII values: Python's ``int`` and ``Decimal`` read them."""
-    chars = [chr(c) for c in range(128, 0x110000) if unicodedata.category(chr(c)) == "Nd"]
+    chars = [chr(c) for c in python_text.decimal_digits() if c >= 128]
     return "".join(chars), "".join(str(unicodedata.decimal(c)) for c in chars)
 
 
@@ -130,7 +131,8 @@ def _strip(expr: str) -> str:
 
 @cache
 def _python_space_class() -> str:
-    return "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(0x110000)) if c.isspace())
+    """Python's whitespace as the inside of a RE2 character class."""
+    return python_text.re2_class(python_text.spaces())[1:-1]
 
 
 @cache

@@ -158,16 +158,8 @@ start_postgres() {
     chown postgres: "$PGSOCK" 2>/dev/null || true
     chmod 700 "$PGSOCK"
     (( ${#PGSOCK} < 90 )) || die "socket dir path too long for PostgreSQL: $PGSOCK"
-    if [[ ! -f "$PGDATA/PG_VERSION" ]]; then
-        log "initdb $PGDATA"
-        mkdir -p "$PGDATA"
-        chown postgres: "$PGDATA" 2>/dev/null || true
-        chmod 700 "$PGDATA"
-        as_pg "$bindir/initdb" -D "$PGDATA" -U postgres -E UTF8 --locale=C.UTF-8 \
-            --auth-local=trust --auth-host=scram-sha-256 >>"$LOGS/postgres-initdb.log" 2>&1 \
-            || die "initdb failed, see $LOGS/postgres-initdb.log"
-        echo "include_if_exists = 'tambon.conf'" | as_pg tee -a "$PGDATA/postgresql.conf" >/dev/null
-    fi
+    [[ -f "$PGDATA/PG_VERSION" ]] || log "initdb $PGDATA"
+    pg_initdb "$bindir" "$PGDATA" "$LOGS/postgres-initdb.log"
     # Settings are rewritten on every start so a changed port or dir applies.
     as_pg tee "$PGDATA/tambon.conf" >/dev/null <<EOF
 # written by ckan.sh

@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines import python_text
 from pipelines.rounds import BE_OFFSET, THAI_MONTHS, THAI_MONTHS_ABBR
 
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
@@ -145,33 +146,19 @@ def header_matcher(fields: list[dict[str, Any]]) -> HeaderMatcher:
 # The SQL is checked against the Python functions by tests/unit/test_ingest_normaliser.py.
 
 
-def _re2_class(codes: list[int]) -> str:
-    """A RE2 character class (``[\\x{9}-\\x{d}...]``) holding exactly these code points."""
-    parts: list[str] = []
-    start = 0
-    for i, code in enumerate(codes):
-        if i == 0 or codes[i - 1] != code - 1:
-            start = code
-        if i + 1 == len(codes) or codes[i + 1] != code + 1:
-            parts.append(f"\\x{{{start:x}}}" if start == code else f"\\x{{{start:x}}}-\\x{{{code:x}}}")
-    return f"[{''.join(parts)}]"
-
-
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
 @functools.cache
 def _classes() -> dict[str, str]:
-    every = [chr(c) for c in range(0x110000)]
-    spaces = [ord(c) for c in every if c.isspace()]  # Python's \s, and what str.strip() strips
-    digits = [ord(c) for c in every if unicodedata.category(c) == "Nd"]  # Python's \d; int() reads them
+    spaces, digits = python_text.spaces(), python_text.decimal_digits()
     invisible = sorted(ord(c) for c in _INVISIBLE.pattern.strip("[]"))
     return {
-        "space": _re2_class(spaces),
-        "invisible": _re2_class(invisible),
-        "blank": _re2_class(sorted(set(spaces) | set(invisible))),
-        "digit": _re2_class(digits),
+        "space": python_text.re2_class(spaces),
+        "invisible": python_text.re2_class(invisible),
+        "blank": python_text.re2_class(sorted(set(spaces) | set(invisible))),
+        "digit": python_text.re2_class(digits),
         "digit_from": "".join(chr(c) for c in digits),
         "digit_to": "".join(str(unicodedata.decimal(chr(c))) for c in digits),
     }
@@ -275,13 +262,13 @@ def _thai_patterns() -> dict[str, str]:
     marks = {c: unicodedata.combining(chr(c)) for c in thai if unicodedata.combining(chr(c))}
     # NFC reorders a combining mark that follows one of a lower class (tone mark then sara u): such text is not plain
     out_of_order = "|".join(
-        f"\\x{{{a:x}}}{_re2_class(sorted(b for b in marks if marks[b] < marks[a]))}"
+        f"\\x{{{a:x}}}{python_text.re2_class(sorted(b for b in marks if marks[b] < marks[a]))}"
         for a in sorted(marks)
         if any(marks[b] < marks[a] for b in marks)
     )
 
     def words(codes: list[int]) -> str:
-        letters = f"[!-~{_re2_class(codes)[1:-1]}]"
+        letters = f"[!-~{python_text.re2_class(codes)[1:-1]}]"
         return f"^{letters}+(?: {letters}+)*$"
 
     return {

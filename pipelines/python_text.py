@@ -1,0 +1,36 @@
+"""Python's own character classes, as data for SQL: what ``str.strip()``, ``\\s``, ``\\d`` and ``int()`` accept.
+
+Python's are Unicode, RE2's and DuckDB's ASCII; the normaliser of received rows
+(``pipelines.ingest.normalise``) and the DuckDB validator (``validation.schema_sql``)
+both have to agree with Python, so both take these sets from here. Each is one scan
+of every code point, done once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+
+@functools.cache
+def spaces() -> tuple[int, ...]:
+    """Code points ``str.isspace()`` holds (``\\s``; what ``str.strip()`` strips)."""
+    return tuple(c for c in range(0x110000) if chr(c).isspace())
+
+
+@functools.cache
+def decimal_digits() -> tuple[int, ...]:
+    """Code points of Unicode category Nd (``\\d``): the digits ``int()`` and ``Decimal`` read."""
+    return tuple(c for c in range(0x110000) if unicodedata.category(chr(c)) == "Nd")
+
+
+def re2_class(codes: list[int] | tuple[int, ...]) -> str:
+    """A RE2 character class (``[\\x{9}-\\x{d}...]``) holding exactly these code points (sorted)."""
+    parts: list[str] = []
+    start = 0
+    for i, code in enumerate(codes):
+        if i == 0 or codes[i - 1] != code - 1:
+            start = code
+        if i + 1 == len(codes) or codes[i + 1] != code + 1:
+            parts.append(f"\\x{{{start:x}}}" if start == code else f"\\x{{{start:x}}}-\\x{{{code:x}}}")
+    return f"[{''.join(parts)}]"

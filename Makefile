@@ -48,8 +48,17 @@ bench: install
 	$(BIN)/python -m benchmarks.analyst_query
 	$(BIN)/python -m benchmarks.household_round
 
+# The Dagster UI and its daemon: the new-files sensors, the alert sensors and the monthly schedules
+# start on their own. CKAN settings are loaded as `make demo` loads them (the local CKAN's env file,
+# unless CKAN_URL is already set), but CKAN is never installed or started here; the first lines say
+# whether runs started from the UI publish to CKAN.
 ui: install
-	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+	@ckan_env="$$(bash $(CKAN_SH) env-file)"; \
+	  if [ -z "$$CKAN_URL" ] && [ -f "$$ckan_env" ]; then set -a; . "$$ckan_env"; set +a; fi; \
+	  $(BIN)/python -m pipelines.ckan_notice; \
+	  echo "Dagster UI: http://127.0.0.1:3000  (เซนเซอร์ไฟล์ใหม่ การแจ้งเตือน และกำหนดการรายเดือนเริ่มทำงานเอง /" \
+	    "new-files sensors, alerts and monthly schedules start on their own)"; \
+	  exec $(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
 # Local catalog and local CKAN go together: wiping one alone would make them disagree.
 clean: stop

@@ -20,13 +20,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalog.files import arrow_table, parquet_bytes, schema_metadata, sha256
+from catalog.files import FORMULA_PREFIX, arrow_table, parquet_bytes, schema_metadata, sha256
 from catalog.outputs import Output
 from pipelines.rounds import Round
 
 LICENSE = {
     "name": "OGL-TH",
     "title": "Open Government License – Thailand (สัญญาอนุญาตให้ใช้ข้อมูลภาครัฐแบบเปิดของประเทศไทย)",
+}
+
+# How the CSV writer keeps spreadsheets from running a text cell as a formula (catalog.files.guard_formula),
+# said next to the CSV resource so that whoever reads datapackage.json knows why a cell starts with ' and
+# how to get the value back; the Parquet resource holds the values as received and carries no such note.
+FORMULA_GUARD = {
+    "th": f"ในไฟล์ CSV ค่าข้อความของคอลัมน์เหล่านี้ (fields) ที่ขึ้นต้นด้วย = + - @ แท็บ หรืออักขระขึ้นบรรทัด (CR)"
+    f" (ไม่นับช่องว่างนำหน้า) หรือขึ้นต้นด้วย {FORMULA_PREFIX} จะมี {FORMULA_PREFIX} เติมไว้ข้างหน้าหนึ่งตัว"
+    f" เพื่อไม่ให้ Excel หรือ LibreOffice ทำงานเป็นสูตร ตัด {FORMULA_PREFIX} ตัวแรกออกจะได้ค่าเดิม"
+    f" ค่าที่เป็นตัวเลขล้วน เช่น -5 หรือ +66 คงไว้ตามเดิม ไฟล์ Parquet เก็บค่าตามที่ได้รับ",
+    "en": f"In the CSV file, a text value of these fields that starts with = + - @, a tab or a carriage return"
+    f" (leading spaces looked through), or with {FORMULA_PREFIX}, has one {FORMULA_PREFIX} put in front so that"
+    f" Excel or LibreOffice do not run it as a formula; remove the first {FORMULA_PREFIX} to get the value."
+    f" A text that is one plain number, such as -5 or +66, is left as it is. The Parquet file holds the values"
+    f" as received.",
 }
 
 
@@ -67,7 +82,7 @@ class LocalCatalog:
         if current and current["content_sha256"] == content:
             folder = base / current["path"]
             return Published(output.name, round_.key, "unchanged", current["revision"], folder, current["files"])
-        revision = self._next_revision(base / round_.key)
+        revision = self._next_revision(base / round_.key, current["revision"] if current else 0)
         version = f"{round_.be_key}_{round_.key}_r{revision}"
         stem = f"{output.name}_{version}"
         parquet = parquet_bytes(
@@ -113,9 +128,17 @@ class LocalCatalog:
         return Published(output.name, round_.key, "new", revision, folder, files)
 
     @staticmethod
-    def _next_revision(round_dir: Path) -> int:
-        existing = [int(p.name[1:]) for p in round_dir.glob("r*") if p.name[1:].isdigit()]
-        return max(existing, default=0) + 1
+    def _next_revision(round_dir: Path, current: int) -> int:
+        """The revision after the pointer's ``current`` one.
+
+        A folder numbered above it was renamed into place by a run killed before it swapped the
+        pointer: never published, so nobody can have read it, and it is removed rather than skipped
+        (a re-run then numbers its revisions exactly as a clean run would).
+        """
+        for folder in round_dir.glob("r*"):
+            if folder.name[1:].isdigit() and int(folder.name[1:]) > current:
+                shutil.rmtree(folder)
+        return current + 1
 
     @staticmethod
     def _datapackage(
@@ -136,10 +159,12 @@ class LocalCatalog:
                 "schema": output.schema,
             }
             if fmt == "csv":
+                text_fields = [f["name"] for f in output.schema["fields"] if f.get("type", "string") == "string"]
                 resource |= {
                     "encoding": "utf-8-sig",
                     "hash": f"sha256:{info['sha256']}",
                     "bytes": info["bytes"],
+                    "tambon:formulaGuard": FORMULA_GUARD | {"fields": text_fields},
                 }
             else:  # frictionless reads Parquet through pyarrow and cannot count its bytes
                 resource |= {"sha256": info["sha256"], "size": info["bytes"]}

@@ -1,4 +1,4 @@
-"""The last gate before anything is public: refuse to publish personal data.
+"""The last gate before anything is public: refuse to publish personal data, or a spreadsheet formula.
 
 It reads every outgoing file as a reader would (each CSV cell as the text it
 holds, the HTML report as text), so a citizen ID that became a float column or
@@ -7,6 +7,10 @@ column that the schema marks personal, sensitive or internal; a text cell equal
 to a value held this round in a personal or internal field (names, citizen IDs,
 worker ids); and anything that looks like a Thai mobile number or a 13-digit
 citizen ID with a valid check digit, wherever it hides.
+
+In depth behind the CSV writer (``catalog.files.guard_formula``): a CSV cell that
+a spreadsheet would run as a formula is refused like a leak, so a future writer
+that bypasses ``csv_bytes`` cannot publish one.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import csv as arrow_csv
 
+from catalog.files import runs_as_formula
 from pipelines.declarations import DatasetSpec
 from validation.custom_checks import citizen_id_valid  # one definition of the check digit, shared
 
@@ -34,7 +39,7 @@ DIGITS13 = re.compile(r"(?<!\d)\d{13}(?!\d)")
 class Leak:
     table: str  # the outgoing file
     column: str
-    kind: str  # private_column | private_value | phone_number | citizen_id
+    kind: str  # private_column | private_value | phone_number | citizen_id | formula
 
     def __str__(self) -> str:
         return f"{self.table}.{self.column}: {self.kind}"
@@ -45,8 +50,14 @@ class PrivacyError(RuntimeError):
 
     def __init__(self, leaks: list[Leak]) -> None:
         self.leaks = leaks
-        listed = "; ".join(map(str, leaks))
-        super().__init__(f"ไม่เผยแพร่: พบข้อมูลส่วนบุคคลใน {listed} / refused to publish: personal data found in {listed}")
+        found_th, found_en = [], []
+        if personal := "; ".join(str(leak) for leak in leaks if leak.kind != "formula"):
+            found_th.append(f"พบข้อมูลส่วนบุคคลใน {personal}")
+            found_en.append(f"personal data found in {personal}")
+        if formulas := "; ".join(str(leak) for leak in leaks if leak.kind == "formula"):
+            found_th.append(f"พบเซลล์ที่โปรแกรมตารางคำนวณจะทำงานเป็นสูตรใน {formulas}")
+            found_en.append(f"a cell a spreadsheet would run as a formula found in {formulas}")
+        super().__init__(f"ไม่เผยแพร่: {'; '.join(found_th)} / refused to publish: {'; '.join(found_en)}")
 
 
 #: Private values shorter than this are not matched (house numbers such as "12" equal many counts and codes).
@@ -111,13 +122,28 @@ def private_value_leaks(tables: list[tuple[str, pd.DataFrame]], received: Path, 
     return [Leak(table, column, "private_value") for table, column in found]
 
 
+def formula_leaks(table: str, frame: pd.DataFrame) -> list[Leak]:
+    """Columns of a CSV with a cell that a spreadsheet would run as a formula (numbers like -5 are not)."""
+    leaks = []
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if any(runs_as_formula(v) for v in pd.unique(values) if isinstance(v, str)):
+            leaks.append(Leak(table, column, "formula"))
+    return leaks
+
+
 def file_cells(name: str, data: bytes) -> pd.DataFrame:
-    """An outgoing file as its reader sees it: a CSV's cells as text under its header, anything else as one text."""
+    """An outgoing file as its reader sees it: a CSV's cells as text under its header, anything else as one text.
+
+    Every CSV cell stays the text it holds: no null markers ("NA", "-nan" are text like any other) and line
+    breaks inside a quoted cell are read as part of it.
+    """
     if not name.endswith(".csv"):
         return pd.DataFrame({"text": [data.decode("utf-8")]})
-    names = arrow_csv.open_csv(io.BytesIO(data)).schema.names
-    options = arrow_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True)
-    return arrow_csv.read_csv(io.BytesIO(data), convert_options=options).to_pandas()
+    parse = arrow_csv.ParseOptions(newlines_in_values=True)
+    names = arrow_csv.open_csv(io.BytesIO(data), parse_options=parse).schema.names
+    options = arrow_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False)
+    return arrow_csv.read_csv(io.BytesIO(data), parse_options=parse, convert_options=options).to_pandas()
 
 
 def scan_files(files: list[tuple[str, bytes]], spec: DatasetSpec | None, received: Path | None) -> list[Leak]:
@@ -129,6 +155,7 @@ def scan_files(files: list[tuple[str, bytes]], spec: DatasetSpec | None, receive
     tables = [(name, file_cells(name, data)) for name, data in files]
     private = spec.private_field_names if spec else []
     leaks = [leak for name, frame in tables for leak in scan_table(name, frame, private)]
+    leaks += [leak for name, frame in tables if name.endswith(".csv") for leak in formula_leaks(name, frame)]
     if spec is None or received is None:
         return leaks
     identifying = [

@@ -16,6 +16,11 @@ The catalog database (``catalog/analyst_db.py``) is attached read-only as ``tamb
 the default, so its views (``<dataset>``, ``<dataset>_latest``) and tables (``datasets``,
 ``columns``, ``rounds``) are named directly. Create your own tables in ``memory`` (``CREATE
 TABLE memory.mine AS ...``).
+
+A mistake on the command line (no catalog there, CKAN down, an unknown dataset, bad SQL) is a
+:class:`UserError`, printed in Thai then English with what to do next; the exit codes, shared
+with ``tambon`` (``pipelines/cli.py``), are 0 success, 2 a mistake in the command, 3 CKAN
+unreachable (see ``EXIT_CODES``).
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import shutil
 import sys
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 import pandas as pd
@@ -49,9 +55,92 @@ from catalog.analyst_db import (
 
 ALIAS = "tambon"
 
+# -- mistakes a person can fix, and the exit codes of the command line ----------------------------------------
+EXIT_OK = 0
+EXIT_FAILED = 1  #: a run failed (a step or a blocking asset check): see the ✗ lines and the run report
+EXIT_USAGE = 2  #: a mistake in the command: arguments, dataset, table, round, SQL, a missing folder or report
+EXIT_UNREACHABLE = 3  #: a service (CKAN) did not answer or answered with a server error
+EXIT_INTERRUPTED = 130  #: Ctrl-C, as shells count it (128 + SIGINT)
 
-class CatalogNotFound(ValueError):
-    """No catalog database where the caller pointed (ValueError: the CLI prints it and exits 2)."""
+EXIT_CODES = (
+    (EXIT_OK, "สำเร็จ", "success"),
+    (
+        EXIT_FAILED,
+        "การประมวลผลไม่สำเร็จ (ขั้นตอนหรือการตรวจสอบที่หยุดการประมวลผล ดูบรรทัด ✗ และรายงานผล)",
+        "a run failed (a step or a blocking check: see the ✗ lines and the run report)",
+    ),
+    (
+        EXIT_USAGE,
+        "คำสั่งไม่ถูกต้อง (ตัวเลือก ชุดข้อมูล ตาราง รอบ SQL หรือโฟลเดอร์ที่ไม่มี)",
+        "a mistake in the command (arguments, unknown dataset, table or round, SQL, a missing folder or report)",
+    ),
+    (EXIT_UNREACHABLE, "ติดต่อบริการไม่ได้ (CKAN)", "a service is unreachable (CKAN)"),
+    (EXIT_INTERRUPTED, "ถูกหยุดกลางคัน (Ctrl-C)", "interrupted (Ctrl-C)"),
+)
+
+
+class UserError(ValueError):
+    """A mistake the person at the command line can fix: printed in Thai then English, never as a traceback.
+
+    Raised where the mistake is found, printed once by :func:`run_command`, which both ``tambon``
+    (``pipelines/cli.py``) and ``python -m catalog.query`` go through; it lives here, in the lower of
+    the two command-line modules, so that both share it. ``details`` is what is the same in both
+    languages (a list of names). A ValueError, so that library callers of :func:`connect` that caught
+    ValueError before still do. Anything that is not a UserError is a bug and keeps its traceback.
+    """
+
+    def __init__(self, message_th: str, message_en: str, exit_code: int = EXIT_USAGE, details: str = "") -> None:
+        super().__init__(f"{message_th} / {message_en}" + (f": {details}" if details else ""))
+        self.message_th = message_th
+        self.message_en = message_en
+        self.exit_code = exit_code
+        self.details = details
+
+    def text(self) -> str:
+        """What a person reads: Thai line, English line, then the names both refer to."""
+        return "\n".join(
+            line for line in (self.message_th, self.message_en, self.details and f"  {self.details}") if line
+        )
+
+
+class CatalogNotFound(UserError):
+    """No catalog database where the caller pointed: a mistake in ``--catalog`` or nothing published yet."""
+
+
+class CatalogUnreachable(UserError):
+    """The CKAN site or the URL of the catalog database did not answer: try again later (exit code 3)."""
+
+    def __init__(self, message_th: str, message_en: str) -> None:
+        super().__init__(message_th, message_en, EXIT_UNREACHABLE)
+
+
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """``func(args)``, with a :class:`UserError` printed (stderr) as its exit code instead of a traceback."""
+    try:
+        return func(args)
+    except UserError as error:
+        print(error.text(), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("หยุดตามคำสั่ง / interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def exit_codes_epilog() -> str:
+    """The exit codes for ``--help``, one per line, Thai then English."""
+    return "รหัสออก / exit codes:\n" + "\n".join(f"  {code:<3} {th} / {en}" for code, th, en in EXIT_CODES)
+
+
+class BilingualParser(argparse.ArgumentParser):
+    """argparse, whose mistakes (missing or malformed arguments) are also said in Thai, with the next step."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(
+            EXIT_USAGE,
+            f"ตัวเลือกไม่ถูกต้อง: {message} (ดูวิธีใช้ด้วย {self.prog} --help)\n"
+            f"{self.prog}: error: {message} (see {self.prog} --help)\n",
+        )
 
 
 # -- where the catalog database is -----------------------------------------------------------------------------
@@ -65,27 +154,68 @@ def _is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
 
 
-def ckan_catalog_db_url(site: str, dataset: str = CKAN_DATASET) -> str:
-    """The download URL of the ``DuckDB`` resource of the catalog dataset of a CKAN site."""
+def _ckan_action(site: str, action: str, params: dict[str, str]) -> dict[str, Any] | None:
+    """The ``result`` of one CKAN API call; None when CKAN says no (4xx: e.g. no such dataset).
+
+    An unreachable site or a server error is :class:`CatalogUnreachable` (exit 3: try later); a URL
+    that is not one, or a site whose API does not answer CKAN's JSON, is a mistake in ``--catalog``.
+    """
     import requests
 
-    api = f"{site.rstrip('/')}/api/3/action"
-    resources: list[dict[str, Any]] = []
-    response = requests.get(f"{api}/package_show", params={"id": dataset}, timeout=60)
-    if response.ok:
-        resources = response.json()["result"].get("resources", [])
+    url = f"{site.rstrip('/')}/api/3/action/{action}"
+    try:
+        response = requests.get(url, params=params, timeout=60)
+    except (requests.ConnectionError, requests.Timeout) as error:
+        raise CatalogUnreachable(
+            f"ติดต่อ CKAN ที่ {site} ไม่ได้ ตรวจว่า CKAN ทำงานอยู่ (make demo หรือ catalog/ckan/ckan.sh start) "
+            "และที่อยู่ใน --catalog ถูกต้อง แล้วลองใหม่ หรือใช้แคตตาล็อกในเครื่องโดยไม่ใส่ --catalog",
+            f"cannot reach CKAN at {site} ({type(error).__name__}): check that CKAN is running (make demo, or "
+            "catalog/ckan/ckan.sh start) and that --catalog is right, then try again; or leave out --catalog "
+            "to query the local catalog",
+        ) from error
+    except requests.RequestException as error:
+        raise CatalogNotFound(
+            f"ที่อยู่ {site} ใช้ไม่ได้ ใส่ที่อยู่ของเว็บ CKAN เช่น http://127.0.0.1:5000",
+            f"{site} is not a usable URL ({error}): give the CKAN site's address, e.g. http://127.0.0.1:5000",
+        ) from error
+    if response.status_code >= 500:
+        raise CatalogUnreachable(
+            f"CKAN ที่ {site} ขัดข้อง (HTTP {response.status_code}) ลองใหม่ภายหลัง",
+            f"CKAN at {site} answered with a server error (HTTP {response.status_code}): try again later",
+        )
+    if not response.ok:
+        return None
+    try:
+        return response.json()["result"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise CatalogNotFound(
+            f"{site} ไม่ใช่เว็บ CKAN (API ไม่ตอบเป็น JSON ของ CKAN) ใส่ที่อยู่ของเว็บ CKAN เช่น http://127.0.0.1:5000",
+            f"{site} does not look like a CKAN site (its API did not answer CKAN's JSON): give the CKAN site's "
+            "address, e.g. http://127.0.0.1:5000",
+        ) from error
+
+
+def ckan_catalog_db_url(site: str, dataset: str = CKAN_DATASET) -> str:
+    """The download URL of the ``DuckDB`` resource of the catalog dataset of a CKAN site."""
+    found = _ckan_action(site, "package_show", {"id": dataset})
+    resources: list[dict[str, Any]] = (found or {}).get("resources", [])
     if not any(str(r.get("format", "")).lower() == CKAN_FORMAT.lower() for r in resources):
-        response = requests.get(f"{api}/resource_search", params={"query": f"format:{CKAN_FORMAT}"}, timeout=60)
-        if response.ok:
-            resources = response.json()["result"].get("results", [])
+        found = _ckan_action(site, "resource_search", {"query": f"format:{CKAN_FORMAT}"})
+        resources = (found or {}).get("results", [])
     candidates = [r for r in resources if str(r.get("format", "")).lower() == CKAN_FORMAT.lower() and r.get("url")]
     candidates.sort(key=lambda r: r.get("role") != CKAN_ROLE)
     if not candidates:
         raise CatalogNotFound(
-            f"ไม่พบไฟล์ฐานข้อมูลแคตตาล็อก (DuckDB) ใน {site} / no DuckDB catalog database found in {site} "
-            f"(dataset {dataset})"
+            f"ไม่พบไฟล์ฐานข้อมูลแคตตาล็อก (DuckDB) ใน {site} (ชุดข้อมูล {dataset}) เผยแพร่ไปยัง CKAN ก่อนด้วย "
+            "tambon run หรือตรวจว่าเป็นที่อยู่ของเว็บ CKAN",
+            f"no DuckDB catalog database found in {site} (dataset {dataset}): publish to CKAN first with "
+            "tambon run, or check that this is the CKAN site's address",
         )
     return candidates[0]["url"]
+
+
+_PUBLISH_FIRST_TH = "เผยแพร่ข้อมูลก่อนด้วย tambon run --round 2563-10 หรือระบุแคตตาล็อกด้วย --catalog"
+_PUBLISH_FIRST_EN = "publish first with tambon run --round 2563-10, or name a catalog with --catalog"
 
 
 def _built_fresh(root: Path) -> Path:
@@ -94,7 +224,9 @@ def _built_fresh(root: Path) -> Path:
     atexit.register(shutil.rmtree, folder, True)
     entries = read_catalog(root)
     if not entries:
-        raise CatalogNotFound(f"ไม่พบชุดข้อมูลใน {root} / no published dataset in {root}")
+        raise CatalogNotFound(
+            f"ไม่พบชุดข้อมูลใน {root} {_PUBLISH_FIRST_TH}", f"no published dataset in {root}: {_PUBLISH_FIRST_EN}"
+        )
     return build(entries, local_locations(root, entries), folder / CATALOG_DB, base=root.resolve().as_posix()).path
 
 
@@ -106,11 +238,47 @@ def _local_database(folder: Path) -> tuple[Path, str | None]:
             entries = read_catalog(root)
             expected = fingerprint(entries, local_locations(root, entries)) if entries else None
             return root / CATALOG_DB, expected
-    raise CatalogNotFound(f"ไม่พบแคตตาล็อกใน {folder} / no catalog found in {folder}")
+    raise CatalogNotFound(
+        f"ไม่พบแคตตาล็อกใน {folder} (ยังไม่มีชุดข้อมูลที่เผยแพร่) {_PUBLISH_FIRST_TH}",
+        f"no catalog found in {folder} (nothing published there): {_PUBLISH_FIRST_EN}",
+    )
 
 
 def _attach(con: duckdb.DuckDBPyConnection, location: str, alias: str) -> None:
-    con.execute(f"ATTACH {sql_literal(location)} AS {alias} (READ_ONLY)")
+    """Attach read-only; a file that is not a catalog database, or a URL that cannot be read, is said plainly."""
+    try:
+        con.execute(f"ATTACH {sql_literal(location)} AS {alias} (READ_ONLY)")
+    except duckdb.Error as error:
+        if _is_url(location):
+            _url_unreadable(location, error)
+        raise CatalogNotFound(
+            f"เปิด {location} เป็นฐานข้อมูลแคตตาล็อกไม่ได้ ใช้ไฟล์ {CATALOG_DB} หรือโฟลเดอร์แคตตาล็อก",
+            f"cannot open {location} as a catalog database ({error}): give a {CATALOG_DB} file or a catalog folder",
+        ) from error
+
+
+def _url_unreadable(location: str, error: duckdb.Error) -> NoReturn:
+    """Why DuckDB could not attach a URL (it says "does not exist" either way): asked of the server itself."""
+    import requests
+
+    try:
+        status = requests.head(location, allow_redirects=True, timeout=30).status_code
+    except requests.RequestException as unreachable:
+        raise CatalogUnreachable(
+            f"ติดต่อ {location} ไม่ได้ ตรวจว่าเว็บทำงานอยู่และที่อยู่ถูกต้อง แล้วลองใหม่",
+            f"cannot reach {location} ({type(unreachable).__name__}): check that the site is up and the URL "
+            "is right, then try again",
+        ) from error
+    if status >= 500:
+        raise CatalogUnreachable(
+            f"เว็บที่ {location} ขัดข้อง (HTTP {status}) ลองใหม่ภายหลัง",
+            f"{location} answered with a server error (HTTP {status}): try again later",
+        ) from error
+    raise CatalogNotFound(
+        f"อ่านฐานข้อมูลแคตตาล็อกจาก {location} ไม่ได้ (HTTP {status}) ตรวจที่อยู่ หรือใส่ที่อยู่ของเว็บ CKAN แทน",
+        f"cannot read a catalog database from {location} (HTTP {status}; {error}): check the URL, or give the "
+        "CKAN site's address instead",
+    ) from error
 
 
 def connect(catalog: str | Path | None = None, *, alias: str = ALIAS) -> duckdb.DuckDBPyConnection:
@@ -119,14 +287,21 @@ def connect(catalog: str | Path | None = None, *, alias: str = ALIAS) -> duckdb.
     ``catalog``: a local catalog folder (its ``tambon_catalog.duckdb``; built afresh into a temporary
     file when missing or out of date), a ``.duckdb`` file, a URL of one, or a CKAN site URL (its
     ``DuckDB`` resource). Default: ``$TAMBON_CATALOG``, else the data folder's ``catalog/``.
+    A catalog that is not there is :class:`CatalogNotFound`, a site that does not answer
+    :class:`CatalogUnreachable` (both :class:`UserError`, so a ValueError).
     """
     target = str(catalog) if catalog is not None else str(default_catalog())
     con = duckdb.connect()
     try:
         load_httpfs(con)  # views of a CKAN build read URLs
-    except duckdb.Error:
+    except duckdb.Error as error:
         if _is_url(target):
-            raise
+            raise UserError(
+                "โหลดส่วนขยาย httpfs ของ DuckDB ไม่ได้ (จำเป็นสำหรับที่อยู่เว็บ) ติดตั้งด้วย "
+                "pip install duckdb-ext-httpfs หรือใช้แคตตาล็อกในเครื่อง",
+                f"cannot load DuckDB's httpfs extension, needed for URLs ({error}): pip install duckdb-ext-httpfs, "
+                "or query a local catalog",
+            ) from error
     if _is_url(target):
         location = target if target.split("?")[0].endswith(".duckdb") else ckan_catalog_db_url(target)
         _attach(con, location, alias)
@@ -144,12 +319,39 @@ def connect(catalog: str | Path | None = None, *, alias: str = ALIAS) -> duckdb.
         if current != expected or not path.exists():
             _attach(con, _built_fresh(path.parent).as_posix(), alias)
     else:
-        raise CatalogNotFound(f"ไม่พบ {target} / {target} does not exist")
+        if catalog is not None:
+            raise CatalogNotFound(
+                f"ไม่พบแคตตาล็อก {target} ตรวจชื่อโฟลเดอร์ ไฟล์ .duckdb หรือที่อยู่เว็บที่ให้ใน --catalog",
+                f"{target} does not exist: check the folder, .duckdb file or URL given to --catalog",
+            )
+        where_th, where_en = _default_source()
+        raise CatalogNotFound(
+            f"ไม่พบแคตตาล็อก {target} ตรวจ{where_th} หรือ{_PUBLISH_FIRST_TH}",
+            f"{target} does not exist: check {where_en}, or {_PUBLISH_FIRST_EN}",
+        )
     con.execute(f"USE {alias}")
     return con
 
 
+def _default_source() -> tuple[str, str]:
+    """Which setting named the default catalog, for the message when it is not there."""
+    if os.environ.get("TAMBON_CATALOG"):
+        return "ค่า TAMBON_CATALOG", "TAMBON_CATALOG"
+    if os.environ.get("TAMBON_DATA_DIR"):
+        return "ค่า TAMBON_DATA_DIR (โฟลเดอร์ข้อมูล)", "TAMBON_DATA_DIR (the data folder)"
+    return "ว่ามีโฟลเดอร์ data/catalog", "that data/catalog exists"
+
+
 # -- running a query -------------------------------------------------------------------------------------------
+def _check_out(out: str | Path | None) -> None:
+    """Refuse an output file we cannot write before any work is done."""
+    if out is not None and Path(out).suffix.lower() not in (".csv", ".parquet"):
+        raise UserError(
+            f"เขียนผลลัพธ์ได้เฉพาะไฟล์ .csv หรือ .parquet: {out} เช่น --out result.csv",
+            f"--out must end with .csv or .parquet, not {out}: e.g. --out result.csv",
+        )
+
+
 def run_query(
     sql: str,
     catalog: str | Path | None = None,
@@ -158,8 +360,7 @@ def run_query(
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:
     """The result as a DataFrame; with ``out`` also written as CSV (UTF-8 with BOM, for Excel) or Parquet."""
-    if out is not None and Path(out).suffix.lower() not in (".csv", ".parquet"):
-        raise ValueError(f"เขียนได้เฉพาะ .csv หรือ .parquet / out must end with .csv or .parquet: {out}")
+    _check_out(out)
     con = con or connect(catalog)
     table = con.sql(sql).fetch_arrow_table()
     frame = table.to_pandas()
@@ -261,7 +462,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--describe", metavar="DATASET", help="the columns of a dataset / คำอธิบายคอลัมน์")
 
 
+def _dataset_to_describe(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """The dataset ``--describe`` names (its ``_latest`` view names it too), or the list of those there are."""
+    try:
+        names = [row[0] for row in con.execute("SELECT name FROM datasets ORDER BY name").fetchall()]
+    except duckdb.CatalogException:  # a DuckDB file, but not one of our catalog databases
+        raise UserError(
+            f"ฐานข้อมูลนี้ไม่มีตาราง datasets จึงไม่ใช่ฐานข้อมูลแคตตาล็อก ใช้ไฟล์ {CATALOG_DB} หรือโฟลเดอร์แคตตาล็อก",
+            f"this database has no datasets table, so it is not a catalog database: give a {CATALOG_DB} file "
+            "or a catalog folder",
+        ) from None
+    for candidate in (name, name.removesuffix("_latest")):
+        if candidate in names:
+            return candidate
+    raise UserError(
+        f"ไม่มีชุดข้อมูล {name!r} ในแคตตาล็อกนี้ ใช้ --describe กับชื่อใดชื่อหนึ่งต่อไปนี้ (หรือ --list)",
+        f"no dataset {name!r} in this catalog: use --describe with one of these (or --list)",
+        details=", ".join(names),
+    )
+
+
 def cmd_query(args: argparse.Namespace) -> int:
+    """Run SQL, ``--list`` or ``--describe``; every mistake is a :class:`UserError` (SQL ones with DuckDB's words)."""
+    if not (args.list or args.describe or args.sql):
+        raise UserError(
+            'ใส่คำสั่ง SQL หรือ --list หรือ --describe <ชื่อชุดข้อมูล> เช่น tambon query "SELECT * FROM datasets"',
+            'give SQL, --list or --describe <dataset>, e.g. tambon query "SELECT * FROM datasets"',
+        )
+    _check_out(args.out)
+    con = connect(args.catalog)
     if args.list:
         sql = (
             "SELECT name, title_th, title_en, latest_version, round_count AS rounds, rows_latest "
@@ -270,22 +499,29 @@ def cmd_query(args: argparse.Namespace) -> int:
     elif args.describe:
         sql = (
             "SELECT column_name, duckdb_type AS type, title_th, title_en, description_th, description_en "
-            f"FROM columns WHERE dataset = {sql_literal(args.describe)} ORDER BY position"
+            f"FROM columns WHERE dataset = {sql_literal(_dataset_to_describe(con, args.describe))} ORDER BY position"
         )
-    elif args.sql:
-        sql = sys.stdin.read() if args.sql == "-" else args.sql
     else:
-        print("ใส่คำสั่ง SQL หรือ --list / give SQL, --list or --describe", file=sys.stderr)
-        return 2
+        sql = sys.stdin.read() if args.sql == "-" else args.sql
     try:
-        frame = run_query(sql, args.catalog, args.out)
+        frame = run_query(sql, out=args.out, con=con)
     except duckdb.Error as error:
-        print(f"คำสั่ง SQL ผิดพลาด / query failed: {error}", file=sys.stderr)
-        return 2
+        raise UserError(
+            "คำสั่ง SQL ผิดพลาด (ข้อความจาก DuckDB ด้านล่าง) ดูชื่อตารางด้วย tambon query --list "
+            "และชื่อคอลัมน์ด้วย --describe <ชื่อชุดข้อมูล>",
+            "query failed (DuckDB's message below): see the tables with tambon query --list and the columns "
+            "with --describe <dataset>",
+            details=str(error),
+        ) from None
+    except OSError as error:
+        raise UserError(
+            f"เขียนไฟล์ผลลัพธ์ {args.out} ไม่ได้ ตรวจโฟลเดอร์และสิทธิ์การเขียน",
+            f"cannot write {args.out} ({error.strerror or error}): check the folder and its permissions",
+        ) from None
     print(format_table(frame, args.max_rows, 60 if args.describe else 40))
     if args.out:
         print(f"เขียนผลลัพธ์ {len(frame):,} แถว / wrote {len(frame):,} rows -> {args.out}")
-    return 0
+    return EXIT_OK
 
 
 def add_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -297,16 +533,18 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m catalog.query", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = BilingualParser(
+        prog="python -m catalog.query",
+        description=__doc__,
+        epilog=exit_codes_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
-    args = parser.parse_args(argv)
     try:
-        return cmd_query(args)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help (0) or a malformed argument (2), already printed
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
+    return run_command(cmd_query, args)
 
 
 if __name__ == "__main__":

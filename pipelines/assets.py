@@ -16,19 +16,22 @@ from dagster import AssetExecutionContext
 
 from catalog.analyst_db import build_local, publish_ckan
 from catalog.privacy import PrivacyError, scan_files
-from pipelines import checks, stages
-from pipelines.automation import freshness_policy
-from pipelines.deadlines import late_or_missing, reporting_deadline, today
+from pipelines import checks, ckan_notice, stages
+from pipelines.automation import freshness_policy, landed_files, raw_files_metadata
+from pipelines.deadlines import late_or_missing, reporting_deadline, split_not_reported, today
 from pipelines.declarations import DatasetSpec, load_datasets
 from pipelines.partitions import rounds
 from pipelines.progress import say
-from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource
+from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
 from pipelines.rounds import parse_round
 from pipelines.scorecards import MissingInputError, Scorecard, compute_round, scorecard_outputs
 
 
-def _job(spec: DatasetSpec, context: AssetExecutionContext, data: DataLayout) -> stages.RoundJob:
-    return stages.RoundJob(spec, parse_round(context.partition_key), data.layout())
+def _job(spec: DatasetSpec, context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> stages.RoundJob:
+    """The round this step works on, held for this run (one run per dataset and round at a time)."""
+    round_ = parse_round(context.partition_key)
+    locks.hold(spec.name, round_)
+    return stages.RoundJob(spec, round_, data.layout())
 
 
 def _files_table(balance, limit: int = 300) -> dg.MetadataValue:
@@ -65,8 +68,9 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         description=f"{spec.title['en']}: raw files of the round, archived by SHA-256 and read "
         f"into normalised rows with lineage / {spec.title['th']}: ไฟล์ต้นฉบับของรอบ",
     )
-    def raw_files(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
-        job, start = _job(spec, context, data), time.perf_counter()
+    def raw_files(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
+        job, start = _job(spec, context, data, locks), time.perf_counter()
+        listing = landed_files(job.layout, name, job.round)  # before reading: a file rewritten meanwhile shows newer
         figures = stages.ingest(job)
         say(
             context,
@@ -74,11 +78,13 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
             f"({figures['files_rejected']} files rejected)",
         )
         files = job.work.read("files")
+        hashes = dict(zip(files["name"], files["sha256"], strict=True))
         return dg.MaterializeResult(
             metadata={
                 **figures,
                 "seconds": round(time.perf_counter() - start, 2),
-                "file_hashes": dg.MetadataValue.json(dict(zip(files["name"], files["sha256"], strict=True))),
+                "file_hashes": dg.MetadataValue.json(hashes),
+                **raw_files_metadata(listing, hashes),  # what the landing sensor compares with
             }
         )
 
@@ -100,8 +106,8 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         ],
         check_specs=[check["rows_balance"], check["quarantine_rate"]],
     )
-    def validate(context: AssetExecutionContext, data: DataLayout):
-        job, start = _job(spec, context, data), time.perf_counter()
+    def validate(context: AssetExecutionContext, data: DataLayout, locks: RunLocks):
+        job, start = _job(spec, context, data, locks), time.perf_counter()
         figures = stages.validate(job)
         say(
             context,
@@ -109,6 +115,7 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
             f"{figures['rows_quarantined']:,} quarantined",
         )
         balance = stages.balance_by_file(job)
+        rows_file, findings_written = stages.quarantine_table(job)  # internal: holds personal values as sent
         seconds = round(time.perf_counter() - start, 2)
         yield dg.MaterializeResult(
             asset_key=key["validated"],
@@ -124,6 +131,8 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
                 "rows_quarantined": figures["rows_quarantined"],
                 "rows_by_code": dg.MetadataValue.json(figures["rows_by_code"]),
                 "findings_by_code": dg.MetadataValue.json(figures["findings_by_code"]),
+                "rows_table": dg.MetadataValue.path(str(rows_file)),  # file, sheet, row, field, value, reason
+                "rows_table_lines": findings_written,
             },
         )
         yield checks.rows_balance(balance, key["validated"])
@@ -140,12 +149,16 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
             check_specs=[check["completeness"], check["reported_by_deadline"]],
             description="Completeness and accuracy per tambon, amphoe, province and nation / ความครบถ้วนและความถูกต้อง",
         )
-        def quality(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
-            job = _job(spec, context, data)
+        def quality(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
+            job = _job(spec, context, data, locks)
             figures = stages.quality(job)
-            deadline = reporting_deadline(spec, job.round)
-            late = late_or_missing(spec, job.round, job.work.read("quality"), today())
+            deadline, judged_on = reporting_deadline(spec, job.round), today()
+            figures_table = job.work.read("quality")
+            missing = split_not_reported(figures_table)
+            late = split_not_reported(figures_table, late_or_missing(spec, job.round, figures_table, judged_on))
+            full_list = stages.not_reported_list(job)
             page = stages.quality_page(job)
+            links = {"full_list": full_list, "quality_page": page}
             say(
                 context,
                 f"{name} {job.round}: completeness {figures['completeness_pct']}%, "
@@ -156,8 +169,12 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
                 | {
                     "tambons_not_reported": len(figures["tambons_not_reported"]),
                     "quality_page": dg.MetadataValue.path(str(page)),
+                    "tambons_not_reported_list": dg.MetadataValue.path(str(full_list)),
                 },
-                check_results=[checks.completeness(spec, figures), checks.reported_by_deadline(deadline, late)],
+                check_results=[
+                    checks.completeness(spec, figures, missing, links),
+                    checks.reported_by_deadline(deadline, judged_on, late, missing.tambons, links),
+                ],
             )
 
         stages_done.append(quality)
@@ -169,8 +186,8 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         group_name=name,
         description="Public records and the declared aggregates per level, computed in DuckDB",
     )
-    def aggregates(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
-        job = _job(spec, context, data)
+    def aggregates(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
+        job = _job(spec, context, data, locks)
         rows = stages.aggregate(job)
         say(context, f"{name} {job.round}: aggregates " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
         return dg.MaterializeResult(metadata={f"rows_{k}": v for k, v in rows.items()})
@@ -185,9 +202,9 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         description="Versioned Parquet and CSV packages in the catalog (new revision only when data changed)",
     )
     def published(
-        context: AssetExecutionContext, data: DataLayout, catalog: LocalCatalogResource
+        context: AssetExecutionContext, data: DataLayout, catalog: LocalCatalogResource, locks: RunLocks
     ) -> dg.MaterializeResult:
-        job = _job(spec, context, data)
+        job = _job(spec, context, data, locks)
         try:
             result = stages.publish(job, catalog.catalog())
         except PrivacyError as error:
@@ -195,8 +212,12 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         report = stages.write_report(job, result)
         new = [p for p in result if p.status == "new"]
         say(context, f"{name} {job.round}: {len(new)} new revisions, {len(result) - len(new)} unchanged")
+        ckan = ckan_notice.notice()  # CKAN configured on this machine but not in this process: say so
+        if ckan:
+            context.log.warning(ckan)
         return dg.MaterializeResult(
             metadata={
+                **({"ckan": ckan} if ckan else {}),
                 "new": [f"{p.output} r{p.revision}" for p in new],
                 "unchanged": [f"{p.output} r{p.revision}" for p in result if p.status == "unchanged"],
                 "catalog": dg.MetadataValue.path(str(catalog.catalog().root)),
@@ -223,8 +244,8 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
             description="Per field worker: units submitted, accepted, on time (internal, for supervisors;"
             " never published) / ผลงานรายลูกจ้าง ใช้ภายใน ไม่เผยแพร่",
         )
-        def field_workers(context: AssetExecutionContext, data: DataLayout) -> dg.MaterializeResult:
-            job = _job(spec, context, data)
+        def field_workers(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
+            job = _job(spec, context, data, locks)
             path = stages.field_workers(job)
             workers = len(pd.read_csv(path)) if path else 0
             return dg.MaterializeResult(metadata={"workers": workers, "table": dg.MetadataValue.path(str(path))})
@@ -247,7 +268,10 @@ def ckan_asset(name: str) -> dg.AssetsDefinition:
         pool="ckan",
         description="The same versioned packages in CKAN: staged, verified, then switched in one step",
     )
-    def ckan(context: AssetExecutionContext, catalog: LocalCatalogResource, ckan: CkanResource) -> dg.MaterializeResult:
+    def ckan(
+        context: AssetExecutionContext, catalog: LocalCatalogResource, ckan: CkanResource, locks: RunLocks
+    ) -> dg.MaterializeResult:
+        locks.hold(name, parse_round(context.partition_key))
         local = catalog.catalog()
         publisher = ckan.publisher(local)
         publisher.ensure_organization()
@@ -297,8 +321,11 @@ def scorecard_asset(card: Scorecard) -> dg.AssetsDefinition:
         freshness_policy=freshness_policy(load_datasets()[inputs[0]]),
         description=f"{card.title['en']} / {card.title['th']}: scored in DuckDB from {', '.join(inputs)}",
     )
-    def scorecard(context: AssetExecutionContext, catalog: LocalCatalogResource) -> dg.MaterializeResult:
+    def scorecard(
+        context: AssetExecutionContext, catalog: LocalCatalogResource, locks: RunLocks
+    ) -> dg.MaterializeResult:
         round_, local = parse_round(context.partition_key), catalog.catalog()
+        locks.hold(card.name, round_)
         try:
             result = compute_round(card, local.root, round_)
         except MissingInputError as error:

@@ -1,9 +1,35 @@
 """The data team's month in Dagster: new files start a run, a monthly schedule, one per dataset.
 
-The landing sensor fingerprints each round folder (file names, sizes, modification
-times); a round whose fingerprint changed, including a late correction to an old
-round, gets a run request keyed by that fingerprint, so the same state never
-runs twice.
+Both start RUNNING as soon as ``make ui`` (the daemon) is up, so the month works without
+anyone switching them on:
+
+* the landing sensor ``<dataset>_new_files`` runs a round when its files appear or change,
+  including a late correction to an old round, and never re-runs a round whose files
+  are the ones its last ``<dataset>/raw_files`` materialization already ingested (so a
+  fresh ``make ui`` after ``make demo`` requests nothing);
+* the schedule ``<dataset>_monthly`` runs the month's round at 06:00 Bangkok time the day
+  after the reporting deadline, so the ``reported_by_deadline`` check is judged once the
+  deadline has passed even if no file changed since; a month with no files at all is
+  skipped with a reason (there is nothing to run, and the freshness policy flags it).
+
+How the sensor tells "changed" cheaply. A national round is 7,000+ files and the sensor
+ticks every minute, so it never hashes by default:
+
+1. each tick lists the landing folders (name, size, modification time: ``stat`` only) and
+   fingerprints each round's listing; a round whose listing equals the one recorded in
+   the sensor's cursor is done, with no further I/O;
+2. a round whose listing changed (or that the cursor has never seen, as after a fresh
+   ``make ui``) is compared with what the last ``raw_files`` materialization of that
+   partition ingested: its ``landing_fingerprint`` (the same listing, taken before ingest)
+   equal means unchanged; otherwise file by file against ``landed_files`` (name -> size,
+   mtime) and ``file_hashes`` (name -> SHA-256): a file added, removed or of another size
+   has changed without reading it; only a file of the same size with another mtime (a
+   copy, a ``touch``, a restore from backup) is read and hashed to confirm;
+3. a round with no materialization yet is new and is requested without hashing.
+
+The listing is taken before ingest reads the files, so a file rewritten during a run has
+a newer mtime than recorded and is checked again at the next tick. The run key is the
+round and its listing fingerprint: Dagster never starts the same state twice.
 """
 
 from __future__ import annotations
@@ -11,50 +37,178 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from pipelines.declarations import DatasetSpec
 from pipelines.layout import Layout
-from pipelines.rounds import parse_round
+from pipelines.partitions import rounds
+from pipelines.rounds import Round, parse_round
+
+#: name (``<round folder>/<path>``, as ingest names files) -> (size in bytes, mtime in ns)
+Listing = dict[str, tuple[int, int]]
+
+TIMEZONE = "Asia/Bangkok"  # the partitions' timezone
 
 
-def landing_fingerprints(layout: Layout, dataset: str) -> dict[str, str]:
-    """Round key -> fingerprint of its landed files (both B.E. and Gregorian folders merged)."""
+def _round_folders(layout: Layout, dataset: str) -> dict[str, list[Path]]:
+    """Round key -> its landing folders, only those ingest reads (named ``2563-10`` or ``2020-10`` exactly)."""
     base = layout.root / "landing" / dataset
-    entries: dict[str, list[str]] = {}
+    folders: dict[str, list[Path]] = {}
     if not base.is_dir():
-        return {}
+        return folders
     for folder in sorted(p for p in base.iterdir() if p.is_dir()):
         try:
-            key = parse_round(folder.name).key
+            round_ = parse_round(folder.name)
         except ValueError:
             continue  # not a round folder
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            stat = path.stat()
-            entries.setdefault(key, []).append(f"{path.relative_to(base)}|{stat.st_size}|{stat.st_mtime_ns}")
-    return {key: hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16] for key, lines in entries.items()}
+        if folder.name in (round_.be_key, round_.key):
+            folders.setdefault(round_.key, []).append(folder)
+    return folders
+
+
+def _list(folders: list[Path]) -> Listing:
+    """Every file ingest would read under ``folders``, by the name ingest gives it, with size and mtime."""
+    listing: Listing = {}
+    for base in folders:
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            if path.name.startswith("."):
+                continue  # ingest skips hidden files too (pipelines/ingest/landing.py)
+            try:
+                stat = path.stat()
+            except OSError:
+                continue  # gone since it was listed: the next tick sees the folder as it is then
+            listing[f"{base.name}/{path.relative_to(base).as_posix()}"] = (stat.st_size, stat.st_mtime_ns)
+    return listing
+
+
+def landed_files(layout: Layout, dataset: str, round_: Round) -> Listing:
+    """One round's landed files (both the B.E. and the Gregorian folder), as the sensor lists them."""
+    return _list(_round_folders(layout, dataset).get(round_.key, []))
+
+
+def listing_fingerprint(listing: Listing) -> str:
+    """A short hash of names, sizes and mtimes: equal listings, equal fingerprints; no file is read."""
+    lines = [f"{name}|{size}|{mtime}" for name, (size, mtime) in sorted(listing.items())]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def content_fingerprint(hashes: dict[str, str]) -> str:
+    """A hash of every file's name and SHA-256: what a round's content is, whatever the mtimes."""
+    lines = [f"{name}\t{sha}" for name, sha in sorted(hashes.items())]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (files can be large XLSX)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def raw_files_metadata(listing: Listing, hashes: dict[str, str]) -> dict[str, Any]:
+    """What ``<dataset>/raw_files`` records so the sensor can tell later whether the files changed."""
+    return {
+        "landing_fingerprint": listing_fingerprint(listing),
+        "content_fingerprint": content_fingerprint(hashes),
+        "landed_files": dg.MetadataValue.json({name: [size, mtime] for name, (size, mtime) in sorted(listing.items())}),
+    }
+
+
+def _json(metadata: dict[str, Any], key: str) -> Any:
+    value = metadata.get(key)
+    return getattr(value, "value", value)
+
+
+def changed_since_ingest(
+    listing: Listing, metadata: dict[str, Any], folder_of: Callable[[str], Path], hash_file: Callable[[Path], str]
+) -> bool:
+    """Whether the files listed now differ from those a ``raw_files`` materialization ingested.
+
+    ``metadata`` is that materialization's; ``folder_of(name)`` is the file's path. Cheap
+    tests first (fingerprint, names, sizes, mtimes); ``hash_file`` only for a file whose
+    size is the same but whose mtime is not.
+    """
+    if _json(metadata, "landing_fingerprint") == listing_fingerprint(listing):
+        return False
+    hashes: dict[str, str] = _json(metadata, "file_hashes") or {}
+    recorded: dict[str, list[int]] = _json(metadata, "landed_files") or {}
+    if set(listing) != set(hashes):
+        return True
+    for name, (size, mtime) in sorted(listing.items()):
+        before = recorded.get(name)
+        if before is not None and (before[0], before[1]) == (size, mtime):
+            continue  # same size and mtime: taken as the same bytes
+        if before is not None and before[0] != size:
+            return True  # another size: changed, no need to read it
+        try:
+            if hash_file(folder_of(name)) != hashes[name]:
+                return True
+        except OSError:
+            return True  # unreadable now: a run records why (ingest names the file and the error)
+    return False
+
+
+def last_ingest_metadata(instance: dg.DagsterInstance, dataset: str, partition: str) -> dict[str, Any] | None:
+    """Metadata of the newest ``<dataset>/raw_files`` materialization of ``partition``, or None if there is none."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey([dataset, "raw_files"]), asset_partitions=[partition]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    return dict(records[0].asset_materialization.metadata)
 
 
 def landing_sensor(spec: DatasetSpec, job_name: str) -> dg.SensorDefinition:
+    """``<dataset>_new_files``: run a round whose landed files differ from what was last ingested.
+
+    RUNNING by default: new files are the data team's trigger, and comparing with the last
+    materialization (not only the cursor) makes a fresh start request nothing.
+    """
+
     @dg.sensor(
         name=f"{spec.name}_new_files",
         job_name=job_name,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"New or changed files in data/landing/{spec.name}/<round>/ run that round",
+        description=f"New or changed files in data/landing/{spec.name}/<round>/ run that round; a round whose "
+        "files were already ingested is never run again / ไฟล์ใหม่หรือไฟล์ที่แก้ไขจะเริ่มการประมวลผลรอบนั้น",
     )
     def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        current = landing_fingerprints(Layout.from_env(), spec.name)
-        seen = json.loads(context.cursor) if context.cursor else {}
-        requests = [
-            dg.RunRequest(partition_key=key, run_key=f"{key}:{fingerprint}", tags={"trigger": "new_files"})
-            for key, fingerprint in sorted(current.items())
-            if seen.get(key) != fingerprint
-        ]
+        layout = Layout.from_env()
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        current: dict[str, str] = {}
+        requests, unchanged = [], []
+        base = layout.root / "landing" / spec.name
+        for key, folders in sorted(_round_folders(layout, spec.name).items()):
+            listing = _list(folders)
+            fingerprint = current[key] = listing_fingerprint(listing)
+            if not listing or seen.get(key) == fingerprint:
+                continue
+            metadata = last_ingest_metadata(context.instance, spec.name, key)
+            if metadata is not None and not changed_since_ingest(listing, metadata, base.joinpath, sha256_file):
+                unchanged.append(key)
+                continue
+            requests.append(
+                dg.RunRequest(partition_key=key, run_key=f"{key}:{fingerprint}", tags={"trigger": "new_files"})
+            )
+        if unchanged:
+            context.log.info(
+                f"ไฟล์ของรอบ {', '.join(unchanged)} ตรงกับที่นำเข้าแล้ว ไม่ประมวลผลซ้ำ / "
+                f"files of {', '.join(unchanged)} are those already ingested: not run again"
+            )
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
 
     return sensor
+
+
+def _has_files(layout: Layout, dataset: str, round_: Round) -> bool:
+    return any(any(p.is_file() for p in folder.rglob("*")) for folder in layout.landing_dirs(dataset, round_))
 
 
 def monthly_schedule(
@@ -62,15 +216,35 @@ def monthly_schedule(
 ) -> dg.ScheduleDefinition:
     """The day after ``spec``'s reporting deadline, early morning Bangkok time: the round of that month.
 
-    The scorecards use the village profile's deadline an hour later, after its round is published.
+    RUNNING by default: this run is what judges ``reported_by_deadline`` after the deadline
+    (a run before it cannot call anyone late), and re-running an unchanged round publishes
+    nothing new. A month whose landing folder is empty is skipped with a reason, rather
+    than run into an empty round. The scorecards use the village profile's deadline an
+    hour later, after its round is published.
     """
-    day = int(spec.raw.get("reporting", {}).get("deadline_day", 25)) + 1
-    return dg.build_schedule_from_partitioned_job(
-        job,
-        name=f"{name or spec.name}_monthly",
-        day_of_month=min(day, 28),
-        hour_of_day=hour,  # Bangkok time: the partitions' timezone
+    day = min(int(spec.raw.get("reporting", {}).get("deadline_day", 25)) + 1, 28)
+    schedule_name = f"{name or spec.name}_monthly"
+
+    @dg.schedule(
+        name=schedule_name,
+        cron_schedule=f"0 {hour} {day} * *",
+        job=job,
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Day {day}, {hour:02d}:00 Bangkok time: the month's round, after the reporting deadline / "
+        f"วันที่ {day} เวลา {hour:02d}:00 น.: ประมวลผลรอบของเดือนหลังครบกำหนดส่ง",
     )
+    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        key = rounds.get_partition_key_for_timestamp(context.scheduled_execution_time.timestamp())
+        round_ = parse_round(key)
+        if not _has_files(Layout.from_env(), spec.name, round_):
+            return dg.SkipReason(
+                f"ยังไม่มีไฟล์ของรอบ {round_.be_key} ใน data/landing/{spec.name}/ จึงไม่มีอะไรให้ประมวลผล / "
+                f"no files for round {round_.key} in data/landing/{spec.name}/: nothing to run"
+            )
+        return dg.RunRequest(partition_key=key, tags={"trigger": "monthly"})
+
+    return schedule
 
 
 def freshness_policy(spec: DatasetSpec) -> dg.FreshnessPolicy:

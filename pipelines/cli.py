@@ -3,6 +3,27 @@
 tambon sample --round 2563-10 [--provinces 47,50 | --all]   write a month of raw sample files
 tambon run --round 2563-10                                   run the round end to end in Dagster
 tambon report --round 2563-10                                print the last run's summary again
+tambon query "SELECT ..." [--list | --describe <dataset>]    SQL on the published catalog (catalog/query.py)
+
+Exit codes (also in ``tambon --help``), so that a scheduler or a script can tell a data problem
+from a typo and from a service that is down:
+
+    0    success (a quality target missed, e.g. completeness, is reported but is not a failure)
+    1    a run failed: a step, or a blocking asset check (rows_balance); the ✗ lines name it,
+         the run report says more. CKAN publishing is a step of the run, so a CKAN that is down
+         during ``tambon run`` is 1 too, named on its ✗ line
+    2    a mistake in the command: bad arguments, an unknown dataset, table or round, bad SQL,
+         a missing data folder, catalog or report
+    3    a service did not answer when the command itself asked it: ``tambon query --catalog``
+         with CKAN unreachable or failing (try again later, or check the URL)
+    130  interrupted (Ctrl-C)
+
+A mistake a person can fix is raised as :class:`UserError` where it is found and printed once,
+Thai then English with what to do next, by :func:`main`; any other exception is a bug and keeps
+its traceback. Rounds are read by :func:`pipelines.rounds.parse_round` (2563-10 or 2020-10) and
+checked by :func:`pipelines.rounds.check_programme_round`: from 2563-10, the programme's first
+month and the first Dagster partition, to the current month; rounds after 2564-09 (the
+programme's year) are run with a warning.
 """
 
 from __future__ import annotations
@@ -14,13 +35,28 @@ import inspect
 import json
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
-from catalog.analyst_db import CATALOG_DB, CKAN_DATASET
+from catalog.analyst_db import CATALOG_DB
+from catalog.query import (
+    EXIT_FAILED,
+    EXIT_OK,
+    BilingualParser,
+    CatalogNotFound,
+    CatalogUnreachable,
+    UserError,
+    ckan_catalog_db_url,
+    exit_codes_epilog,
+    run_command,
+)
 from catalog.query import add_command as add_query_command
-from pipelines.declarations import REPO_ROOT, load_datasets
+from pipelines import ckan_notice, run_lock
+from pipelines.declarations import REPO_ROOT, DatasetSpec, DeclarationError, load_datasets
 from pipelines.layout import Layout
-from pipelines.rounds import Round, parse_round
+from pipelines.rounds import PROGRAMME_FIRST, PROGRAMME_LAST, Round, RoundError, check_programme_round, parse_round
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "UserError", "main", "parser", "summary"]
 
 DEFAULT_PROVINCES = [
     "47",
@@ -38,12 +74,95 @@ def _use_repo_dagster_home() -> None:
     os.chdir(REPO_ROOT)
 
 
+# -- what a person named: checked before any work, each mistake a UserError ------------------------------------
+def _round(text: str) -> Round:
+    """The round a person named; refused with the reason when no data can exist for it, warned after 2564-09."""
+    try:
+        round_ = parse_round(text)
+        warning = check_programme_round(round_)
+    except RoundError as error:
+        raise UserError(error.message_th, error.message_en) from None
+    if warning:
+        print(warning, file=sys.stderr)
+    return round_
+
+
+def _datasets() -> dict[str, DatasetSpec]:
+    """The declared datasets; a broken declaration is for the data team to fix, not a traceback to read."""
+    try:
+        return load_datasets()
+    except DeclarationError as error:
+        raise UserError(
+            "คำประกาศชุดข้อมูลในโฟลเดอร์ datasets/ ไม่ถูกต้อง แก้ไฟล์ตามข้อความด้านล่างแล้วลองใหม่",
+            "a dataset declaration under datasets/ is invalid: fix it as said below and try again",
+            details=str(error),
+        ) from None
+
+
+def _known_dataset(name: str, known: Iterable[str], *, what_th: str = "", what_en: str = "") -> str:
+    """``name`` if it is one of ``known``; otherwise the mistake, listing the names that would work."""
+    known = list(known)
+    if name not in known:
+        raise UserError(
+            f"ไม่รู้จักชุดข้อมูล {name!r}{what_th} ใช้ --dataset กับชื่อใดชื่อหนึ่งต่อไปนี้",
+            f"unknown dataset {name!r}{what_en}: use --dataset with one of these",
+            details=", ".join(known),
+        )
+    return name
+
+
+def _data_folder(layout: Layout) -> None:
+    """The data folder must be there before anything reads from it (``TAMBON_DATA_DIR`` or ``data/``)."""
+    if layout.root.is_dir():
+        return
+    named = " (TAMBON_DATA_DIR)" if os.environ.get("TAMBON_DATA_DIR") else ""
+    raise UserError(
+        f"ไม่พบโฟลเดอร์ข้อมูล {layout.root}{named} ตั้งค่า TAMBON_DATA_DIR ให้ชี้ไปยังโฟลเดอร์ที่มี landing/ "
+        "หรือสร้างไฟล์ตัวอย่างก่อนด้วย tambon sample",
+        f"data folder {layout.root}{named} does not exist: set TAMBON_DATA_DIR to the folder holding landing/, "
+        "or write sample files first with tambon sample",
+    )
+
+
+def _provinces(args: argparse.Namespace) -> list[str] | None:
+    """The provinces to sample (None: all of Thailand); an unknown code is refused before any file is written."""
+    if args.all:
+        return None
+    if not args.provinces:
+        return DEFAULT_PROVINCES
+    from registry.geography import provinces as province_table
+
+    known = sorted(province_table()["province_code"])
+    chosen = [code.strip().zfill(2) for code in args.provinces.split(",") if code.strip()]
+    unknown = [code for code in chosen if code not in known]
+    if unknown or not chosen:
+        shown = ", ".join(unknown) or repr(args.provinces)
+        raise UserError(
+            f"รหัสจังหวัดไม่ถูกต้อง: {shown} ใช้รหัส 2 หลักของ 76 จังหวัด "
+            "(ไม่รวมกรุงเทพมหานคร 10) คั่นด้วยจุลภาค เช่น --provinces 47,50 หรือ --all",
+            f"unknown province code(s): {shown}: use the 2-digit codes of the "
+            "76 provinces (Bangkok, 10, is not part of the programme), comma-separated, e.g. --provinces 47,50, "
+            "or --all",
+            details=", ".join(known),
+        )
+    return chosen
+
+
+# -- the commands ------------------------------------------------------------------------------------------------
 def cmd_sample(args: argparse.Namespace) -> int:
     """Sample files for one dataset, or for every dataset that has a generator in ``samples/``."""
-    round_ = parse_round(args.round)
+    round_ = _round(args.round)
     layout = Layout.from_env()
-    provinces = None if args.all else (args.provinces.split(",") if args.provinces else DEFAULT_PROVINCES)
-    names = [args.dataset] if args.dataset else [n for n in load_datasets() if importlib.util.find_spec(f"samples.{n}")]
+    provinces = _provinces(args)
+    if not args.scale > 0:
+        raise UserError(
+            f"--scale ต้องมากกว่า 0 (ไม่ใช่ {args.scale}) เช่น --scale 0.1 คือหนึ่งในสิบของครัวเรือน",
+            f"--scale must be above 0, not {args.scale}: e.g. --scale 0.1 for a tenth of the households",
+        )
+    generators = [n for n in _datasets() if importlib.util.find_spec(f"samples.{n}")]
+    if args.dataset:
+        _known_dataset(args.dataset, generators, what_th=" ที่มีตัวสร้างไฟล์ตัวอย่าง", what_en=" with a sample generator")
+    names = [args.dataset] if args.dataset else generators
     for name in names:
         generator = importlib.import_module(f"samples.{name}")
         out_dir = layout.landing_dir(name, round_)
@@ -56,7 +175,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         truth = generator.generate(round_, out_dir, **options)
         files = getattr(truth, "files", [])
         print(f"เขียนไฟล์ตัวอย่าง {len(files)} ไฟล์ / wrote {len(files)} sample files -> {out_dir}")
-    return 0
+    return EXIT_OK
 
 
 def summary(report: dict) -> str:
@@ -114,26 +233,45 @@ def _report_path(layout: Layout, dataset: str, round_: Round) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run the round of every dataset with files (or ``--dataset``), then the scorecards; 1 if any run failed."""
+    round_ = _round(args.round)
+    layout = Layout.from_env()
+    _data_folder(layout)
+    specs = _datasets()
+    if args.dataset:
+        _known_dataset(args.dataset, specs)
+    names = [args.dataset] if args.dataset else [n for n in specs if layout.landing_dirs(n, round_)]
+    if not names:
+        landing = layout.root / "landing"
+        raise UserError(
+            f"ไม่พบไฟล์ของรอบ {round_.be_key} ใน {landing} วางไฟล์ไว้ที่ {landing}/<ชุดข้อมูล>/{round_.be_key}/ "
+            f"หรือสร้างไฟล์ตัวอย่างด้วย tambon sample --round {round_.be_key}",
+            f"no files for round {round_} under {landing}: put them in {landing}/<dataset>/{round_.be_key}/, "
+            f"or write sample files with tambon sample --round {round_.be_key}",
+        )
+
     import dagster as dg
 
     from pipelines.definitions import defs, round_job_name
 
-    round_ = parse_round(args.round)
     _use_repo_dagster_home()
-    layout = Layout.from_env()
     os.environ["TAMBON_PROGRESS"] = "1"
-    names = [args.dataset] if args.dataset else [n for n in load_datasets() if layout.landing_dirs(n, round_)]
-    if not names:
-        print(f"ไม่พบไฟล์ของรอบ {round_.be_key} / no files for round {round_} under {layout.root / 'landing'}")
-        return 1
-    instance = dg.DagsterInstance.get()
-    status = 0
+    if notice := ckan_notice.notice():  # CKAN set up on this machine, but not for this run
+        print(notice, file=sys.stderr)
+    with run_lock.exclusive(layout.root / run_lock.LOCKS / "dagster-instance.lock"):
+        instance = dg.DagsterInstance.get()  # two first runs at once would both create its storage
+    database = layout.catalog / CATALOG_DB
+    database_before = _modified(database)
+    status = EXIT_OK
     for name in names:
         print(f"▶ {name} รอบ/round {round_}", file=sys.stderr)
-        if not _execute(defs.resolve_job_def(round_job_name(name)), round_, instance):
-            status = 1
-            continue
-        report = json.loads(_report_path(layout, name, round_).read_text(encoding="utf-8"))
+        # The round is this process's from before its run until its figures are printed: a second
+        # `tambon run`, a sensor's or the UI's run of the same round waits (pipelines/run_lock.py).
+        with run_lock.hold(layout, name, round_, on_wait=lambda message: print(f"  • {message}", file=sys.stderr)):
+            if not _execute(defs.resolve_job_def(round_job_name(name)), round_, instance):
+                status = EXIT_FAILED
+                continue
+            report = json.loads(_report_path(layout, name, round_).read_text(encoding="utf-8"))
         print(summary(report))
         reports = layout.reports(name, round_)
         print(f"  แคตตาล็อก / catalog: {layout.catalog}")
@@ -141,17 +279,51 @@ def cmd_run(args: argparse.Namespace) -> int:
         for file, label in [
             ("quality_report.html", "รายงานคุณภาพข้อมูล / quality report"),
             ("field_workers.csv", "ผลงานรายลูกจ้าง (ภายใน) / field workers (internal)"),
+            ("quarantine.csv", "แถวที่ถูกกักไว้ทีละแถว (ภายใน) / quarantined rows (internal)"),
+            ("tambons_not_reported.csv", "ตำบลที่ยังไม่รายงาน / tambons not reported"),
         ]:
             if (reports / file).exists():
                 print(f"  {label}: {reports / file}")
         print(f"  ข้อมูลระหว่างทาง (ภายใน) / work area (internal): {layout.work(name, round_)}")
     if not args.dataset:
         status |= _score(defs, round_, instance, layout)
-    print(f"ฐานข้อมูลสำหรับนักวิเคราะห์ / analysts' DuckDB catalog: {layout.catalog / CATALOG_DB}")
+    _print_analyst_database(database, database_before)
     if os.environ.get("CKAN_URL"):
-        print(f"CKAN: {os.environ['CKAN_URL']}/organization/dopa")
-        print(f"DuckDB (ATTACH ... (READ_ONLY)): {_ckan_catalog_db_url(os.environ['CKAN_URL'])}")
+        _print_ckan(os.environ["CKAN_URL"].rstrip("/"))
     return status
+
+
+def _modified(path: Path) -> int | None:
+    """The file's modification time in ns, None when it does not exist: was it written by this run?"""
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
+def _print_analyst_database(database: Path, before: int | None) -> None:
+    """The analysts' database, only if it is there: a run whose publish failed may never have written it."""
+    now = _modified(database)
+    if now is None:
+        return
+    note = "" if now != before else " (ไม่ได้เขียนใหม่ในครั้งนี้ / not rewritten by this run)"
+    print(f"ฐานข้อมูลสำหรับนักวิเคราะห์ / analysts' DuckDB catalog: {database}{note}")
+
+
+def _print_ckan(ckan_url: str) -> None:
+    """Where to browse and ATTACH in CKAN, only when CKAN holds the catalog database; a CKAN that is down is said."""
+    try:
+        url = ckan_catalog_db_url(ckan_url)
+    except CatalogUnreachable:
+        print(
+            f"ติดต่อ CKAN ที่ {ckan_url} ไม่ได้ จึงไม่แสดงลิงก์ของ CKAN ตรวจ CKAN_URL และว่า CKAN ทำงานอยู่ "
+            "แล้วสั่ง tambon run อีกครั้งเพื่อเผยแพร่\n"
+            f"CKAN at {ckan_url} did not answer, so no CKAN links are shown: check CKAN_URL and that CKAN is "
+            "running, then run tambon run again to publish",
+            file=sys.stderr,
+        )
+        return
+    except CatalogNotFound:  # nothing of ours published there (yet): no link that would lead nowhere
+        return
+    print(f"CKAN: {ckan_url}/organization/dopa")
+    print(f"DuckDB (ATTACH ... (READ_ONLY)): {url}")
 
 
 def _execute(job, round_: Round, instance, **options) -> bool:
@@ -165,10 +337,20 @@ def _execute(job, round_: Round, instance, **options) -> bool:
     )
     for event in result.all_events:
         if event.is_step_failure:
-            print(f"✗ {event.step_key}: {event.event_specific_data.error.message}", file=sys.stderr)
+            print(f"✗ {event.step_key}: {_reason(event.event_specific_data.error)}", file=sys.stderr)
     if result.success:
         print(f"  run id: {result.run_id}")
     return result.success
+
+
+def _reason(error) -> str:
+    """The innermost cause of a step failure, in its own (Thai/English) words, not Dagster's "Error occurred while
+    executing op" wrapper; the whole stack stays in Dagster's log and UI."""
+    while error.cause is not None:
+        error = error.cause
+    message = error.message.strip()
+    prefix, _, rest = message.partition(": ")
+    return rest if error.cls_name and prefix.endswith(error.cls_name) and rest else message
 
 
 def _score(defs, round_: Round, instance, layout: Layout) -> int:
@@ -185,7 +367,7 @@ def _score(defs, round_: Round, instance, layout: Layout) -> int:
         except MissingInputError as missing:
             print(f"ข้ามการคำนวณ {name} / {name} skipped: {missing}")
     if not ready:
-        return 0
+        return EXIT_OK
     print(f"▶ scorecards รอบ/round {round_}: {', '.join(ready)}", file=sys.stderr)
     selection = [key for key in defs.resolve_all_asset_keys() if key.path[0] in ready]  # published, and CKAN
     ok = _execute(defs.resolve_job_def(SCORECARDS_JOB), round_, instance, asset_selection=selection)
@@ -194,33 +376,46 @@ def _score(defs, round_: Round, instance, layout: Layout) -> int:
         latest = json.loads(pointer.read_text(encoding="utf-8"))["rounds"].get(round_.key) if pointer.exists() else None
         if latest:
             print(f"ผลการคัดเลือก / picks ({name}): {pointer.parent / latest['path']}")
-    return 0 if ok else 1
-
-
-def _ckan_catalog_db_url(ckan_url: str) -> str:
-    """The stable download URL of the catalog database in CKAN (what an analyst ATTACHes)."""
-    import requests
-
-    response = requests.get(f"{ckan_url}/api/3/action/package_show", params={"id": CKAN_DATASET}, timeout=30)
-    if not response.ok:
-        return f"{ckan_url}/dataset/{CKAN_DATASET}"
-    resources = response.json()["result"]["resources"]
-    return next((r["url"] for r in resources if r.get("format") == "DuckDB"), f"{ckan_url}/dataset/{CKAN_DATASET}")
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    round_, layout = parse_round(args.round), Layout.from_env()
+    """The last run's summary (or its JSON); no report yet is a mistake with the command that makes one."""
+    round_, layout = _round(args.round), Layout.from_env()
+    _data_folder(layout)
+    _known_dataset(args.dataset, _datasets())
     path = _report_path(layout, args.dataset, round_)
     if not path.exists():
-        print(f"ยังไม่มีรายงานของรอบนี้ / no report yet: {path}")
-        return 1
+        raise UserError(
+            f"ยังไม่มีรายงานของ {args.dataset} รอบ {round_.be_key} ประมวลผลก่อนด้วย "
+            f"tambon run --round {round_.be_key} --dataset {args.dataset}",
+            f"no run report yet for {args.dataset}, round {round_}: run "
+            f"tambon run --round {round_.be_key} --dataset {args.dataset} first (looked for {path})",
+        )
     report = json.loads(path.read_text(encoding="utf-8"))
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else summary(report))
-    return 0
+    return EXIT_OK
+
+
+def _epilog() -> str:
+    """Exit codes and the rounds accepted, for ``tambon --help``."""
+    first, last = PROGRAMME_FIRST.be_key, PROGRAMME_LAST.be_key
+    return (
+        f"{exit_codes_epilog()}\n"
+        f"รอบ: 2563-10 (พ.ศ.) หรือ 2020-10 (ค.ศ.) ตั้งแต่ {first} ถึงเดือนปัจจุบัน "
+        f"รอบหลัง {last} (หลังปีงบประมาณของโครงการ) ประมวลผลได้แต่มีคำเตือน\n"
+        f"rounds: 2563-10 (B.E.) or 2020-10 (Gregorian), from {first} to this month; "
+        f"rounds after {last} (the programme's year) run with a warning"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="tambon", description="Tambon open-data pipeline / ไปป์ไลน์ข้อมูลเปิดระดับตำบล")
+    top = BilingualParser(
+        prog="tambon",
+        description="Tambon open-data pipeline / ไปป์ไลน์ข้อมูลเปิดระดับตำบล",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = top.add_subparsers(dest="command", required=True)
     sample = sub.add_parser("sample", help="write a realistic month of raw files / สร้างไฟล์ตัวอย่าง")
     sample.add_argument("--round", default="2563-10", help="2563-10 or 2020-10")
@@ -245,12 +440,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """The exit code (see the module docstring); a :class:`UserError` is printed, never a traceback."""
     try:
-        return args.func(args)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
+        args = parser().parse_args(argv)
+    except SystemExit as done:  # --help (0) or a malformed argument (2), already printed by argparse
+        return done.code if isinstance(done.code, int) else 2
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,16 @@
-"""The monthly reporting deadline (seed 001: reports go up by the 25th) and who missed it."""
+"""The monthly reporting deadline (seed 001: reports go up by the 25th) and who missed it.
+
+Who missed it is split the way the data team chases it: first the tambons missing
+in provinces that sent something this round (a province office that can be
+called about its few gaps), then the provinces that sent nothing at all, counted
+rather than listed tambon by tambon (one call per province, not 7,000 rows).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -11,6 +18,22 @@ from pipelines.declarations import DatasetSpec
 from pipelines.rounds import Round
 
 DEFAULT_DEADLINE_DAY = 25
+NOT_REPORTED_FILE = "tambons_not_reported.csv"
+
+#: Columns of :func:`not_reported_table`, in order, with the Thai/English header the CSV shows.
+NOT_REPORTED_COLUMNS: dict[str, str] = {
+    "province_code": "รหัสจังหวัด / province_code",
+    "province_name_th": "จังหวัด / province_name_th",
+    "province_name_en": "province_name_en",
+    "province_sent_data": "จังหวัดส่งข้อมูลรอบนี้ / province_sent_data",
+    "amphoe_code": "รหัสอำเภอ / amphoe_code",
+    "amphoe_name_th": "อำเภอ / amphoe_name_th",
+    "amphoe_name_en": "amphoe_name_en",
+    "tambon_code": "รหัสตำบล / tambon_code",
+    "tambon_name_th": "ตำบล / tambon_name_th",
+    "tambon_name_en": "tambon_name_en",
+    "villages_expected": "หมู่บ้านตามทะเบียน / villages_expected",
+}
 
 
 def today() -> dt.date:
@@ -36,3 +59,80 @@ def late_or_missing(spec: DatasetSpec, round_: Round, quality: pd.DataFrame, tod
     if today <= reporting_deadline(spec, round_):
         return not_reported(quality).iloc[0:0]
     return not_reported(quality)
+
+
+def provinces_that_sent_data(quality: pd.DataFrame) -> set[str]:
+    """Province codes with any row received this round: someone there is sending, so gaps can be chased."""
+    provinces = quality[(quality["level"] == "province") & (quality["rows_received"] > 0)]
+    return set(provinces["area_code"])
+
+
+def not_reported_table(quality: pd.DataFrame, tambons: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every tambon of ``tambons`` (default: all not reported) with its amphoe and province, codes and names.
+
+    Tambons of provinces that sent data come first (``province_sent_data`` true), then
+    those of provinces that sent nothing; each part in code order, so a province and
+    its amphoes are contiguous runs of rows.
+    """
+    tambons = not_reported(quality) if tambons is None else tambons
+    names = {
+        level: quality[quality["level"] == level].set_index("area_code")[["area_name_th", "area_name_en"]]
+        for level in ("province", "amphoe")
+    }
+    tambon_rows = quality[quality["level"] == "tambon"].set_index("area_code")
+    codes = tambons["area_code"].astype(str)
+    sent = provinces_that_sent_data(quality)
+    table = pd.DataFrame(
+        {
+            "province_code": codes.str[:2].to_numpy(),
+            "province_name_th": codes.str[:2].map(names["province"]["area_name_th"]).to_numpy(),
+            "province_name_en": codes.str[:2].map(names["province"]["area_name_en"]).to_numpy(),
+            "province_sent_data": codes.str[:2].isin(sent).to_numpy(),
+            "amphoe_code": codes.str[:4].to_numpy(),
+            "amphoe_name_th": codes.str[:4].map(names["amphoe"]["area_name_th"]).to_numpy(),
+            "amphoe_name_en": codes.str[:4].map(names["amphoe"]["area_name_en"]).to_numpy(),
+            "tambon_code": codes.to_numpy(),
+            "tambon_name_th": codes.map(tambon_rows["area_name_th"]).to_numpy(),
+            "tambon_name_en": codes.map(tambon_rows["area_name_en"]).to_numpy(),
+            "villages_expected": codes.map(tambon_rows["villages_expected"]).fillna(0).astype("int64").to_numpy(),
+        }
+    )
+    return table.sort_values(["province_sent_data", "tambon_code"], ascending=[False, True]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class NotReported:
+    """Tambons without a report, in the two parts the data team acts on differently."""
+
+    chase: pd.DataFrame  #: tambons missing in provinces that sent data (rows of :func:`not_reported_table`)
+    silent: pd.DataFrame  #: provinces that sent nothing: code, names, tambons (how many), villages_expected
+
+    @property
+    def tambons(self) -> int:
+        """Every tambon not reported, in both parts."""
+        return len(self.chase) + int(self.silent["tambons"].sum())
+
+    @property
+    def silent_tambons(self) -> int:
+        return int(self.silent["tambons"].sum())
+
+
+def split_not_reported(quality: pd.DataFrame, tambons: pd.DataFrame | None = None) -> NotReported:
+    """:func:`not_reported_table` split: the tambons to chase listed, the silent provinces counted."""
+    table = not_reported_table(quality, tambons)
+    chase = table[table["province_sent_data"]].reset_index(drop=True)
+    silent = (
+        table[~table["province_sent_data"]]
+        .groupby(["province_code", "province_name_th", "province_name_en"], as_index=False, dropna=False)
+        .agg(tambons=("tambon_code", "size"), villages_expected=("villages_expected", "sum"))
+        .sort_values("province_code")
+        .reset_index(drop=True)
+    )
+    return NotReported(chase, silent)
+
+
+def csv_headers(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with the Thai/English headers people see in Excel, booleans as ใช่/yes and ไม่/no."""
+    out = table[list(NOT_REPORTED_COLUMNS)].copy()
+    out["province_sent_data"] = out["province_sent_data"].map({True: "ใช่ / yes", False: "ไม่ / no"})
+    return out.rename(columns=NOT_REPORTED_COLUMNS)

@@ -13,7 +13,7 @@ from pipelines import alerts
 from pipelines.assets import SCORECARDS_GROUP, ckan_asset, dataset_assets, scorecard_asset
 from pipelines.automation import landing_sensor, monthly_schedule
 from pipelines.declarations import load_datasets
-from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource
+from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
 from pipelines.scorecards import load_scorecards
 
 
@@ -29,7 +29,7 @@ def build_definitions() -> dg.Definitions:
     cards = load_scorecards()
     assets = [a for spec in specs.values() for a in dataset_assets(spec)]
     assets += [scorecard_asset(card) for card in cards.values()]
-    resources: dict = {"data": DataLayout(), "catalog": LocalCatalogResource()}
+    resources: dict = {"data": DataLayout(), "catalog": LocalCatalogResource(), "locks": RunLocks()}
     if os.environ.get("CKAN_URL"):  # publish to CKAN too when one is configured
         assets += [ckan_asset(name) for name in [*specs, *cards]]
         resources["ckan"] = CkanResource(url=os.environ["CKAN_URL"])
@@ -59,6 +59,9 @@ def build_definitions() -> dg.Definitions:
             monthly_schedule(specs["village_profile"], scorecards, name=SCORECARDS_JOB, hour=7),
         ],
         resources=resources,
+        # One process per run: the run's lock on its dataset and round (RunLocks) is held by that process
+        # from its first step to its end, which a process per step could not do.
+        executor=dg.in_process_executor,
     )
 
 

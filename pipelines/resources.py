@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +15,7 @@ from catalog.ckan_publish import CkanPublisher, Organization
 from catalog.local import LocalCatalog
 from pipelines.declarations import REPO_ROOT
 from pipelines.layout import Layout
+from pipelines.run_lock import RunHolds
 
 
 class DataLayout(dg.ConfigurableResource):
@@ -44,3 +49,21 @@ class CkanResource(dg.ConfigurableResource):
         token = token_from_environment(Path(self.secrets_file))
         client = CkanClient(self.url, token)
         return CkanPublisher(client, local, Organization(self.organization, self.organization_title))
+
+
+class RunLocks(dg.ConfigurableResource):
+    """One run per dataset and round at a time (``pipelines/run_lock.py``), held until the run ends."""
+
+    data_dir: str = ""
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[RunHolds]:
+        layout = Layout(Path(self.data_dir).resolve()) if self.data_dir else Layout.from_env()
+
+        def say(message: str) -> None:
+            context.log.warning(message)
+            if os.environ.get("TAMBON_PROGRESS") == "1":
+                print(f"  • {message}", file=sys.stderr, flush=True)
+
+        with ExitStack() as stack:
+            yield RunHolds(layout, stack, say)

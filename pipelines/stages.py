@@ -26,12 +26,13 @@ from catalog.suppression import suppress
 from pipelines.aggregate import tables
 from pipelines.aggregate.geography import Geography, code_columns, from_registry
 from pipelines.aggregate.indicators import disclosure_rules
-from pipelines.deadlines import not_reported, reporting_deadline
+from pipelines.deadlines import NOT_REPORTED_FILE, csv_headers, not_reported, not_reported_table, reporting_deadline
 from pipelines.declarations import DatasetSpec
 from pipelines.field_workers import field_worker_output
 from pipelines.ingest.received import read_round
 from pipelines.layout import Layout
 from pipelines.report import write_quality_page
+from pipelines.report.internal_tables import QUARANTINE_FILE, write_frame_csv, write_quarantine_csv
 from pipelines.rounds import Round
 from pipelines.work import WorkArea
 from validation.run import validate_round
@@ -126,14 +127,33 @@ def quality(job: RoundJob) -> dict[str, Any]:
     }
 
 
+def quarantine_table(job: RoundJob) -> tuple[Path, int]:
+    """Every quarantined row's findings as ``quarantine.csv`` in the reports folder (internal: personal values).
+
+    Written after validation, so the data team can tell an office which file, sheet, row
+    and field to correct; streamed by DuckDB, never published.
+    """
+    return write_quarantine_csv(job.spec, job.work, job.layout.reports(job.spec.name, job.round))
+
+
+def not_reported_list(job: RoundJob) -> Path:
+    """The full list of tambons not reported (``tambons_not_reported.csv``), chaseable ones first.
+
+    The check and the page show the tambons to chase and count the silent provinces; this
+    file is where every tambon is, for Excel.
+    """
+    table = not_reported_table(job.work.read("quality"))
+    return write_frame_csv(csv_headers(table), job.layout.reports(job.spec.name, job.round) / NOT_REPORTED_FILE)
+
+
 def quality_page(job: RoundJob) -> Path:
-    """The round's quality report (HTML with charts), written with the run report (internal)."""
-    return write_quality_page(
-        job.spec,
-        job.round,
-        job.work.folder.parent,
-        out_dir=job.layout.reports(job.spec.name, job.round),
-    )
+    """The round's quality report (HTML with charts), written with the run report (internal).
+
+    It links the internal tables already written beside it by name (never their contents).
+    """
+    folder = job.layout.reports(job.spec.name, job.round)
+    internal = [name for name in (QUARANTINE_FILE, NOT_REPORTED_FILE) if (folder / name).is_file()]
+    return write_quality_page(job.spec, job.round, job.work.folder.parent, out_dir=folder, internal_files=internal)
 
 
 def aggregate(job: RoundJob) -> dict[str, Any]:

@@ -32,8 +32,9 @@ def code_rank() -> dict[str, int]:
     return {code: i for i, code in enumerate(catalogue()["rows"])}
 
 
-def templates(fields: list[dict[str, Any]]) -> pd.DataFrame:
-    """One (code, field) -> (Thai, English) template per pair, with sentinels for value and detail."""
+def templates(fields: list[dict[str, Any]], limit: int | None = None) -> pd.DataFrame:
+    """One (code, field) -> (Thai, English) template per pair, with sentinels for value and detail;
+    ``limit``: the collection's ``max_cell_length``, which ``value_too_long`` names."""
     rows = []
     specs: list[dict[str, Any] | None] = [*fields, None]
     ranks = code_rank()
@@ -50,6 +51,7 @@ def templates(fields: list[dict[str, Any]]) -> pd.DataFrame:
                 detail=_DETAIL,
                 type=kind,
                 type_th=TYPE_TH.get(kind, kind),
+                limit=f"{limit:,}" if limit is not None else "",
             )
             rows.append((code, name, ranks[code], th, en))
     return pd.DataFrame(rows, columns=["code", "field", "code_rank", "template_th", "template_en"])
@@ -70,14 +72,14 @@ def messages_sql(raw: str, templates_table: str) -> str:
     """
 
 
-def with_messages(raw: pd.DataFrame, fields: list[dict[str, Any]]) -> pd.DataFrame:
+def with_messages(raw: pd.DataFrame, fields: list[dict[str, Any]], limit: int | None = None) -> pd.DataFrame:
     """Messages for a (small) frame of raw findings, by the same SQL the DuckDB path runs."""
     if raw.empty:
         return empty()
     con = duckdb.connect()
     try:
         con.register("raw_findings", raw[RAW_COLUMNS])
-        con.register("message_templates", templates(fields))
+        con.register("message_templates", templates(fields, limit))
         out = con.execute(
             f"SELECT * EXCLUDE (code_rank) FROM ({messages_sql('raw_findings', 'message_templates')}) "
             "ORDER BY _row_id, rule, field, code_rank"

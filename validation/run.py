@@ -31,6 +31,7 @@ import pandas as pd
 
 from pipelines.aggregate.geography import Geography
 from pipelines.declarations import DatasetSpec
+from pipelines.ingest.limits import limits_for
 from pipelines.rounds import Round
 from pipelines.work import WorkArea
 from validation import findings, schema_sql
@@ -121,8 +122,13 @@ def _assemble(
     file_names: dict[str, str],
     engine: str,
 ) -> None:
-    """Temp tables ``found`` (raw findings) and ``findings_all`` (with messages) and views of the rows."""
-    schema = validation_descriptor(spec.schema)
+    """Temp tables ``found`` (raw findings) and ``findings_all`` (with messages) and views of the rows.
+
+    A cell longer than the collection's ``max_cell_length`` is ``value_too_long`` (both schema engines)
+    and NULL in the typed rows, so no declared rule quotes thousands of characters back in its message.
+    """
+    limit = limits_for(spec).max_cell_length
+    schema = validation_descriptor(spec.schema, max_cell_length=limit)
     present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     # Every field as text (a column pandas wrote all-empty has no type), absent ones as NULL.
     texts = [
@@ -133,7 +139,16 @@ def _assemble(
     con.execute(f"CREATE TEMP VIEW received_rows AS SELECT _row_id, {', '.join(texts + lineage)} FROM {source}")
     extra = key_columns(spec.duplicates, spec.field_names)
     carried = ", ".join(f"{sql} AS {ident(name)}" for name, sql in extra.items())
-    con.execute(f"CREATE TEMP VIEW received_plus AS SELECT *{', ' + carried if carried else ''} FROM received_rows")
+    # bytes first: a cell of at most ``limit`` bytes is short, and its length is known without a scan
+    short = [
+        f"CASE WHEN strlen({ident(n)}) <= {limit} OR length({ident(n)}) <= {limit} THEN {ident(n)} END AS {ident(n)}"
+        for n in spec.field_names
+    ]
+    con.execute(
+        f"CREATE TEMP VIEW received_short AS SELECT _row_id, {', '.join(short + list(map(ident, LINEAGE)))} "
+        "FROM received_rows"
+    )
+    con.execute(f"CREATE TEMP VIEW received_plus AS SELECT *{', ' + carried if carried else ''} FROM received_short")
     # The rows the fast path cannot vouch for, found once: every read of the typed rows splits on them.
     con.execute(f"CREATE TEMP TABLE suspects AS {schema_sql.suspects_sql('received_rows', schema)}")
     typed = schema_sql.typed_sql("received_plus", schema, [*LINEAGE, *extra], suspects="suspects")
@@ -160,7 +175,7 @@ def _assemble(
     con.execute(f"CREATE TEMP TABLE found AS {union}")
     if (duplicates := duplicate_findings(spec.duplicates, "typed_rows", "found", "file_names")) is not None:
         con.execute(f"INSERT INTO found SELECT {columns} FROM ({duplicates})")
-    con.register("message_templates", findings.templates(spec.fields))
+    con.register("message_templates", findings.templates(spec.fields, limit))
     con.execute(
         f"""
         CREATE TEMP TABLE findings_all AS

@@ -8,6 +8,12 @@ The DuckDB engine (``validation.schema_sql``) must give the same findings for
 every row; the codes and details it uses come from here (``constraint_code``,
 ``constraint_detail``), so there is one mapping from a frictionless error to a
 finding.
+
+A cell longer than the collection's ``max_cell_length`` (the descriptor's
+``maxCellLength``, see :func:`validation_descriptor`) is one ``value_too_long``
+finding, and nothing else is said about that cell: its value is a short excerpt,
+its detail the length (from ingest's mark when ingest cut the cell). Row-level
+findings (a repeated primary key) still stand.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 import pandas as pd
 from frictionless import Checklist, Resource, Schema
 
+from pipelines.ingest.limits import cut_length
 from validation import custom_checks, findings
 
 _CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"', re.DOTALL)
@@ -49,20 +56,61 @@ def type_detail(field: dict[str, Any]) -> str:
     return f'type is "{field.get("type", "string")}/{field.get("format", "default")}"'
 
 
-def validation_descriptor(schema: dict[str, Any], keep_keys: bool = False) -> dict[str, Any]:
-    """The schema as both engines check it: without keys unless asked, without our own keys."""
+#: The descriptor key both engines read the cell length limit from (not a Table Schema key:
+#: never handed to frictionless).
+MAX_CELL_LENGTH = "maxCellLength"
+TOO_LONG = "value_too_long"
+EXCERPT = 40  # characters of a too-long cell kept as its finding's value
+
+
+def validation_descriptor(
+    schema: dict[str, Any], keep_keys: bool = False, max_cell_length: int | None = None
+) -> dict[str, Any]:
+    """The schema as both engines check it: without keys unless asked, with the cell length limit if given."""
     dropped = () if keep_keys else ("primaryKey", "foreignKeys")
-    return {k: v for k, v in schema.items() if k not in dropped}
+    out = {k: v for k, v in schema.items() if k not in dropped}
+    if max_cell_length is not None:
+        out[MAX_CELL_LENGTH] = int(max_cell_length)
+    return out
 
 
 def validation_schema(schema: dict[str, Any], keep_keys: bool = False) -> Schema:
-    return Schema.from_descriptor(validation_descriptor(schema, keep_keys))
+    descriptor = validation_descriptor(schema, keep_keys)
+    descriptor.pop(MAX_CELL_LENGTH, None)
+    return Schema.from_descriptor(descriptor)
+
+
+def too_long_detail(text: str) -> str:
+    """The length a too-long cell had in its file: ingest's mark when it cut the cell, else its own."""
+    return cut_length(text) or f"{len(text):,}"
+
+
+def too_long_value(text: str) -> str:
+    return text[:EXCERPT] + "…"
+
+
+def _too_long(
+    data: list[list[Any]], names: list[str], index: pd.Index, limit: int | None
+) -> tuple[list[tuple], set[tuple[int, str]]]:
+    """``value_too_long`` findings and the (row id, field) cells they are about."""
+    if limit is None:
+        return [], set()
+    rows, cells = [], set()
+    for position, row in enumerate(data[1:]):
+        for name, value in zip(names, row, strict=True):
+            text = str(value)
+            if len(text) > limit:
+                row_id = int(index[position])
+                rows.append((row_id, name, TOO_LONG, "schema", too_long_value(text), too_long_detail(text)))
+                cells.add((row_id, name))
+    return rows, cells
 
 
 def schema_errors(frame: pd.DataFrame, schema: dict[str, Any], keep_keys: bool = False) -> pd.DataFrame:
     """Findings without messages (``findings.RAW_COLUMNS``); ``frame``'s index holds the row ids."""
     names = [f["name"] for f in schema["fields"]]
     data = [names, *frame[names].astype(object).where(frame[names].notna(), "").values.tolist()]
+    long_rows, long_cells = _too_long(data, names, frame.index, schema.get(MAX_CELL_LENGTH))
     checklist = Checklist(checks=[custom_checks.declared_checks(pairs=custom_checks.declared(schema))])
     resource = Resource(data=data, schema=validation_schema(schema, keep_keys))
     report = resource.validate(checklist=checklist, limit_errors=0)
@@ -82,10 +130,14 @@ def schema_errors(frame: pd.DataFrame, schema: dict[str, Any], keep_keys: bool =
             code = ROW_ERROR_CODES[error_type]
         # The text as received, not frictionless's typed value (a unique error prints "3" for "03").
         value = data[row_number - 1][position[field_name]] if field_name else ""
-        rows.append((int(frame.index[row_number - 2]), field_name or "", code, "schema", value, detail))
-    return pd.DataFrame(rows, columns=findings.RAW_COLUMNS).astype({"_row_id": "int64"})
+        row_id = int(frame.index[row_number - 2])
+        if (row_id, field_name) not in long_cells:  # a too-long cell has that finding only
+            rows.append((row_id, field_name or "", code, "schema", value, detail))
+    return pd.DataFrame(rows + long_rows, columns=findings.RAW_COLUMNS).astype({"_row_id": "int64"})
 
 
 def schema_findings(frame: pd.DataFrame, schema: dict[str, Any], keep_keys: bool = False) -> pd.DataFrame:
     """Findings for every cell that breaks the schema; ``frame``'s index holds the row ids."""
-    return findings.with_messages(schema_errors(frame, schema, keep_keys), schema["fields"])
+    return findings.with_messages(
+        schema_errors(frame, schema, keep_keys), schema["fields"], limit=schema.get(MAX_CELL_LENGTH)
+    )

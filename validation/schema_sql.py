@@ -21,7 +21,10 @@ checked in one vectorised pass instead of a Python loop per cell. What it mirror
 * ``pattern`` is ``re.match("^" + pattern + "$")`` (``$`` also before a final newline);
 * ``unique``/``primaryKey`` on typed values, the 2nd and later occurrences reported
   against the previous one; a key that is all missing is itself an error;
-* a row whose every cell is missing is one ``blank_row`` finding, nothing else.
+* a row whose every cell is missing is one ``blank_row`` finding, nothing else;
+* a cell longer than the descriptor's ``maxCellLength`` is one ``value_too_long`` finding
+  (a short excerpt as its value, its length as detail) and nothing else is said about it
+  (``schema_check`` defines this one, frictionless has no such check).
 
 Where it cannot mirror (a number beyond ±1.7e38 digits for an integer bound, a
 Python-only regular expression, a non-default format), :func:`unsupported` says
@@ -41,16 +44,20 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from frictionless import Schema
 
 from pipelines import python_text
+from pipelines.ingest.limits import CUT_LENGTH_PATTERN
 from validation import custom_checks, findings
 from validation.schema_check import (
+    EXCERPT,
+    MAX_CELL_LENGTH,
     ROW_ERROR_CODES,
+    TOO_LONG,
     constraint_code,
     constraint_detail,
     type_detail,
     validation_descriptor,
+    validation_schema,
 )
 
 SQL_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "date": "DATE", "boolean": "BOOLEAN", "string": "VARCHAR"}
@@ -176,6 +183,30 @@ class _Field:
     index: int  # 1-based position among the schema's fields (frictionless's fieldNumber)
     missing_values: list[str]
     constraint_values: dict[str, Any] = field(default_factory=dict)  # typed by frictionless
+    max_length: int | None = None  # the descriptor's maxCellLength
+
+    def too_long(self) -> str:
+        """The cell has more characters than the limit (``length``: code points, as Python's ``len``)."""
+        if self.max_length is None:
+            return "false"
+        return f"coalesce(length({self.raw()}) > {int(self.max_length)}, false)"
+
+    def plain_is_short(self) -> bool:
+        """Whether every plain spelling (:meth:`plain`) is within the limit, so the fast path need not measure."""
+        if self.max_length is None:
+            return True
+        if self.type in ("integer", "number", "date"):
+            return self.max_length >= 32  # 18 digits, 15.15 digits, 10 characters
+        if self.type == "boolean":
+            words = [*self.spec.get("trueValues", ["true"]), *self.spec.get("falseValues", ["false"])]
+            return all(len(w) <= self.max_length for w in words)
+        constraints = self.spec.get("constraints", {})  # a clean string meets every constraint
+        if isinstance(constraints.get("maxLength"), int) and constraints["maxLength"] <= self.max_length:
+            return True
+        if "enum" in constraints and all(len(str(v)) <= self.max_length for v in constraints["enum"]):
+            return True
+        run = _DIGIT_RUN.fullmatch(str(constraints.get("pattern", "")))
+        return bool(run) and int(run.group(1)) <= self.max_length  # exactly that many digits
 
     @property
     def name(self) -> str:
@@ -395,11 +426,11 @@ def _fields(schema: dict[str, Any]) -> tuple[_Field, ...]:
 @cache
 def _plans(descriptor: str) -> tuple[_Field, ...]:
     schema = json.loads(descriptor)
-    typed = Schema.from_descriptor(validation_descriptor(schema))
+    typed = validation_schema(schema)
     out = []
     for index, spec in enumerate(schema["fields"], start=1):
         missing = spec.get("missingValues", schema.get("missingValues", [""]))
-        plan = _Field(spec=spec, index=index, missing_values=list(missing))
+        plan = _Field(spec=spec, index=index, missing_values=list(missing), max_length=schema.get(MAX_CELL_LENGTH))
         reader = typed.get_field(spec["name"]).create_value_reader()
         for name, value in spec.get("constraints", {}).items():
             if name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -413,11 +444,12 @@ def _plans(descriptor: str) -> tuple[_Field, ...]:
 
 
 def _typed_layers(relation: str, plans: tuple[_Field, ...], keep: list[str]) -> str:
-    """SELECT with, per field: raw text, ``:m`` missing, ``:n`` parsed text, ``:ok`` type valid, ``:v`` value."""
+    """SELECT with, per field: raw text, ``:m`` missing, ``:n`` parsed text, ``:ok`` type valid, ``:v`` value,
+    ``:long`` longer than the cell limit."""
     carried = ", ".join(ident(c) for c in ["_row_id", *keep])
     layer_a = [carried]
     for p in plans:
-        layer_a += [p.raw(), f"{p.missing()} AS {_col(p.name, 'm')}"]
+        layer_a += [p.raw(), f"{p.missing()} AS {_col(p.name, 'm')}", f"{p.too_long()} AS {_col(p.name, 'long')}"]
         if (n := p.normalised()) is not None:
             layer_a.append(f"{n} AS {_col(p.name, 'n')}")
         else:
@@ -425,7 +457,13 @@ def _typed_layers(relation: str, plans: tuple[_Field, ...], keep: list[str]) -> 
     layer_b = [carried]
     for p in plans:
         ok, value = p.ok_and_value()
-        layer_b += [p.raw(), _col(p.name, "m"), _col(p.name, "n"), f"{ok} AS {_col(p.name, 'ok')}"]
+        layer_b += [
+            p.raw(),
+            _col(p.name, "m"),
+            _col(p.name, "long"),
+            _col(p.name, "n"),
+            f"{ok} AS {_col(p.name, 'ok')}",
+        ]
         layer_b.append(f"{value} AS {_col(p.name, 'v')}")
     layer_b.append(f"({' AND '.join(_col(p.name, 'm') for p in plans)}) AS {ident(':blank')}")
     return f"SELECT {', '.join(layer_b)} FROM (SELECT {', '.join(layer_a)} FROM {relation})"
@@ -488,6 +526,10 @@ def clean_test(schema: dict[str, Any], plans: tuple[_Field, ...] | None = None) 
         fields.append(present if constraints.get("required") else f"({p.missing()} OR {present})")
     if not any(p.spec.get("constraints", {}).get("required") for p in plans):  # else a clean row has a value
         fields.append("NOT (" + " AND ".join(p.missing() for p in plans) + ")")
+    if measured := [p for p in plans if not p.plain_is_short()]:
+        # bytes bound characters: one greatest() of byte lengths (kept in the string, no scan) vouches for all
+        longest = ", ".join(f"strlen({p.raw()})" for p in measured)
+        fields.append(f"coalesce(greatest({longest}), 0) <= {int(measured[0].max_length)}")
     return CleanTest(tuple(helpers), "(" + " AND ".join(fields) + ")")
 
 
@@ -541,23 +583,27 @@ def _cell_checks(schema: dict[str, Any], plans: tuple[_Field, ...]) -> list[_Che
     blank = ident(":blank")
     custom = _custom_checks(schema)
     for p in plans:
-        m, ok = _col(p.name, "m"), _col(p.name, "ok")
+        m, ok, long = _col(p.name, "m"), _col(p.name, "ok"), _col(p.name, "long")
+        short = f"NOT {long} AND "  # a too-long cell has that finding only
         constraints = p.spec.get("constraints", {})
-        checks.append(_Check(p.name, p.index, "wrong_type", type_detail(p.spec), f"(NOT {m} AND NOT {ok})"))
+        if p.max_length is not None:
+            checks.append(_Check(p.name, p.index, TOO_LONG, "", long))
+        checks.append(_Check(p.name, p.index, "wrong_type", type_detail(p.spec), f"({short}NOT {m} AND NOT {ok})"))
         failing = []
         for name in _ORDER[p.type]:
             if name not in constraints or (name == "required" and not constraints[name]):
                 continue
             if name == "required":
-                sql = f"({m} AND NOT ({blank}))"
+                sql = f"({short}{m} AND NOT ({blank}))"
             else:
                 sql = f"({ok} AND {p.constraint_fails(name)})"
                 failing.append(sql)
+                sql = f"({short}{sql})"
             checks.append(_Check(p.name, p.index, constraint_code(name), constraint_detail(constraints[name]), sql))
         for check in custom.get(p.name, []):
             clean = f" AND NOT ({' OR '.join(failing)})" if failing else ""
             value = _col(p.name, "v") if p.type == "string" else f"CAST({_col(p.name, 'v')} AS VARCHAR)"
-            sql = f"({ok}{clean} AND {check.invalid_sql(value, None)})"
+            sql = f"({short}{ok}{clean} AND {check.invalid_sql(value, None)})"
             checks.append(_Check(p.name, p.index, check.code, check.name, sql))
     checks.append(_Check("", 0, ROW_ERROR_CODES["blank-row"], "", f"({blank})"))
     return checks
@@ -602,7 +648,7 @@ def _key_findings(
                    coalesce({p.raw()}, '') AS value, {note} AS detail
             FROM (SELECT _row_id, {p.raw()}, lag(pos) OVER (PARTITION BY {v} ORDER BY pos) AS prev
                   FROM (SELECT *, {position} AS pos FROM ({layers})) WHERE {v} IS NOT NULL{not_nan})
-            WHERE prev IS NOT NULL"""
+            WHERE prev IS NOT NULL AND NOT {p.too_long()}"""
         )
     if key:
         values = ", ".join(_col(k, "v") for k in key)
@@ -658,9 +704,14 @@ def schema_errors_sql(
     raws = ", ".join(f"coalesce({p.raw()}, '')" for p in plans)
     # No WHERE: DuckDB would push it below the flags and compute every check twice. A clean
     # row's list is NULL instead, and unnest(NULL) gives no rows.
+    cell = "e.vals[c.field_index]"
+    cut = f"nullif(regexp_extract({cell}, {lit(CUT_LENGTH_PATTERN + '$')}, 1), '')"
     cells = f"""
         SELECT e._row_id, c.field, c.code, 'schema' AS rule,
-               CASE WHEN c.field_index > 0 THEN e.vals[c.field_index] ELSE '' END AS value, c.detail
+               CASE WHEN c.code = '{TOO_LONG}' THEN left({cell}, {EXCERPT}) || '…'
+                    WHEN c.field_index > 0 THEN {cell} ELSE '' END AS value,
+               CASE WHEN c.code = '{TOO_LONG}' THEN coalesce({cut}, format('{{:,}}', length({cell})))
+                    ELSE c.detail END AS detail
         FROM (SELECT _row_id, vals, unnest(ks) AS k
               FROM (SELECT _row_id,
                            CASE WHEN bad THEN [{raws}] END AS vals,

@@ -17,7 +17,9 @@
 # TAMBON_CKAN_PORT (5000), TAMBON_CKAN_PG_PORT (54329),
 # TAMBON_CKAN_REDIS_PORT (63799), TAMBON_CKAN_RUN (default
 # $TAMBON_CKAN_HOME/run-$TAMBON_CKAN_PORT), TAMBON_CKAN_PYTHON (python3),
-# TAMBON_CKAN_WORKERS (2).
+# TAMBON_CKAN_WORKERS (2), TAMBON_CKAN_STATEMENT_TIMEOUT (5s: PostgreSQL's
+# statement_timeout for CKAN's database roles), TAMBON_CKAN_WORKER_TIMEOUT (60:
+# seconds before gunicorn replaces a worker stuck in one request).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,6 +32,8 @@ TAMBON_CKAN_REDIS_PORT="${TAMBON_CKAN_REDIS_PORT:-63799}"
 TAMBON_CKAN_RUN="$(realpath -m "${TAMBON_CKAN_RUN:-$TAMBON_CKAN_HOME/run-$TAMBON_CKAN_PORT}")"
 TAMBON_CKAN_PYTHON="${TAMBON_CKAN_PYTHON:-python3}"
 TAMBON_CKAN_WORKERS="${TAMBON_CKAN_WORKERS:-2}"
+TAMBON_CKAN_STATEMENT_TIMEOUT="${TAMBON_CKAN_STATEMENT_TIMEOUT:-5s}"
+TAMBON_CKAN_WORKER_TIMEOUT="${TAMBON_CKAN_WORKER_TIMEOUT:-60}"
 
 VENV="$TAMBON_CKAN_HOME/venv"
 REQUIREMENTS="$SCRIPT_DIR/requirements.txt"
@@ -123,7 +127,7 @@ cmd_install() {
     apt_install_missing
     mkdir -p "$TAMBON_CKAN_HOME"
     : >"$INSTALL_LOG"
-    local py_version req_hash ext_hash stamp="$VENV/.tambon-requirements"
+    local py_version req_hash stamp="$VENV/.tambon-requirements"
     py_version="$("$TAMBON_CKAN_PYTHON" -c 'import sys; print(sys.version)')"
     req_hash="$({ cat "$REQUIREMENTS"; echo "$py_version"; } | sha)"
     if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$req_hash" ]]; then
@@ -137,14 +141,22 @@ cmd_install() {
         echo "$req_hash" >"$stamp"
         rm -f "$VENV/.tambon-extension"
     fi
+    install_extension
+    log "install done"
+}
+
+# The extension is installed editable: only a changed pyproject.toml (e.g. a new
+# plugin entry point) needs a reinstall. Cheap, so `start` checks it too.
+install_extension() {
+    local ext_hash
     ext_hash="$({ echo "$EXT_DIR"; cat "$EXT_DIR/pyproject.toml"; } | sha)"
     if [[ "$(cat "$VENV/.tambon-extension" 2>/dev/null)" != "$ext_hash" ]] \
         || ! "$VENV/bin/python" -c 'import ckanext.tambon' 2>/dev/null; then
         log "installing ckanext-tambon (editable)"
+        mkdir -p "$TAMBON_CKAN_HOME"
         pip_quiet install --no-deps --no-build-isolation -e "$EXT_DIR"
         echo "$ext_hash" >"$VENV/.tambon-extension"
     fi
-    log "install done"
 }
 
 # --------------------------------------------------------------- postgres --
@@ -169,6 +181,8 @@ unix_socket_directories = '$PGSOCK'
 synchronous_commit = off
 max_connections = 50
 shared_buffers = '64MB'
+# no one statement may fill the disk with temporary files (sorts, hashes)
+temp_file_limit = '1GB'
 EOF
     if pg_running; then
         log "postgres already running (port $TAMBON_CKAN_PG_PORT)"
@@ -202,6 +216,11 @@ SELECT 'CREATE ROLE datastore_ro LOGIN'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'datastore_ro') \gexec
 ALTER ROLE ckan_default PASSWORD '$ckan_pw';
 ALTER ROLE datastore_ro PASSWORD '$ro_pw';
+-- No web request may hold PostgreSQL for long, whatever it asks. The DataStore
+-- sets its own per-transaction timeout for its writes (SET LOCAL, 60 s), so the
+-- publisher's bulk loads keep working; migrations run with PGOPTIONS (below).
+ALTER ROLE ckan_default SET statement_timeout = '$TAMBON_CKAN_STATEMENT_TIMEOUT';
+ALTER ROLE datastore_ro SET statement_timeout = '$TAMBON_CKAN_STATEMENT_TIMEOUT';
 SELECT 'CREATE DATABASE ckan_default OWNER ckan_default ENCODING ''UTF8'''
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'ckan_default') \gexec
 SELECT 'CREATE DATABASE datastore_default OWNER ckan_default ENCODING ''UTF8'''
@@ -279,7 +298,7 @@ write_config() {
         "ckan.datastore.read_url=postgresql://datastore_ro:$ro_pw@127.0.0.1:$TAMBON_CKAN_PG_PORT/datastore_default" \
         "ckan.redis.url=redis://127.0.0.1:$TAMBON_CKAN_REDIS_PORT/0" \
         "solr_url=http://127.0.0.1:9/solr/not-used" \
-        "ckan.plugins=activity tambon_gdc tambon_publishing scheming_datasets tambon_pgsearch datastore dcat dcat_json_interface structured_data datatables_view text_view" \
+        "ckan.plugins=activity tambon_gdc tambon_publishing tambon_limits scheming_datasets tambon_pgsearch datastore dcat dcat_json_interface structured_data datatables_view text_view" \
         "ckan.views.default_views=datatables_view text_view" \
         "scheming.dataset_schemas=ckanext.tambon:thai_gdc_dataset.yaml" \
         "scheming.presets=ckanext.scheming:presets.json" \
@@ -293,6 +312,32 @@ write_config() {
         "ckan.datastore.default_fts_lang=simple" \
         "debug=false" \
         >>"$LOGS/setup.log" 2>&1 || die "ckan config-tool failed, see $LOGS/setup.log"
+    write_limits
+}
+
+# The caps of ckanext-tambon (limits.py, body_limit.py), written with their
+# defaults once so that they can be seen and edited in ckan.ini; an edited
+# value is kept on later starts.
+LIMIT_DEFAULTS=(
+    "ckanext.tambon.search.max_length=1000"
+    "ckanext.tambon.search.max_terms=32"
+    "ckanext.tambon.search.max_depth=8"
+    "ckanext.tambon.search.max_rows=1000"
+    "ckanext.tambon.search.max_start=100000"
+    "ckanext.tambon.search.max_fields=50"
+    "ckanext.tambon.api.max_body_bytes=1048576"
+    "ckanext.tambon.api.datastore_max_body_bytes=67108864"
+    "ckanext.tambon.datastore.search_timeout_ms=5000"
+)
+
+write_limits() {
+    local setting missing=()
+    for setting in "${LIMIT_DEFAULTS[@]}"; do
+        grep -qE "^[[:space:]]*${setting%%=*}[[:space:]]*=" "$INI" || missing+=("$setting")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    "$VENV/bin/ckan" config-tool "$INI" "${missing[@]}" >>"$LOGS/setup.log" 2>&1 \
+        || die "ckan config-tool failed, see $LOGS/setup.log"
 }
 
 migrate_database() {
@@ -302,7 +347,9 @@ migrate_database() {
     want="$(cat "$VENV/.tambon-requirements" "$VENV/.tambon-extension" 2>/dev/null | sha)"
     [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && return 0
     log "ckan db upgrade (creates the schema on first start)"
-    ckan_cli db upgrade >>"$LOGS/setup.log" 2>&1 || die "ckan db upgrade failed, see $LOGS/setup.log"
+    # a migration may rewrite a big table: no statement timeout for it (libpq reads PGOPTIONS)
+    PGOPTIONS="-c statement_timeout=0" ckan_cli db upgrade >>"$LOGS/setup.log" 2>&1 \
+        || die "ckan db upgrade failed, see $LOGS/setup.log"
     ckan_cli datastore set-permissions 2>>"$LOGS/setup.log" \
         | psql_admin -d datastore_default >>"$LOGS/setup.log" 2>&1 \
         || die "datastore set-permissions failed, see $LOGS/setup.log"
@@ -380,9 +427,16 @@ start_gunicorn() {
     rm -f "$GUNICORN_PID"
     port_open "$TAMBON_CKAN_PORT" && die "port $TAMBON_CKAN_PORT is taken by another program"
     log "starting CKAN (gunicorn) at $CKAN_URL"
+    # Request limits: gunicorn's largest request line (8190 bytes: a GET q of
+    # ~900 Thai characters, percent-encoded; longer searches go by POST), at
+    # most 100 headers of 8190 bytes; a worker stuck in one request for
+    # TAMBON_CKAN_WORKER_TIMEOUT s is killed and replaced; each worker is
+    # replaced after 2000-2200 requests (staggered), bounding slow leaks.
     CKAN_INI="$INI" HOME="$RUN" setsid "$VENV/bin/gunicorn" \
         --chdir "$SCRIPT_DIR" --bind "127.0.0.1:$TAMBON_CKAN_PORT" \
-        --workers "$TAMBON_CKAN_WORKERS" --timeout 120 --no-control-socket \
+        --workers "$TAMBON_CKAN_WORKERS" --timeout "$TAMBON_CKAN_WORKER_TIMEOUT" --graceful-timeout 30 \
+        --limit-request-line 8190 --limit-request-fields 100 --limit-request-field_size 8190 \
+        --max-requests 2000 --max-requests-jitter 200 --no-control-socket \
         --pid "$GUNICORN_PID" --access-logfile "$LOGS/access.log" \
         --error-logfile "$LOGS/gunicorn.log" --capture-output \
         wsgi:application </dev/null >>"$LOGS/gunicorn.log" 2>&1 9>&- &
@@ -430,6 +484,7 @@ stop_gunicorn() {
 
 cmd_start() {
     [[ -x "$VENV/bin/ckan" ]] || cmd_install
+    install_extension
     mkdir -p "$RUN" "$LOGS"
     chmod 711 "$RUN" # postgres must reach pgdata and its socket; nobody lists
     exec 9>"$RUN/.lock"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+_HASH_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -18,24 +21,43 @@ class LandedFile:
     size: int
     received_at: str  # when it landed (file modification time, UTC, ISO 8601)
     data: bytes = field(repr=False)  # read once: hashed, archived and parsed from the same bytes
+    #: why the file's bytes are not in ``data``: 'too_large' (hashed and archived from disk, not read),
+    #: or the error that stopped reading it (then it has no hash and no archived copy)
+    unread: str = ""
 
 
-def find_files(landing_dirs: list[Path]) -> Iterator[LandedFile]:
-    """Every regular file under the round's landing folders, in a stable order, one in memory at a time."""
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _land(base: Path, path: Path, max_bytes: int | None) -> LandedFile:
+    """One file: read whole, or hashed from disk when larger than ``max_bytes``, or the error reading it."""
+    relative = f"{base.name}/{path.relative_to(base).as_posix()}"
+    try:
+        stat = path.stat()
+        landed_at = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(microsecond=0).isoformat()
+        if max_bytes is not None and stat.st_size > max_bytes:
+            return LandedFile(path, relative, _hash_file(path), stat.st_size, landed_at, b"", "too_large")
+        data = path.read_bytes()
+    except OSError as exc:  # vanished, unreadable: the round goes on without it
+        return LandedFile(path, relative, "", 0, "", b"", type(exc).__name__)
+    return LandedFile(path, relative, hashlib.sha256(data).hexdigest(), len(data), landed_at, data)
+
+
+def find_files(landing_dirs: list[Path], max_bytes: int | None = None) -> Iterator[LandedFile]:
+    """Every regular file under the round's landing folders, in a stable order, one in memory at a time.
+
+    A file larger than ``max_bytes`` is hashed from disk and not read into memory (it will be rejected).
+    """
     for base in landing_dirs:
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             if path.name.startswith("."):
                 continue
-            data = path.read_bytes()
-            landed_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
-            yield LandedFile(
-                path=path,
-                relative_name=f"{base.name}/{path.relative_to(base).as_posix()}",
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
-                received_at=landed_at.isoformat(),
-                data=data,
-            )
+            yield _land(base, path, max_bytes)
 
 
 def archive_path(archive: Path, landed: LandedFile) -> Path:
@@ -49,7 +71,10 @@ def archive_file(archive: Path, landed: LandedFile) -> Path:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(landed.data)
+        if landed.unread == "too_large":
+            shutil.copyfile(landed.path, temporary)
+        else:
+            temporary.write_bytes(landed.data)
         temporary.chmod(0o444)
         os.replace(temporary, target)
     return target

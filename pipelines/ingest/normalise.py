@@ -125,16 +125,20 @@ def header_matcher(fields: list[dict[str, Any]]) -> HeaderMatcher:
         for name in (field["name"], field.get("title"), field.get("title_th"), *field.get("aliases", [])):
             if name:
                 lookup.setdefault(header_key(name), field["name"])
+    longest = max(map(len, lookup), default=0)
 
     def match(cells: list[str]) -> list[str | None]:
+        filled = sum(1 for c in cells if c and c.strip())
+        if 0.6 * filled > len(fields):  # even every field named would not be most cells: not keyed one by one
+            return []
         mapped: list[str | None] = []
         seen: set[str] = set()
         for cell in cells:
-            name = lookup.get(header_key(cell)) if cell else None
+            # a cell several times longer than any name (a million-character title) is no name
+            name = lookup.get(header_key(cell)) if cell and len(cell) <= 4 * longest + 64 else None
             mapped.append(name if name not in seen else None)
             if name:
                 seen.add(name)
-        filled = sum(1 for c in cells if c and c.strip())
         return mapped if len(seen) >= 3 and len(seen) >= 0.6 * filled else []
 
     return match

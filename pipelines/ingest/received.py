@@ -25,11 +25,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.declarations import DatasetSpec
-from pipelines.ingest.decode import decode_text, sniff_container
+from pipelines.ingest.decode import container, decode_text
 from pipelines.ingest.landing import LandedFile, archive_file, find_files
+from pipelines.ingest.limits import Limits, cap_long_cells, keep_cut_cells, limits_for
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
 from pipelines.ingest.problems import FileProblem
-from pipelines.ingest.tables import Sheet, read_csv, read_xlsx
+from pipelines.ingest.tables import Sheet, read_csv, read_workbook
+from pipelines.ingest.workbooks import ole2_kind, workbook_kind
 
 LINEAGE = ["_file", "_sheet", "_row"]
 ROW_ID = "_row_id"
@@ -83,19 +85,24 @@ def received_schema(spec: DatasetSpec) -> pa.Schema:
     return pa.schema(fields, metadata=pandas_metadata)
 
 
-def _read_sheets(data: bytes, match: HeaderMatcher, record: FileRecord) -> list[Sheet]:
-    if sniff_container(data) == "zip":
-        record.format = "xlsx"
-        return read_xlsx(data, match)
+def _read_sheets(data: bytes, match: HeaderMatcher, record: FileRecord, limits: Limits) -> list[Sheet]:
+    kind = container(data)
+    if kind in ("zip", "ole2"):
+        record.format = "xlsx" if kind == "zip" else "xls"  # what it most likely is, until its contents say
+        record.format = workbook_kind(data, limits) if kind == "zip" else ole2_kind(data)
+        return read_workbook(data, record.format, match, limits)
     text, record.encoding = decode_text(data)
     record.format = "csv"
     if record.encoding == "utf-8-sig":
-        return read_csv(text, match, utf8=data[3:])
-    return read_csv(text, match, utf8=data if record.encoding == "utf-8" else None)
+        return read_csv(text, match, utf8=data[3:], limits=limits)
+    return read_csv(text, match, utf8=data if record.encoding == "utf-8" else None, limits=limits)
 
 
-def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord) -> list[pa.Table]:
-    """Rows of every sheet with every form field (None where the header lacks it), with lineage appended."""
+def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord, limits: Limits) -> list[pa.Table]:
+    """Rows of every sheet with every form field (None where the header lacks it), with lineage appended.
+
+    A cell longer than ``limits.max_cell_length`` is cut here, before anything else copies it.
+    """
     out: list[pa.Table] = []
     names = spec.field_names
     for sheet in sheets:
@@ -107,11 +114,12 @@ def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord) -> li
         record.blank_rows_skipped += sheet.blank_rows
         n = sheet.rows.num_rows
         if n:
-            columns = [sheet.rows.column(name) if name in positions else pa.nulls(n, pa.string()) for name in names]
+            rows = cap_long_cells(sheet.rows, sorted(positions), limits.max_cell_length)
+            columns = [rows.column(name) if name in positions else pa.nulls(n, pa.string()) for name in names]
             columns += [
                 pa.repeat(pa.scalar(record.sha256, pa.string()), n),
                 pa.repeat(pa.scalar(sheet.name, pa.string()), n),
-                sheet.rows.column("_row"),
+                rows.column("_row"),
             ]
             out.append(pa.table(columns, names=[*names, *LINEAGE]))
     record.sheets = ",".join(s.name for s in sheets)
@@ -122,22 +130,39 @@ def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord) -> li
     return out
 
 
-def _parse(data: bytes, spec: DatasetSpec, match: HeaderMatcher, record: FileRecord) -> list[pa.Table]:
-    """A file's rows, or a FileProblem on the record (format, encoding, header kept as far as they got)."""
+def _reject(record: FileRecord, problem: FileProblem) -> list[pa.Table]:
+    record.status, record.problem_code = "rejected", problem.code
+    record.message_th, record.message_en = problem.message_th, problem.message_en
+    record.rows_received = 0
+    return []
+
+
+def _parse(data: bytes, spec: DatasetSpec, match: HeaderMatcher, record: FileRecord, limits: Limits) -> list[pa.Table]:
+    """A file's rows, or a rejection on the record (format, encoding, header kept as far as they got).
+
+    Whatever a reader raises ends here as a rejected file: a known problem with its own code, anything
+    else (a parser's bug on a file nobody foresaw, a memory error, a panic in calamine's Rust, which
+    Python sees as a ``BaseException``) as ``unreadable_file`` naming the exception. One file never
+    stops a round.
+    """
     try:
-        return _file_rows(_read_sheets(data, match, record), spec, record)
+        return _file_rows(_read_sheets(data, match, record, limits), spec, record, limits)
     except FileProblem as problem:
-        record.status, record.problem_code = "rejected", problem.code
-        record.message_th, record.message_en = problem.message_th, problem.message_en
-        record.rows_received = 0
-        return []
+        return _reject(record, problem)
+    except Exception as exc:  # any parser's failure is this file's, not the round's
+        return _reject(record, FileProblem("unreadable_file", type(exc).__name__))
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":  # KeyboardInterrupt, SystemExit: not the file's doing
+            raise
+        return _reject(record, FileProblem("unreadable_file", type(exc).__name__))
 
 
 class _RowWriter:
     """Gathers parsed rows into batches, normalises each and appends it to the Parquet file."""
 
-    def __init__(self, spec: DatasetSpec, target: Path, batch_rows: int) -> None:
+    def __init__(self, spec: DatasetSpec, target: Path, batch_rows: int, cell_limit: int) -> None:
         self.schema = received_schema(spec)
+        self.cell_limit = cell_limit
         self.normalise = Normaliser(spec.fields)
         self.writer = pq.ParquetWriter(target, self.schema, compression="snappy")
         self.batch_rows = batch_rows
@@ -157,7 +182,7 @@ class _RowWriter:
             return
         batch = pa.concat_tables(self.pending)
         self.pending, self.pending_rows = [], 0
-        fields = self.normalise(batch)
+        fields = keep_cut_cells(batch, self.normalise(batch), self.cell_limit)
         ids = pa.array(np.arange(self.rows, self.rows + batch.num_rows, dtype=np.int64))
         columns = [ids, *fields.columns, *(batch.column(c) for c in LINEAGE)]
         self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
@@ -187,11 +212,12 @@ def read_round(
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     match = header_matcher(spec.fields)
+    limits = limits_for(spec)
     records: list[FileRecord] = []
-    writer = _RowWriter(spec, temporary, batch_rows)
+    writer = _RowWriter(spec, temporary, batch_rows, limits.max_cell_length)
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ingest") as pool:
-            for record, rows in _in_order(_submit_all(spec, landing_dirs, archive, match, pool)):
+            for record, rows in _in_order(_submit_all(spec, landing_dirs, archive, match, pool, limits)):
                 records.append(record)
                 writer.add(rows)
         writer.flush()
@@ -211,14 +237,15 @@ def _submit_all(
     archive: Path,
     match: HeaderMatcher,
     pool: Executor,
+    limits: Limits,
 ) -> Iterator[tuple[FileRecord, Future[list[pa.Table]] | None]]:
     seen: dict[str, str] = {}
-    for landed in find_files(landing_dirs):
-        record = _record(landed, archive, seen)
-        if record.status == "duplicate":
+    for landed in find_files(landing_dirs, max_bytes=limits.max_file_bytes):
+        record = _record(landed, archive, seen, limits)
+        if record.status in ("duplicate", "rejected"):
             yield record, None
         else:
-            yield record, pool.submit(_parse, landed.data, spec, match, record)
+            yield record, pool.submit(_parse, landed.data, spec, match, record, limits)
 
 
 def _in_order(
@@ -235,10 +262,17 @@ def _in_order(
         yield record, future.result() if future else []
 
 
-def _record(landed: LandedFile, archive: Path, seen: dict[str, str]) -> FileRecord:
+def _record(landed: LandedFile, archive: Path, seen: dict[str, str], limits: Limits) -> FileRecord:
+    """The file's record, archived; rejected already when it could not be read or is too large to."""
+    if landed.unread and landed.unread != "too_large":  # no bytes: nothing to hash or archive
+        record = FileRecord(landed.sha256, landed.relative_name, landed.size, "", landed.received_at)
+        _reject(record, FileProblem("unreadable_file", landed.unread))
+        return record
     archived = archive_file(archive, landed)
     record = FileRecord(landed.sha256, landed.relative_name, landed.size, str(archived), landed.received_at)
-    if landed.sha256 in seen:
+    if landed.unread == "too_large":
+        _reject(record, FileProblem("file_too_large", f"{landed.size:,} > {limits.max_file_bytes:,}"))
+    elif landed.sha256 in seen:
         record.status, record.problem_code = "duplicate", "duplicate_file"
         problem = FileProblem("duplicate_file", seen[landed.sha256])
         record.message_th, record.message_en = problem.message_th, problem.message_en

@@ -8,14 +8,18 @@ A CSV file's body (below the header) is parsed by Arrow's CSV reader, with each
 row's number taken from the line it starts on; a body Arrow would read differently
 from Python's ``csv`` (ragged rows, line breaks inside quoted cells) is read by
 ``csv`` instead, so both ways give the same rows.
+
+Neither reader has a limit of its own on a cell's length (Arrow's blocks are made as
+long as the longest line, Python's field size limit is lifted): a cell's length is
+judged by the declared ``max_cell_length`` (``pipelines.ingest.limits``), which
+quarantines the row instead of stopping the round. A line of more cells than
+``max_columns`` rejects the file before Python would make a list of them.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -24,11 +28,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as arrow_csv
 
+from pipelines.ingest.limits import DEFAULT_LIMITS, Limits
 from pipelines.ingest.normalise import blank_cell_pattern, clean_text
 from pipelines.ingest.problems import FileProblem
+from pipelines.ingest.workbooks import worksheets
 
 HEADER_SEARCH_ROWS = 10
 _DELIMITERS = (",", "|", ";", "\t")
+_MIN_BLOCK = 1 << 20  # Arrow's default block size; a longer line gets a block of its own length
+
+
+def _lift_csv_field_limit() -> None:
+    """Python's ``csv`` refuses a field of more than 131,072 characters by default (``_csv.Error``); the
+    declared ``max_cell_length`` decides instead, after reading. A field cannot be longer than its file."""
+    csv.field_size_limit(2**31 - 1)
+
+
+_lift_csv_field_limit()
 
 
 HeaderTest = Callable[[list[str]], list[str | None]]
@@ -55,18 +71,6 @@ def _rows_table(columns: list[str | None], rows: list[tuple[int, list[str]]]) ->
     }
     data["_row"] = pa.array([number for number, _ in rows], pa.int64())
     return pa.table(data)
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 def _find_header(lines: Iterator[list[str]], match_header: HeaderTest) -> tuple[int, list[str], list] | None:
@@ -103,8 +107,8 @@ def _find_table(name: str, lines: Iterable[list[str]], match_header: HeaderTest)
     return Sheet(name, header_row, columns, raw_header, _rows_table(columns, rows), blank)
 
 
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter most used in the first lines (of ``str.splitlines``)."""
+def _first_lines(text: str) -> list[str]:
+    """The first lines of the text (of ``str.splitlines``), without splitting all of it."""
     size = 1 << 16
     while True:  # the first lines of a prefix that holds more than them are the first lines of the text
         head = text[:size]
@@ -112,12 +116,34 @@ def _sniff_delimiter(text: str) -> str:
         if len(lines) > HEADER_SEARCH_ROWS or len(head) == len(text):
             break
         size *= 4
-    first_lines = lines[:HEADER_SEARCH_ROWS]
-    return max(_DELIMITERS, key=lambda d: sum(line.count(d) for line in first_lines))
+    return lines[:HEADER_SEARCH_ROWS]
 
 
-def _line_numbers(data: bytes) -> tuple[np.ndarray, int]:
-    """(index of every non-empty line, number of lines) of text whose lines end in \\r\\n, \\n or \\r.
+def _sniff_delimiter(first_lines: list[str], max_columns: int) -> str:
+    """The delimiter most used in the first lines; a line of more cells than ``max_columns`` rejects the file."""
+    delimiter = max(_DELIMITERS, key=lambda d: sum(line.count(d) for line in first_lines))
+    widest = max((line.count(delimiter) + 1 for line in first_lines), default=0)
+    if widest > max_columns:
+        raise FileProblem("too_many_columns", f"{widest:,} > {max_columns:,}")
+    return delimiter
+
+
+def _check_width(data: bytes | memoryview, delimiter: str, max_columns: int) -> None:
+    """Reject a body with a line of more than ``max_columns`` cells (delimiters counted, quotes ignored:
+    a bound, never an undercount of real cells), before ``csv`` makes Python lists of them."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero((raw == 10) | (raw == 13))
+    delimiters = np.flatnonzero(raw == ord(delimiter))
+    if delimiters.size < max_columns:
+        return
+    widest = int(np.bincount(np.searchsorted(ends, delimiters)).max()) + 1
+    if widest > max_columns:
+        raise FileProblem("too_many_columns", f"{widest:,} > {max_columns:,}")
+
+
+def _line_numbers(data: bytes) -> tuple[np.ndarray, int, int]:
+    """(index of every non-empty line, number of lines, longest line in bytes) of text whose lines end in
+    \\r\\n, \\n or \\r.
 
     Lines as ``io.StringIO(text, newline="")`` yields them, so as Python's ``csv`` counts records
     when no quoted cell spans lines. A last line without an ending counts when it is not empty.
@@ -136,7 +162,7 @@ def _line_numbers(data: bytes) -> tuple[np.ndarray, int]:
     starts = np.concatenate(([0], ends + widths))
     stops = np.concatenate((ends, [raw.size]))
     lines = ends.size + (1 if starts[-1] < raw.size else 0)
-    return np.flatnonzero(stops > starts), lines
+    return np.flatnonzero(stops > starts), lines, int((stops - starts).max(initial=0))
 
 
 def _blank_rows(table: pa.Table) -> np.ndarray:
@@ -159,13 +185,14 @@ def _read_body_fast(
 ) -> tuple[pa.Table, int] | None:
     """The rows below the header (``data``: UTF-8) through Arrow's CSV reader, or None when it would not
     give what ``csv`` gives; ``quoted``: the body has a quote character."""
-    nonempty, lines = _line_numbers(data)
+    nonempty, lines, longest = _line_numbers(data)
     names = [f"c{i}" for i in range(len(columns))]
     if nonempty.size:
+        block = max(_MIN_BLOCK, longest + 2)  # a block holds whole lines: one line never straddles two
         try:
             table = arrow_csv.read_csv(
                 pa.py_buffer(data),
-                read_options=arrow_csv.ReadOptions(column_names=names, use_threads=False),
+                read_options=arrow_csv.ReadOptions(column_names=names, use_threads=False, block_size=block),
                 parse_options=arrow_csv.ParseOptions(
                     delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=True
                 ),
@@ -190,9 +217,11 @@ def _read_body_fast(
     return pa.table(out), int(lines - nonempty.size + blank.sum())
 
 
-def read_csv(text: str, match_header: HeaderTest, utf8: bytes | None = None) -> list[Sheet]:
+def read_csv(
+    text: str, match_header: HeaderTest, utf8: bytes | None = None, limits: Limits = DEFAULT_LIMITS
+) -> list[Sheet]:
     """The table in a CSV file's text; ``utf8``: the file's bytes when they are that text in UTF-8 (BOM removed)."""
-    delimiter = _sniff_delimiter(text)
+    delimiter = _sniff_delimiter(_first_lines(text), limits.max_columns)
     buffer = io.StringIO(text, newline="")
     found = _find_header(csv.reader(iter(buffer.readline, ""), delimiter=delimiter), match_header)
     if found is None:
@@ -207,6 +236,7 @@ def read_csv(text: str, match_header: HeaderTest, utf8: bytes | None = None) -> 
         data, quoted = memoryview(utf8)[start:], utf8.find(b'"', start) >= 0
     fast = _read_body_fast(data, quoted, delimiter, header_row, columns)
     if fast is None:
+        _check_width(data, delimiter, limits.max_columns)
         rows, blank = _collect_rows(csv.reader(io.StringIO(body, newline=""), delimiter=delimiter), header_row)
         table = _rows_table(columns, rows)
     else:
@@ -214,29 +244,14 @@ def read_csv(text: str, match_header: HeaderTest, utf8: bytes | None = None) -> 
     return [Sheet("", header_row, columns, raw_header, table, blank)]
 
 
-def read_xlsx(data: bytes, match_header: HeaderTest) -> list[Sheet]:
-    """Every worksheet that holds the form; other sheets (instructions, notes, charts) are ignored.
-
-    Read by calamine (Rust, through ``python-calamine``): openpyxl read 3,400 rows a second and
-    took most of a national household round's ingest. Rows start at A1 (``skip_empty_area=False``),
-    so row numbers are the ones Excel shows.
-    """
-    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
-
-    problems = (CalamineError, zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError)
+def read_workbook(data: bytes, kind: str, match_header: HeaderTest, limits: Limits = DEFAULT_LIMITS) -> list[Sheet]:
+    """Every worksheet that holds the form (``kind``: xlsx, ods or xls); other sheets (instructions,
+    notes, charts) are ignored. See ``pipelines.ingest.workbooks`` for what is checked first."""
     sheets = []
-    try:
-        zipfile.ZipFile(io.BytesIO(data)).close()  # a damaged archive is named as such (BadZipFile)
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        for meta in workbook.sheets_metadata:
-            if meta.typ != SheetTypeEnum.WorkSheet:
-                continue
-            rows = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
-            sheet = _find_table(meta.name, ([_cell_text(v) for v in row] for row in rows), match_header)
-            if sheet is not None:
-                sheets.append(sheet)
-    except problems as exc:
-        raise FileProblem("corrupt_xlsx", type(exc).__name__) from exc
+    for name, rows in worksheets(data, kind, limits):
+        sheet = _find_table(name, rows, match_header)
+        if sheet is not None:
+            sheets.append(sheet)
     if not sheets:
         raise FileProblem("not_a_table")
     return sheets

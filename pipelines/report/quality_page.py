@@ -11,12 +11,19 @@ to the packages, and prints. Every value from the data goes through
 :func:`html.escape` (file and area names come from outside).
 
     html = render_quality_page(spec, round_, layout.root / "work" / spec.name)
+
+The data team's internal tables of the round (``quarantine.csv``: each quarantined
+row's field, value as received and reason; ``tambons_not_reported.csv``: the full
+list of silent tambons) sit beside the page in the reports folder. The page links
+to them by file name only (``internal_files``) and never copies a value out of
+them: the quarantine table holds personal fields as sent, and this page is also
+published next to the quality packages.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -24,8 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 from catalog.outputs import common_fields
+from pipelines.deadlines import NOT_REPORTED_FILE, provinces_that_sent_data
 from pipelines.declarations import DatasetSpec
 from pipelines.report import svg
+from pipelines.report.internal_tables import QUARANTINE_FILE
 from pipelines.rounds import THAI_MONTHS_ABBR, Round, parse_round
 from validation.codes import catalogue, message
 
@@ -61,6 +70,7 @@ REASON_LABELS: dict[str, tuple[str, str]] = {
     "unknown_province_code": ("รหัสไม่อยู่ในทะเบียนจังหวัด", "Code not in the province registry"),
     "prefix_mismatch": ("รหัสไม่ขึ้นต้นด้วยรหัสหมู่บ้าน", "Code does not start with its parent's"),
     "sum_exceeds": ("ส่วนย่อยมากกว่ายอดรวม", "Parts exceed their total"),
+    "value_too_long": ("ข้อความยาวเกินที่รับได้", "Text longer than accepted"),
 }
 
 #: The page's only style sheet (inline: nothing is fetched). Thai fonts first, then what each OS has.
@@ -401,12 +411,36 @@ def province_section(tables: RoundTables, targets: Targets) -> str:
     return f'{head}</h2>{note}<div class="chart-row">{"".join(charts)}</div></section>'
 
 
-def reasons_section(tables: RoundTables) -> str:
-    """Rows quarantined per reason (nation), most frequent first, Thai and English labels."""
+def internal_link(name: str, th: str, en: str) -> str:
+    """A note linking an internal file of the reports folder by its bare name (relative: never a value from it).
+
+    The published copy of the page sits in the catalog, where the file is not: the note says so.
+    """
+    return (
+        f'<p class="note internal" data-file="{esc(name)}">{esc(th)} (ไฟล์ภายใน ไม่เผยแพร่): '
+        f'<a href="{esc(name)}">{esc(name)}</a> <span class="en" lang="en">/ {esc(en)} (internal, never published; '
+        "in the round's reports folder <code>data/reports/&lt;dataset&gt;/&lt;round&gt;/</code>)</span></p>"
+    )
+
+
+def reasons_section(tables: RoundTables, internal_files: Collection[str] = ()) -> str:
+    """Rows quarantined per reason (nation), most frequent first, Thai and English labels.
+
+    Counts only: which row, field and value is in ``quarantine.csv``, linked when it was written.
+    """
     reasons = tables.reasons[tables.reasons["level"] == "nation"]
     head = '<section id="reasons"><h2>' + bilingual("สาเหตุที่แถวถูกกักไว้", "Why rows were quarantined") + "</h2>"
     if reasons.empty:
         return head + '<p class="empty">ไม่มีแถวที่ถูกกักไว้ / no row was quarantined</p></section>'
+    rows_file = (
+        internal_link(
+            QUARANTINE_FILE,
+            "แถวที่ถูกกักไว้ทีละแถว พร้อมไฟล์ ชีต แถว ช่อง ค่าที่ได้รับ และสาเหตุ",
+            "each quarantined row with its file, sheet, row, field, value as received and reason",
+        )
+        if QUARANTINE_FILE in internal_files
+        else ""
+    )
     ordered = reasons.sort_values(["rows_quarantined", "reason"], ascending=[False, True])
     bars = [
         svg.Bar(
@@ -428,7 +462,7 @@ def reasons_section(tables: RoundTables) -> str:
         '<p class="note">แถวหนึ่งอาจไม่ผ่านหลายข้อ จึงนับได้มากกว่าหนึ่งสาเหตุ / a row failing several checks counts '
         f"once under each reason; rows quarantined in all: {num(tables.nation['rows_quarantined'])}.</p>"
     )
-    return f'{head}{note}<figure class="chart-box wide">{chart}</figure></section>'
+    return f'{head}{note}{rows_file}<figure class="chart-box wide">{chart}</figure></section>'
 
 
 def _tambon_rows(missing: list[dict], amphoes: dict[str, dict]) -> str:
@@ -492,26 +526,44 @@ def _silent_provinces(provinces: list[dict], by_province: dict[str, list[dict]],
     )
 
 
-def missing_section(tables: RoundTables) -> str:
-    """Every tambon without a report, grouped by province and amphoe; partly-reporting provinces first."""
+def missing_section(tables: RoundTables, internal_files: Collection[str] = ()) -> str:
+    """Every tambon without a report, grouped by province and amphoe; partly-reporting provinces first.
+
+    A province "reported" when any row of it was received this round (``pipelines.deadlines``,
+    the same split as the ``reported_by_deadline`` check): its missing tambons are the ones
+    someone can chase, so they come first and are never folded away.
+    """
     missing = tables.not_reported
     head = '<section id="not-reported"><h2>' + bilingual("ตำบลที่ยังไม่รายงาน", "Tambons that have not reported")
     head += f' <span class="count">{num(len(missing))}</span></h2>'
     if missing.empty:
         return head + '<p class="empty ok">ทุกตำบลรายงานแล้ว / every tambon has reported</p></section>'
     provinces, amphoes = tables.areas("province"), tables.areas("amphoe")
+    sent = provinces_that_sent_data(tables.quality)
     by_province: dict[str, list[dict]] = {}
     for tambon in missing.to_dict("records"):
         by_province.setdefault(tambon["area_code"][:2], []).append(tambon)
-    partial = [provinces[c] for c in sorted(by_province) if provinces[c]["tambons_reported"] > 0]
-    silent = [provinces[c] for c in sorted(by_province) if provinces[c]["tambons_reported"] == 0]
+    partial = [provinces[c] for c in sorted(by_province) if c in sent]
+    silent = [provinces[c] for c in sorted(by_province) if c not in sent]
+    chase = sum(len(by_province[p["area_code"]]) for p in partial)
     note = (
-        '<p class="note">จัดกลุ่มตามจังหวัดและอำเภอ ตัวเลขในหัวข้อคือ ตำบลที่ยังไม่รายงาน/ตำบลทั้งหมด / grouped by '
+        f'<p class="note">ในจังหวัดที่ส่งข้อมูลแล้ว ยังขาด {num(chase)} ตำบล (แสดงก่อน) และอีก {num(len(silent))} จังหวัด'
+        f"ยังไม่ส่งเลย จัดกลุ่มตามจังหวัดและอำเภอ ตัวเลขในหัวข้อคือ ตำบลที่ยังไม่รายงาน/ตำบลทั้งหมด / {num(chase)} tambons "
+        f"missing in provinces that sent data (first), {num(len(silent))} provinces that sent nothing; grouped by "
         "province and district; headers show tambons not reported / tambons in the area.</p>"
+    )
+    full_list = (
+        internal_link(
+            NOT_REPORTED_FILE,
+            "รายชื่อทั้งหมดสำหรับ Excel",
+            "the full list for Excel",
+        )
+        if NOT_REPORTED_FILE in internal_files
+        else ""
     )
     blocks = "".join(_province_block(p, by_province[p["area_code"]], amphoes, "partial") for p in partial)
     grid = f'<div class="tambon-grid">{blocks}</div>' if blocks else ""
-    return f"{head}{note}{grid}{_silent_provinces(silent, by_province, amphoes)}</section>"
+    return f"{head}{note}{full_list}{grid}{_silent_provinces(silent, by_province, amphoes)}</section>"
 
 
 def _files_table(files: pd.DataFrame) -> str:
@@ -685,8 +737,13 @@ def _header(dataset: DatasetSpec, round_: Round, rounds: list[Round]) -> str:
     )
 
 
-def render_quality_page(dataset: DatasetSpec, round_: Round, work_root: Path) -> str:
-    """The whole page for ``round_``, from ``work_root/<round key>/`` and the earlier rounds beside it."""
+def render_quality_page(
+    dataset: DatasetSpec, round_: Round, work_root: Path, internal_files: Collection[str] = ()
+) -> str:
+    """The whole page for ``round_``, from ``work_root/<round key>/`` and the earlier rounds beside it.
+
+    ``internal_files``: names of the internal tables written beside the page (linked, never embedded).
+    """
     tables = read_round(work_root, round_)
     targets = Targets.of(dataset)
     rounds = rounds_in_work_area(work_root, round_)
@@ -697,8 +754,8 @@ def render_quality_page(dataset: DatasetSpec, round_: Round, work_root: Path) ->
             "<main>",
             headline(tables, targets),
             province_section(tables, targets),
-            reasons_section(tables),
-            missing_section(tables),
+            reasons_section(tables, internal_files),
+            missing_section(tables, internal_files),
             files_section(tables),
             trend_section(trend, rounds, targets),
             definitions(),
@@ -713,7 +770,13 @@ def render_quality_page(dataset: DatasetSpec, round_: Round, work_root: Path) ->
     )
 
 
-def write_quality_page(dataset: DatasetSpec, round_: Round, work_root: Path, out_dir: Path | None = None) -> Path:
+def write_quality_page(
+    dataset: DatasetSpec,
+    round_: Round,
+    work_root: Path,
+    out_dir: Path | None = None,
+    internal_files: Collection[str] = (),
+) -> Path:
     """Render and write ``quality_report.html`` (default: into the round's work area); returns its path.
 
     Written to a temporary name and renamed, so a reader never sees half a page.
@@ -722,6 +785,6 @@ def write_quality_page(dataset: DatasetSpec, round_: Round, work_root: Path, out
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / PAGE_NAME
     temporary = target.with_name(f".{PAGE_NAME}.tmp")
-    temporary.write_text(render_quality_page(dataset, round_, work_root), encoding="utf-8")
+    temporary.write_text(render_quality_page(dataset, round_, work_root, internal_files), encoding="utf-8")
     temporary.replace(target)
     return target

@@ -25,6 +25,7 @@ from pipelines import cli
 from pipelines.declarations import REPO_ROOT, load_datasets
 from pipelines.layout import Layout
 from pipelines.rounds import parse_round
+from tests.e2e.own_data import own_data_folder
 
 pytestmark = pytest.mark.slow
 
@@ -34,17 +35,10 @@ PROVINCES = "47,21"  # Sakon Nakhon (inspection region 11) and Rayong (region 2)
 
 @pytest.fixture(scope="module")
 def month(tmp_path_factory):
-    root = tmp_path_factory.mktemp("month")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TAMBON_DATA_DIR", str(root / "data"))
-    mp.setenv("DAGSTER_HOME", str(root / "dagster"))
-    mp.delenv("CKAN_URL", raising=False)
-    (root / "dagster").mkdir()
-    mp.chdir(root)
-    assert cli.main(["sample", "--round", ROUND.be_key, "--provinces", PROVINCES, "--scale", "0.05"]) == 0
-    assert cli.main(["run", "--round", ROUND.be_key]) == 0
-    yield Layout(root / "data")
-    mp.undo()
+    with own_data_folder(tmp_path_factory.mktemp("month")) as layout:
+        assert cli.main(["sample", "--round", ROUND.be_key, "--provinces", PROVINCES, "--scale", "0.05"]) == 0
+        assert cli.main(["run", "--round", ROUND.be_key]) == 0
+        yield layout
 
 
 def _latest(layout: Layout, output: str, fmt: str = "parquet") -> Path:

@@ -166,6 +166,8 @@ def test_round_runs_and_postgres_holds_its_run_and_events(instance, sql, tambon_
 
 def test_schedule_state_is_stored_in_postgres(env, sql):
     dagster = [sys.executable, "-m", "dagster"]
+    # RUNNING by default, which stores nothing: stop, then start, stores the state we read back
+    _run(env, *dagster, "schedule", "stop", "village_profile_monthly", "-m", "pipelines.definitions")
     _run(env, *dagster, "schedule", "start", "village_profile_monthly", "-m", "pipelines.definitions")
     rows = sql(
         "SELECT status, instigator_type FROM instigators WHERE instigator_body LIKE %s",

@@ -74,12 +74,24 @@ def test_run_failure_posts_run_id_failed_asset_and_thai_english_message(webhook,
     assert "ล้มเหลว" in payload["message_th"] and "failed" in payload["message_en"]
 
 
-def test_check_failure_posts_the_failed_check(webhook, landed):
-    instance = dg.DagsterInstance.ephemeral()
+def test_check_failure_posts_the_failed_check(webhook, landed, tmp_path):
+    """On the default instance (SQLite, sharded by run), as `make ui` runs it: the sensor started before the run."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    instance = dg.DagsterInstance.local_temp(str(home))
+    assert instance.event_log_storage.is_run_sharded  # the storage the old cross-run query failed on
+    started = alerts.alert_on_check_failure.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert started.skip_message and webhook == []
     assert _run(instance).success  # one province of 76: national completeness is far below target
-    sensor_result = alerts.alert_on_check_failure(dg.build_sensor_context(instance=instance))
+    tick = alerts.alert_on_check_failure.evaluate_tick(
+        dg.build_sensor_context(instance=instance, cursor=started.cursor)
+    )
     checks = {p["check"]: p for p in webhook}
     assert {"completeness", "reported_by_deadline"} <= set(checks)
     assert checks["completeness"]["asset"] == "village_profile/quality" and checks["completeness"]["run_id"]
-    assert "ไม่ผ่าน" in checks["completeness"]["message_th"]
-    assert sensor_result is None
+    assert checks["completeness"]["partition"] == ROUND.key
+    assert "ไม่ผ่าน" in checks["completeness"]["message_th"] and "failed" in checks["completeness"]["message_en"]
+    assert "rows_balance" not in checks  # a check that passed is not posted
+    posted = len(webhook)
+    again = alerts.alert_on_check_failure.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=tick.cursor))
+    assert len(webhook) == posted and "no failed checks" in again.skip_message  # each failure is posted once

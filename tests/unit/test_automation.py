@@ -17,9 +17,12 @@ from pipelines.rounds import parse_round
 
 
 def _evaluate(sensor, cursor=None):
+    """One tick on an instance with no materialization yet: every round with files is new to it."""
     from pipelines.definitions import defs
 
-    return sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, definitions=defs))
+    return sensor.evaluate_tick(
+        dg.build_sensor_context(cursor=cursor, definitions=defs, instance=dg.DagsterInstance.ephemeral())
+    )
 
 
 def test_new_file_requests_its_round_then_a_late_correction_requests_the_old_round(tmp_path, monkeypatch, village_spec):

@@ -5,6 +5,8 @@
   (``thai_gdc_dataset.yaml``, loaded by ckanext-scheming).
 * ``tambon_publishing``: hides staged (pending) resources from people who
   cannot edit the dataset, so a revision appears whole or not at all.
+* ``tambon_limits``: caps on search requests and request bodies, so that no
+  request can exhaust the server (see ``limits.py``, ``body_limit.py``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 import ckan.plugins as plugins
+from ckan.lib.search.common import SearchQueryError
+from flask import Blueprint
 
-from . import publishing, search, validators
+from . import body_limit, limits, publishing, search, validators
 
 
 class PgSearchPlugin(plugins.SingletonPlugin):
@@ -33,8 +37,14 @@ class GdcPlugin(plugins.SingletonPlugin):
 
 
 class PublishingPlugin(plugins.SingletonPlugin):
+    plugins.implements(plugins.IConfigurer)
     plugins.implements(plugins.IPackageController, inherit=True)
     plugins.implements(plugins.IAuthFunctions)
+    plugins.implements(plugins.IActions)
+    plugins.implements(plugins.IBlueprint)
+
+    def update_config(self, config: Any) -> None:
+        publishing.install_resource_filter()
 
     def after_dataset_show(self, context: dict[str, Any], pkg_dict: dict[str, Any]) -> dict[str, Any]:
         if not publishing.can_edit(context, pkg_dict["id"]):
@@ -48,3 +58,47 @@ class PublishingPlugin(plugins.SingletonPlugin):
 
     def get_auth_functions(self) -> dict[str, Callable[..., Any]]:
         return {"resource_show": publishing.resource_show}
+
+    def get_actions(self) -> dict[str, Callable[..., Any]]:
+        if not plugins.plugin_loaded("activity"):
+            return {"resource_search": publishing.resource_search}
+        return publishing.chained_actions()
+
+    def get_blueprint(self) -> Blueprint:
+        blueprint = Blueprint("tambon_publishing", __name__)
+        blueprint.before_app_request(publishing.guard_resource_history)
+        return blueprint
+
+
+class LimitsPlugin(plugins.SingletonPlugin):
+    plugins.implements(plugins.IConfigDeclaration)
+    plugins.implements(plugins.IActions)
+    plugins.implements(plugins.IMiddleware, inherit=True)
+    plugins.implements(plugins.IBlueprint)
+
+    def declare_config_options(self, declaration: Any, key: Any) -> None:
+        from ckan.config.declaration import Key
+
+        declaration.annotate("ckanext-tambon: caps that keep any one request from exhausting the server")
+        caps = [(f"search.{name}", default, meaning) for name, default, meaning in limits.SEARCH_CAPS]
+        for name, default, meaning in caps + list(limits.OTHER_CAPS):
+            declaration.declare_int(Key.from_string(f"ckanext.tambon.{name}"), default).set_description(meaning)
+
+    def get_actions(self) -> dict[str, Callable[..., Any]]:
+        return limits.chained_actions(datastore=plugins.plugin_loaded("datastore"))
+
+    def get_blueprint(self) -> Blueprint:
+        # pages that do not catch a refused search themselves (DCAT's /catalog.ttl) answer 400, not 500
+        blueprint = Blueprint("tambon_limits", __name__)
+        blueprint.app_errorhandler(SearchQueryError)(limits.refused_search_page)
+        return blueprint
+
+    def make_middleware(self, app: Any, config: Any) -> Any:
+        # around Flask's own WSGI callable, so before any request parsing
+        caps = body_limit.caps_from_config(
+            config,
+            default=limits.other_cap("api.max_body_bytes"),
+            datastore=limits.other_cap("api.datastore_max_body_bytes"),
+        )
+        app.wsgi_app = body_limit.BodyLimit(app.wsgi_app, caps)
+        return app

@@ -10,7 +10,8 @@ from ckan.common import asbool, config
 from ckan.lib.search.common import SearchError, SearchQueryError
 from ckan.lib.search.index import PackageSearchIndex
 from ckan.lib.search.query import VALID_SOLR_PARAMETERS, SearchQuery
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, func, literal, select, true
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 
 from . import documents, facets, parser, sql
@@ -18,6 +19,7 @@ from . import documents, facets, parser, sql
 log = logging.getLogger(__name__)
 
 DEFAULT_SORT = "score desc, metadata_modified desc"
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE when statement_timeout cancels a statement
 
 
 class NoopPackageIndex(PackageSearchIndex):
@@ -85,6 +87,24 @@ class PostgresPackageSearchQuery(SearchQuery):
         permission_labels: list[str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
+        """The caps of ``limits.py`` are checked on what users send (the chained ``package_search``);
+        CKAN's own callers may send more (a bulk update ORs 50 ids). A query deep enough to exhaust
+        Python's stack is still a bad query (400), not a server error (500)."""
+        try:
+            return self._run(query, permission_labels)
+        except RecursionError:
+            raise SearchQueryError("คำค้นซับซ้อนเกินไป / The search query is too complex") from None
+        except OperationalError as error:
+            # PostgreSQL's statement_timeout (set for CKAN's role by ckan.sh) cancelled it
+            if getattr(error.orig, "pgcode", None) != QUERY_CANCELED:
+                raise
+            model.Session.rollback()
+            raise SearchQueryError(
+                "การค้นหาใช้เวลานานเกินไป ลองใช้คำค้นให้น้อยลงหรือเจาะจงขึ้น / "
+                "The search took too long: try fewer or more specific terms"
+            ) from None
+
+    def _run(self, query: dict[str, Any], permission_labels: list[str] | None) -> dict[str, Any]:
         assert isinstance(query, (dict, MultiDict))
         invalid = set(query.keys()) - VALID_SOLR_PARAMETERS
         if invalid:
@@ -96,8 +116,15 @@ class PostgresPackageSearchQuery(SearchQuery):
         except parser.ParseError:
             q_node = parser.parse_text_fallback(q)
         filters = _as_list(query.get("fq")) + _as_list(query.get("fq_list"))
-        conditions = [sql.condition(q_node)]
-        conditions += [sql.condition(_parse_filter(fq)) for fq in filters]
+        f_nodes = [_parse_filter(fq) for fq in filters]
+        source: Any = sql.P
+        doc = None
+        if any(sql.uses_text(node) for node in [q_node, *f_nodes]):
+            lateral = sql.document_lateral()
+            source = sql.P.join(lateral, true())
+            doc = lateral.c.doc
+        conditions = [sql.condition(q_node, doc)]
+        conditions += [sql.condition(node, doc) for node in f_nodes]
         if not any("+state:" in fq for fq in filters):
             conditions.append(sql.P.c.state == "active")
         if permission_labels is not None:
@@ -105,16 +132,17 @@ class PostgresPackageSearchQuery(SearchQuery):
         where = and_(*conditions)
 
         texts = sql.positive_texts(q_node)
-        score = sql.score_expression(texts) if texts else None
+        score = sql.score_expression(texts, doc) if texts else None
         rows = _int(query, "rows", 10)
         start = _int(query, "start", 0)
         sort = query.get("sort") or DEFAULT_SORT
 
-        self.count = model.Session.execute(select(func.count()).select_from(sql.P).where(where)).scalar()
+        self.count = model.Session.execute(select(func.count()).select_from(source).where(where)).scalar()
         page: list[tuple[str, float]] = []
         if rows > 0:
             page_query = (
                 select(sql.P.c.id, (score if score is not None else literal(0)).label("score"))
+                .select_from(source)
                 .where(where)
                 .order_by(*sql.order_by(sort, score))
                 .offset(max(start, 0))
@@ -135,7 +163,7 @@ class PostgresPackageSearchQuery(SearchQuery):
         self.facets = {}
         facet_fields = _as_list(query.get("facet.field"))
         if facet_fields and asbool(query.get("facet", "true")):
-            ids = select(sql.P.c.id).where(where)
+            ids = select(sql.P.c.id).select_from(source).where(where)
             self.facets = facets.facet_counts(
                 facet_fields,
                 ids,

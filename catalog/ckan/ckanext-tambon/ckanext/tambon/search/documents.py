@@ -18,6 +18,8 @@ from ckan.common import config
 from ckan.lib.navl.dictization_functions import MissingNullEncoder
 from ckan.logic import get_action
 
+from ..publishing import hide_pending
+
 FULL_DICT_FIELDS = ("validated_data_dict", "data_dict")
 
 
@@ -31,6 +33,8 @@ def parse_fl(fl: Any) -> list[str]:
 
 
 def _package_show(package_id: str, validate: bool) -> dict[str, Any]:
+    """The dataset as a search result shows it to everyone: staged resources left out (the result
+    documents, ``data_dict`` and ``validated_data_dict`` included, are the same for every viewer)."""
     context = {
         "model": model,
         "session": model.Session,
@@ -38,7 +42,7 @@ def _package_show(package_id: str, validate: bool) -> dict[str, Any]:
         "use_cache": False,
         "validate": validate,
     }
-    return get_action("package_show")(context, {"id": package_id})
+    return hide_pending(get_action("package_show")(context, {"id": package_id}))
 
 
 def flatten(pkg: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import ckan.model as model
 from sqlalchemy import case, func, select
 
-from .sql import ALIASES, COLUMNS, PE, PT, RESOURCE_FIELDS, G, M, P, R, T
+from .sql import ALIASES, COLUMNS, PE, PT, RESOURCE_FIELDS, G, M, P, R, T, resource_visible
 
 
 def _count_pairs(rows: Iterable[tuple[Any, Any]]) -> Counter:
@@ -85,7 +85,7 @@ def field_counts(field: str, ids: Any) -> Counter:
         return _grouped(T.c.name, join, ids, *where)
     if name in RESOURCE_FIELDS:
         column = R.c[RESOURCE_FIELDS[name]]
-        return _grouped(column, P.join(R, R.c.package_id == P.c.id), ids, R.c.state == "active")
+        return _grouped(column, P.join(R, R.c.package_id == P.c.id), ids, resource_visible())
     if name == "capacity":
         value = case((P.c.private.is_(True), "private"), else_="public")
         return _grouped(value, P, ids)

@@ -29,7 +29,8 @@ from typing import Any
 import ckan.model as model
 from ckan.lib.search.common import SearchQueryError
 from dateutil.parser import isoparse
-from sqlalchemy import and_, case, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy import Text, and_, case, cast, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import parser as qp
@@ -133,12 +134,20 @@ def extra_value_match(value_col: Any, field: qp.Field) -> ColumnElement:
     return or_(*conds)
 
 
+def resource_visible() -> ColumnElement:
+    """An active resource that is not staged: a file the publisher uploaded but has not switched on
+    (``publish_state`` pending in the resource's extras, see ``publishing.py``) must not make its
+    dataset match, for anyone, until the switch."""
+    state = cast(func.nullif(cast(R.c.extras, Text), ""), JSONB).op("->>")("publish_state")
+    return and_(R.c.state == "active", func.coalesce(state, "") != "pending")
+
+
 # ----------------------------------------------------------- the document --
 
 
 def search_document() -> ColumnElement:
     """One text per dataset with everything free text should find."""
-    org = select(func.concat_ws(" ", G.c.name, G.c.title)).where(G.c.id == P.c.owner_org).scalar_subquery()
+    org = select(func.concat_ws(" ", G.c.name, G.c.title)).where(G.c.id == P.c.owner_org).correlate(P).scalar_subquery()
     groups = (
         select(func.string_agg(func.concat_ws(" ", G.c.name, G.c.title), " "))
         .select_from(M.join(G, G.c.id == M.c.group_id))
@@ -148,22 +157,26 @@ def search_document() -> ColumnElement:
             M.c.state == "active",
             G.c.is_organization.is_(False),
         )
+        .correlate(P)
         .scalar_subquery()
     )
     tags = (
         select(func.string_agg(T.c.name, " "))
         .select_from(PT.join(T, T.c.id == PT.c.tag_id))
         .where(PT.c.package_id == P.c.id, PT.c.state == "active")
+        .correlate(P)
         .scalar_subquery()
     )
     resources = (
         select(func.string_agg(func.concat_ws(" ", R.c.name, R.c.description, R.c.format), " "))
-        .where(R.c.package_id == P.c.id, R.c.state == "active")
+        .where(R.c.package_id == P.c.id, resource_visible())
+        .correlate(P)
         .scalar_subquery()
     )
     extras = (
         select(func.string_agg(PE.c.value, " "))
         .where(PE.c.package_id == P.c.id, PE.c.state == "active")
+        .correlate(P)
         .scalar_subquery()
     )
     return func.concat_ws(
@@ -231,7 +244,7 @@ def _resource_match(column: str, field: qp.Field) -> ColumnElement:
     substring = column in ("name", "description")
     return exists().where(
         R.c.package_id == P.c.id,
-        R.c.state == "active",
+        resource_visible(),
         value_match(R.c[column], field, substring=substring),
     )
 
@@ -245,12 +258,12 @@ def _extra_match(key: str, field: qp.Field) -> ColumnElement:
     )
 
 
-def field_condition(field: qp.Field) -> ColumnElement:
+def field_condition(field: qp.Field, doc: ColumnElement | None = None) -> ColumnElement:
     name = ALIASES.get(field.name, field.name)
     if name in ALWAYS_TRUE_FIELDS:
         return true()
     if name == "text":
-        return text_match(search_document(), field.value or "")
+        return text_match(search_document() if doc is None else doc, field.value or "")
     if name == "capacity":
         if field.value is None:
             return true()
@@ -294,6 +307,13 @@ def parse_date(value: str) -> dt.datetime:
     """ISO dates (``Z`` or offsets become naive UTC, as CKAN stores them)
     and Solr date math ``NOW``, ``NOW-7DAYS``, ``NOW/DAY``..."""
     value = value.strip()
+    try:
+        return _parse_date(value)
+    except (OverflowError, ValueError) as e:  # NOW-99999999999YEARS, year 0...
+        raise SearchQueryError(f"Invalid date in query: {value!r}") from e
+
+
+def _parse_date(value: str) -> dt.datetime:
     m = _DATE_MATH.match(value.upper())
     if m:
         when = dt.datetime.utcnow()
@@ -351,23 +371,24 @@ def range_condition(node: qp.Range) -> ColumnElement:
 # ------------------------------------------------------------------ trees --
 
 
-def condition(node: qp.Node) -> ColumnElement:
-    """SQL boolean for a parsed query, on ``package`` (P)."""
+def condition(node: qp.Node, doc: ColumnElement | None = None) -> ColumnElement:
+    """SQL boolean for a parsed query, on ``package`` (P). ``doc``: the search document as a column
+    computed once per dataset (``document_lateral``); without it each free-text term rebuilds it."""
     if isinstance(node, qp.MatchAll):
         return true()
     if isinstance(node, qp.Text):
-        return text_match(search_document(), node.value)
+        return text_match(search_document() if doc is None else doc, node.value)
     if isinstance(node, qp.Field):
-        return field_condition(node)
+        return field_condition(node, doc)
     if isinstance(node, qp.Range):
         return range_condition(node)
     if isinstance(node, qp.Not):
         # NULL (e.g. a NULL column) must count as "no match", then negate
-        return not_(func.coalesce(condition(node.child), false()))
+        return not_(func.coalesce(condition(node.child, doc), false()))
     if isinstance(node, qp.And):
-        return and_(*(condition(c) for c in node.children))
+        return and_(*(condition(c, doc) for c in node.children))
     if isinstance(node, qp.Or):
-        return or_(*(condition(c) for c in node.children))
+        return or_(*(condition(c, doc) for c in node.children))
     raise SearchQueryError(f"Unsupported query node {node!r}")
 
 
@@ -382,21 +403,47 @@ def positive_texts(node: qp.Node) -> list[str]:
     return []
 
 
-def score_expression(texts: list[str]) -> ColumnElement:
+def uses_text(node: qp.Node) -> bool:
+    """Whether free text (which needs the search document) appears anywhere in the query."""
+    if isinstance(node, qp.Text):
+        return True
+    if isinstance(node, qp.Field):
+        return ALIASES.get(node.name, node.name) == "text"
+    if isinstance(node, qp.Not):
+        return uses_text(node.child)
+    if isinstance(node, (qp.And, qp.Or)):
+        return any(uses_text(c) for c in node.children)
+    return False
+
+
+def document_lateral() -> Any:
+    """The search document computed once per dataset, to join as ``LATERAL``: a query with 32 words
+    otherwise builds the document (five subqueries) about a hundred times per dataset. ``OFFSET 0``
+    keeps PostgreSQL from inlining it back into every reference."""
+    return select(search_document().label("doc")).correlate(P).offset(0).lateral("search_doc")
+
+
+def score_expression(texts: list[str], doc: ColumnElement | None = None) -> ColumnElement:
     """A rough relevance: title and name hits weigh 4, notes 2, elsewhere 1."""
     if not texts:
         return literal(0)
-    doc = search_document()
+    if doc is None:
+        doc = search_document()
     parts = []
     for text in texts:
         pattern = f"%{like_escape(text.strip())}%"
         for column, weight in ((P.c.title, 4), (P.c.name, 4), (P.c.notes, 2)):
             parts.append(case((column.ilike(pattern, escape=_LIKE_ESCAPE), weight), else_=0))
         parts.append(case((text_match(doc, text), 1), else_=0))
-    score = parts[0]
-    for part in parts[1:]:
-        score = score + part
-    return score
+    return balanced_sum(parts)
+
+
+def balanced_sum(parts: list[ColumnElement]) -> ColumnElement:
+    """``a + b + c + ...`` as a balanced tree: a left-deep chain of a few hundred additions made
+    SQLAlchemy's compiler overflow Python's stack (HTTP 500 on long queries)."""
+    while len(parts) > 1:
+        parts = [parts[i] + parts[i + 1] if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
+    return parts[0]
 
 
 # -------------------------------------------------------- labels and sort --

@@ -1,0 +1,373 @@
+"""CKAN's own search tests, run against our PostgreSQL search (ckanext-tambon) as a conformance suite.
+
+Why: our extension answers ``package_search`` instead of Solr. CKAN's test suite says
+what ``package_search`` must do (query syntax, filters, facets, sorting, permission
+labels, autocomplete); running it unchanged from the installed CKAN (the tests ship
+in the wheel: ``site-packages/ckan/tests``) against our extension is the strictest
+check of "behaves like CKAN with Solr" we can have without writing our own guesses.
+
+What it does, every time from nothing:
+
+1. installs the pinned test dependencies (``requirements.txt``) into the CKAN
+   virtualenv when missing (a stamp in the venv remembers the file's hash);
+2. starts a throw-away cluster with ``ckan.sh start`` (PostgreSQL, Redis, CKAN) in its
+   own run dir and on the ports of ``TAMBON_CKAN_PORT``/``_PG_PORT``/``_REDIS_PORT``;
+3. creates the test databases ``ckan_test`` and ``datastore_test`` (CKAN's fixtures
+   empty them between tests) owned by a role of their own;
+4. writes the test ini: the generated ``ckan.ini`` with ``test-settings.ini`` applied;
+5. runs CKAN's pytest in the CKAN venv on the test files of ``tests.txt``, with
+   ``skip.txt`` applied by ``conformance_plugin.py``; optionally the control run
+   (our search plugin removed: the same tests must fail, so passes come from our plugin);
+6. prints the result (Thai and English), writes it as JSON, and stops the cluster.
+
+    python catalog/ckan/conformance/run.py [--json OUT] [--control] [--keep] [-k EXPR] [TEST_ID ...]
+
+Exit status: 0 when every test not in ``skip.txt`` passed (and, with ``--control``, the
+control failed as it must); 1 otherwise. Standard library only: any Python 3.11 runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[2]
+CKAN_SH = REPO_ROOT / "catalog" / "ckan" / "ckan.sh"
+REQUIREMENTS = HERE / "requirements.txt"
+SETTINGS = HERE / "test-settings.ini"
+PYTEST_INI = HERE / "pytest.ini"
+SKIP_LIST = HERE / "skip.txt"
+SELECTION = HERE / "tests.txt"
+SEARCH_PLUGIN = "tambon_pgsearch"
+# the ports of a run that nobody else uses by default (the integration tests use 5055/54355/63755)
+DEFAULT_PORTS = {"TAMBON_CKAN_PORT": "5056", "TAMBON_CKAN_PG_PORT": "54356", "TAMBON_CKAN_REDIS_PORT": "63756"}
+# the control run: these tests must fail without our plugin (they search)
+CONTROL_TESTS = ("ckan/tests/logic/action/test_get.py::TestPackageSearch",)
+PYTEST_TIMEOUT = 900
+TEST_ROLE = "ckan_conformance"
+TEST_DATABASES = ("ckan_test", "datastore_test")
+
+
+def log(message: str) -> None:
+    print(f"[conformance] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A throw-away CKAN cluster started by ckan.sh: its settings (env) and run dir."""
+
+    env: dict[str, str]
+    run_dir: Path
+    venv: Path
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    def ckan_sh(self, command: str, timeout: float, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(CKAN_SH), command], env=self.env, check=check, timeout=timeout, text=True
+        )
+
+
+def cluster_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """ckan.sh's settings for the conformance cluster: the caller's TAMBON_CKAN_* ports when given
+    (so it can run beside other CKANs), else DEFAULT_PORTS, and a run dir named after the port."""
+    env = dict(os.environ if base is None else base)
+    for key, value in DEFAULT_PORTS.items():
+        env.setdefault(key, value)
+    home = Path(env.get("TAMBON_CKAN_HOME") or REPO_ROOT / ".cache" / "ckan").resolve()
+    env["TAMBON_CKAN_HOME"] = str(home)
+    env["TAMBON_CKAN_RUN"] = str(home / f"run-conformance-{env['TAMBON_CKAN_PORT']}")
+    return env
+
+
+def start_cluster(env: dict[str, str]) -> Cluster:
+    """A fresh run dir every time (a stale one from a killed run is stopped and wiped first)."""
+    home = Path(env["TAMBON_CKAN_HOME"])
+    cluster = Cluster(env=env, run_dir=Path(env["TAMBON_CKAN_RUN"]), venv=home / "venv")
+    cluster.ckan_sh("stop", timeout=120, check=False)
+    shutil.rmtree(cluster.run_dir, ignore_errors=True)
+    cluster.ckan_sh("install", timeout=900)
+    ensure_test_requirements(cluster.venv)
+    cluster.ckan_sh("start", timeout=300)
+    return cluster
+
+
+def stop_cluster(cluster: Cluster, keep: bool = False) -> None:
+    cluster.ckan_sh("stop", timeout=120, check=False)
+    if not keep:
+        shutil.rmtree(cluster.run_dir, ignore_errors=True)
+
+
+def ensure_test_requirements(venv: Path) -> None:
+    """pip only when requirements.txt changed since the last install into this venv (or the venv is new:
+    ckan.sh rebuilds it, without our stamp, when CKAN's own requirements change)."""
+    stamp = venv / ".tambon-conformance-requirements"
+    want = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:16]
+    if stamp.is_file() and stamp.read_text().strip() == want:
+        return
+    log(f"installing CKAN's test dependencies into {venv} ({REQUIREMENTS.name})")
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+        check=True,
+        timeout=600,
+    )
+    stamp.write_text(want + "\n")
+
+
+def psql(cluster: Cluster, sql: str, database: str = "postgres") -> None:
+    """psql as PostgreSQL's superuser over the cluster's socket (trust), as ckan.sh does."""
+    command = [
+        *_pg_bin("psql"),
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        str(cluster.run_dir / "pgsock"),
+        "-p",
+        cluster.env["TAMBON_CKAN_PG_PORT"],
+        "-U",
+        "postgres",
+        "-d",
+        database,
+    ]
+    subprocess.run(command, input=sql, text=True, check=True, timeout=120, capture_output=True, cwd="/")
+
+
+def _pg_bin(program: str) -> list[str]:
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{program}"), key=lambda p: int(p.parts[-3]))
+    path = str(candidates[-1]) if candidates else program
+    return ["runuser", "-u", "postgres", "--", path] if os.geteuid() == 0 else [path]
+
+
+def create_test_databases(cluster: Cluster) -> dict[str, str]:
+    """Empty ``ckan_test`` and ``datastore_test`` owned by a role with a fresh random password;
+    CKAN's fixtures create the tables (``reset_db``). Returns their URLs."""
+    password = secrets.token_hex(16)
+    statements = [
+        f"DROP DATABASE IF EXISTS {name} WITH (FORCE);" for name in TEST_DATABASES
+    ] + [
+        f"SELECT 'CREATE ROLE {TEST_ROLE} LOGIN' WHERE NOT EXISTS "
+        f"(SELECT 1 FROM pg_roles WHERE rolname = '{TEST_ROLE}') \\gexec",
+        f"ALTER ROLE {TEST_ROLE} PASSWORD '{password}';",
+    ]
+    statements += [f"CREATE DATABASE {name} OWNER {TEST_ROLE} ENCODING 'UTF8';" for name in TEST_DATABASES]
+    psql(cluster, "\n".join(statements) + "\n")
+    base = f"postgresql://{TEST_ROLE}:{password}@127.0.0.1:{cluster.env['TAMBON_CKAN_PG_PORT']}"
+    return {f"{name}_url": f"{base}/{name}" for name in TEST_DATABASES}
+
+
+def write_test_ini(cluster: Cluster, urls: dict[str, str], plugins: str, path: Path) -> Path:
+    """The cluster's generated ckan.ini (its secrets, logging, declared defaults) with test-settings.ini applied."""
+    shutil.copyfile(cluster.run_dir / "ckan.ini", path)
+    path.chmod(0o600)
+    settings = configparser.ConfigParser(interpolation=None, comment_prefixes=("#",), delimiters=("=",))
+    settings.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    settings.read(SETTINGS, encoding="utf-8")
+    values = {**urls, "redis_port": cluster.env["TAMBON_CKAN_REDIS_PORT"], "plugins": plugins}
+    pairs = [f"{key}={value.format(**values)}" for key, value in settings["app:main"].items()]
+    subprocess.run(
+        [str(cluster.venv / "bin" / "ckan"), "config-tool", str(path), *pairs],
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    return path
+
+
+def selection() -> list[str]:
+    """The CKAN test files, classes or tests of tests.txt (one a line, # comments)."""
+    lines = (line.split("#", 1)[0].strip() for line in SELECTION.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]
+
+
+@dataclass
+class Outcome:
+    """One pytest run of CKAN's tests: pytest's exit status and every test's outcome by test id."""
+
+    exitstatus: int
+    seconds: float
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    output_tail: str = ""
+
+    def ids(self, *outcomes: str) -> list[str]:
+        return sorted(test_id for test_id, t in self.tests.items() if t["outcome"] in outcomes)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for test in self.tests.values():
+            counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
+        return dict(sorted(counts.items()))
+
+    def unlisted_skips(self) -> list[str]:
+        """Tests skipped by CKAN's own conditions, not by skip.txt: not passing, so not allowed."""
+        return sorted(i for i, t in self.tests.items() if t["outcome"] == "skipped" and not t.get("listed"))
+
+    def problems(self) -> list[str]:
+        """Every test that is neither passed nor accounted for by skip.txt, with why."""
+        bad = self.ids("failed", "error", "xpassed") + self.unlisted_skips()
+        return [f"{test_id}: {self.tests[test_id]['outcome']}: {self.tests[test_id]['message']}" for test_id in bad]
+
+
+def run_ckan_tests(
+    cluster: Cluster, ini: Path, tests: list[str], report: Path, strict_list: bool, extra: list[str] | None = None
+) -> Outcome:
+    """CKAN's pytest in the CKAN venv, from its site-packages (so test ids are ``ckan/tests/...``)."""
+    site_packages = Path(
+        subprocess.run(
+            [str(cluster.python), "-c", "import ckan, os; print(os.path.dirname(os.path.dirname(ckan.__file__)))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    command = [
+        str(cluster.python),
+        "-m",
+        "pytest",
+        "-c",
+        str(PYTEST_INI),
+        "--rootdir",
+        str(site_packages),
+        f"--ckan-ini={ini}",
+        "-p",
+        "conformance_plugin",
+        f"--conformance-skip-list={SKIP_LIST}",
+        f"--conformance-report={report}",
+        "-q",
+        "-rN",
+        "--tb=line",
+        *(["--conformance-strict-list"] if strict_list else []),
+        *(extra or []),
+        *tests,
+    ]
+    env = {**cluster.env, "PYTHONPATH": str(HERE), "CKAN_INI": str(ini), "PYTHONDONTWRITEBYTECODE": "1"}
+    try:
+        proc = subprocess.run(
+            command, cwd=site_packages, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT
+        )
+    except subprocess.TimeoutExpired as error:
+        tail = (error.stdout or b"")[-3000:]
+        return Outcome(exitstatus=-1, seconds=PYTEST_TIMEOUT, output_tail=f"timeout after {PYTEST_TIMEOUT} s\n{tail!r}")
+    output = (proc.stdout + proc.stderr)[-4000:]
+    if not report.is_file():
+        return Outcome(exitstatus=proc.returncode, seconds=0.0, output_tail=output)
+    data = json.loads(report.read_text(encoding="utf-8"))
+    return Outcome(exitstatus=proc.returncode, seconds=data["seconds"], tests=data["tests"], output_tail=output)
+
+
+def conformance(
+    cluster: Cluster, workdir: Path, tests: list[str] | None = None, control: bool = False, extra: list[str] | None = None
+) -> dict[str, Any]:
+    """The suite (and the control run): a JSON-able summary."""
+    urls = create_test_databases(cluster)
+    ini = write_test_ini(cluster, urls, SEARCH_PLUGIN, workdir / "test.ini")
+    full = tests is None and not extra
+    log(f"running CKAN's tests ({'tests.txt' if tests is None else ' '.join(tests)})")
+    suite = run_ckan_tests(cluster, ini, tests or selection(), workdir / "suite.json", strict_list=full, extra=extra)
+    summary: dict[str, Any] = {"suite": _summary(suite)}
+    if control:
+        urls = create_test_databases(cluster)  # from nothing again
+        control_ini = write_test_ini(cluster, urls, "", workdir / "control.ini")
+        log(f"control: the same tests without {SEARCH_PLUGIN} ({' '.join(CONTROL_TESTS)})")
+        outcome = run_ckan_tests(cluster, control_ini, list(CONTROL_TESTS), workdir / "control.json", strict_list=False)
+        summary["control"] = _summary(outcome)
+    summary["ok"] = _suite_ok(suite) and (not control or _control_ok(summary["control"]))
+    return summary
+
+
+def _suite_ok(outcome: Outcome) -> bool:
+    return outcome.exitstatus in (0, 1) and bool(outcome.tests) and not outcome.problems()
+
+
+def _control_ok(control: dict[str, Any]) -> bool:
+    """Without our plugin, the searching tests must not pass: CKAN falls back to Solr, which is not there."""
+    return control["counts"].get("passed", 0) == 0 and control["total"] > 0
+
+
+def _summary(outcome: Outcome) -> dict[str, Any]:
+    listed = {
+        section: sorted(i for i, t in outcome.tests.items() if t.get("listed") == section)
+        for section in ("solr-only", "known failures, to fix (issue #17)")
+    }
+    return {
+        "exitstatus": outcome.exitstatus,
+        "seconds": outcome.seconds,
+        "total": len(outcome.tests),
+        "counts": outcome.counts(),
+        "problems": outcome.problems(),
+        "skipped_solr_only": len(listed["solr-only"]),
+        "known_failures": [
+            f"{i}: {outcome.tests[i]['message']}" for i in listed["known failures, to fix (issue #17)"]
+        ],
+        "failed_messages": {i: outcome.tests[i]["message"] for i in outcome.ids("failed", "error")},
+        "output_tail": "" if outcome.tests else outcome.output_tail,
+    }
+
+
+def print_report(summary: dict[str, Any]) -> None:
+    suite = summary["suite"]
+    counts = ", ".join(f"{k} {v}" for k, v in suite["counts"].items()) or "none"
+    print(f"การทดสอบของ CKAN กับการค้นหาของเรา / CKAN's tests against our search: {suite['total']} tests ({counts}), "
+          f"{suite['seconds']} s")
+    if suite["known_failures"]:
+        print(f"ข้อบกพร่องที่รู้แล้ว (ต้องแก้, issue #17) / known failures, to fix (issue #17): "
+              f"{len(suite['known_failures'])}")
+        for line in suite["known_failures"]:
+            print(f"  - {line}")
+    if suite["problems"]:
+        print(f"ไม่ผ่านและไม่อยู่ใน skip.txt / not passing and not in skip.txt: {len(suite['problems'])}")
+        for line in suite["problems"]:
+            print(f"  ✗ {line}")
+    if suite["output_tail"]:
+        print(f"pytest ไม่ได้รายงานผล / pytest reported nothing:\n{suite['output_tail']}")
+    if "control" in summary:
+        control = summary["control"]
+        counts = ", ".join(f"{k} {v}" for k, v in control["counts"].items()) or "none"
+        verdict = "ตามคาด / as it must" if _control_ok(control) else "ผิดคาด / UNEXPECTED"
+        print(f"ชุดควบคุม (ไม่มี {SEARCH_PLUGIN}) / control (without {SEARCH_PLUGIN}): {control['total']} tests "
+              f"({counts}): {verdict}")
+        first = next(iter(control["failed_messages"].values()), "")
+        if first:
+            print(f"  e.g. {first[:300]}")
+    print("ผ่าน / PASS" if summary["ok"] else "ไม่ผ่าน / FAIL")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tests", nargs="*", help="CKAN test ids to run instead of tests.txt (ckan/tests/...)")
+    parser.add_argument("--json", type=Path, help="write the summary here")
+    parser.add_argument("--control", action="store_true", help="also run the control without our search plugin")
+    parser.add_argument("--keep", action="store_true", help="leave the run dir (stopped) for a look at the logs")
+    parser.add_argument("-k", dest="keyword", help="pytest -k expression (a partial run)")
+    args = parser.parse_args(argv)
+    cluster = start_cluster(cluster_env())
+    try:
+        with tempfile.TemporaryDirectory(prefix="tambon-conformance-") as tmp:
+            extra = ["-k", args.keyword] if args.keyword else None
+            summary = conformance(cluster, Path(tmp), args.tests or None, control=args.control, extra=extra)
+    finally:
+        stop_cluster(cluster, keep=args.keep)
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print_report(summary)
+    return 0 if summary["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

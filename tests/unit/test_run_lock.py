@@ -1,0 +1,167 @@
+"""One run per dataset and round: another process waits, a kill -9 frees the round, leftovers are swept."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines import run_lock
+from pipelines.layout import Layout
+from pipelines.leftovers import temporary_files
+from pipelines.resources import RunLocks
+from pipelines.rounds import parse_round
+
+ROUND = parse_round("2563-10")
+REPO = Path(__file__).resolve().parents[2]
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from pipelines import run_lock
+from pipelines.layout import Layout
+from pipelines.rounds import parse_round
+with run_lock.hold(Layout(Path(sys.argv[1])), "village_profile", parse_round("2563-10")):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.fixture
+def other_process(tmp_path):
+    """Another process holding village_profile 2563-10 in ``tmp_path``."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "held"
+    yield process
+    process.kill()
+    process.wait()
+
+
+def _in_thread(target) -> tuple[threading.Thread, dict]:
+    state: dict = {}
+
+    def run() -> None:
+        state["result"] = target()
+        state["done_at"] = time.monotonic()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, state
+
+
+def test_a_second_holder_waits_until_the_first_is_killed(tmp_path, other_process):
+    layout, said = Layout(tmp_path), []
+
+    def take() -> bool:
+        with run_lock.hold(layout, "village_profile", ROUND, on_wait=said.append):
+            return run_lock.held(layout, "village_profile", ROUND)
+
+    thread, state = _in_thread(take)
+    time.sleep(1.0)
+    assert "result" not in state, "the round was taken while another process held it"
+    assert len(said) == 1 and f"pid {other_process.pid}" in said[0] and "waiting" in said[0] and "รอ" in said[0]
+    killed_at = time.monotonic()
+    other_process.send_signal(signal.SIGKILL)  # the kernel releases the flock of a killed process
+    thread.join(10)
+    assert state["result"] is True and state["done_at"] - killed_at < 5
+
+
+def test_other_rounds_and_datasets_are_not_held(tmp_path, other_process):
+    layout = Layout(tmp_path)
+    with run_lock.hold(layout, "village_profile", parse_round("2563-11"), on_wait=pytest.fail):
+        pass
+    with run_lock.hold(layout, "household_survey", ROUND, on_wait=pytest.fail):
+        pass
+
+
+def test_a_hold_is_reentrant_within_a_process_and_released_at_the_outer_end(tmp_path):
+    layout = Layout(tmp_path)
+    with run_lock.hold(layout, "village_profile", ROUND):
+        with run_lock.hold(layout, "village_profile", ROUND) as removed:
+            assert removed == []
+        assert run_lock.held(layout, "village_profile", ROUND)
+    assert not run_lock.held(layout, "village_profile", ROUND)
+    probe = subprocess.run(  # another process gets it at once
+        [sys.executable, "-c", HOLDER.replace("time.sleep(60)", "pass"), str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert probe.stdout.strip() == "held"
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_taking_a_round_sweeps_what_killed_runs_left_and_spares_live_writers(tmp_path):
+    layout = Layout(tmp_path)
+    dead, alive = _dead_pid(), os.getppid()
+    work = layout.work("village_profile", ROUND)
+    reports = layout.reports("village_profile", ROUND)
+    litter = [
+        work / f".received.parquet.{dead}.tmp",
+        work / f".validate.{alive}.tmp" / "part.parquet",  # the round's own folder: any process's goes
+        work / "spill" / "duckdb_temp_storage-0.tmp",
+        reports / ".quality_report.html.tmp",
+        layout.catalog / f".tambon_catalog.duckdb.{dead}.tmp",
+        layout.catalog / f".tambon_catalog.duckdb.{dead}.tmp.wal",
+        layout.catalog / "village_profile" / f".latest.json.{dead}.tmp",
+        layout.catalog / "village_profile" / "2020-10" / f".staging-r2-{dead}" / "x.csv",
+        layout.archive / "ab" / f".abc.csv.{dead}.tmp",
+    ]
+    spared = [
+        layout.catalog / f".tambon_catalog.duckdb.{alive}.tmp",  # another dataset's run, writing now
+        layout.catalog / "household_survey_tambon" / "2020-10" / f".staging-r1-{alive}" / "x.csv",
+        work / "received.parquet",
+        layout.catalog / "village_profile" / "latest.json",
+    ]
+    for path in litter + spared:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    with run_lock.hold(layout, "village_profile", ROUND) as removed:
+        assert removed
+    for path in litter:
+        assert not path.exists(), path
+    for path in spared:
+        assert path.exists(), path
+    left = {p.name for p in temporary_files(tmp_path)}
+    assert left == {f".tambon_catalog.duckdb.{alive}.tmp", f".staging-r1-{alive}"}
+
+
+def test_a_dagster_run_waits_for_the_round_and_holds_it_to_its_end(tmp_path, other_process):
+    """The resource every asset takes its round from: the run waits while another process holds it."""
+    steps: list[str] = []
+
+    @dg.asset(partitions_def=dg.MonthlyPartitionsDefinition(start_date="2020-10", fmt="%Y-%m"))
+    def first(context: dg.AssetExecutionContext, locks: RunLocks) -> None:
+        locks.hold("village_profile", parse_round(context.partition_key))
+        steps.append("first")
+
+    @dg.asset(deps=[first], partitions_def=first.partitions_def)
+    def second(context: dg.AssetExecutionContext, locks: RunLocks) -> None:
+        steps.append(f"second:{run_lock.held(Layout(tmp_path), 'village_profile', ROUND)}")
+
+    def run() -> bool:
+        return dg.materialize(
+            [first, second], partition_key=ROUND.key, resources={"locks": RunLocks(data_dir=str(tmp_path))}
+        ).success
+
+    thread, state = _in_thread(run)
+    time.sleep(1.5)
+    assert steps == [], "the run went ahead while another process held the round"
+    other_process.send_signal(signal.SIGKILL)
+    thread.join(30)
+    assert state["result"] is True
+    assert steps == ["first", "second:True"]  # still held by the run in its second step
+    assert not run_lock.held(Layout(tmp_path), "village_profile", ROUND)  # released when the run ended

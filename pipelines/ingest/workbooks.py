@@ -99,8 +99,7 @@ class _Extent:
     row_max: int = 0  # the largest row number a <row> or a cell gives
     rows: int = 0  # <row> elements
     rows_numbered: int = 0  # ... that give their number
-    cells: int = 0  # <c> elements
-    refs: int = 0  # r="..." attributes (rows' and cells')
+    row_cells_max: int = 0  # the most <c> elements in one <row> (a row cut by a piece boundary counts as two)
     wide_max: int = 0  # the largest column beyond Z a cell names
 
     def add(self, xml: bytes) -> None:
@@ -111,20 +110,20 @@ class _Extent:
         if _rows_beyond(self.row_max).search(xml):  # a cell below every row: rare, so read them all
             self.row_max = max([self.row_max, *map(int, set(_ANY_ROW.findall(xml)))])
         self.rows += xml.count(b"<row ") + xml.count(b"<row>")
-        self.cells += xml.count(b"<c ") + xml.count(b"<c>")
-        self.refs += xml.count(b' r="')
+        per_row = (row.count(b"<c ") + row.count(b"<c>") for row in xml.split(b"<row"))
+        self.row_cells_max = max(self.row_cells_max, *per_row)
         self.wide_max = max([self.wide_max, *map(_column_number, set(_WIDE_REF.findall(xml)))])
 
     def bounds(self) -> tuple[int, int]:
         """(rows, columns) that the worksheet's rectangle cannot exceed.
 
         Rows: the largest number any reference gives, plus every row without a number. Columns:
-        the widest cell named, at least 26, plus every cell without a reference (calamine places
-        those one after another), counted as the cells less the references that are not rows'.
+        the widest cell named, at least 26, plus the most cells any one row holds (calamine places
+        cells without a reference one after another in their row; a sheet-wide count would make
+        every ordinary 24-column sheet written without references look thousands of columns wide).
         """
-        named_cells = max(self.refs - self.rows_numbered, 0)
         rows = self.row_max + max(self.rows - self.rows_numbered, 0)
-        columns = max(self.wide_max, 26) + max(self.cells - named_cells, 0)
+        columns = max(self.wide_max, 26) + self.row_cells_max
         return rows, columns
 
 

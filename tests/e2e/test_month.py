@@ -134,3 +134,17 @@ def test_every_parquet_file_documents_its_columns_in_thai_and_english(month):
             field = documented[name]
             assert field["title_th"] and field["description"] and field["description_th"], (path.name, name)
             assert listed.get(name), (dataset, name)
+
+
+def test_every_file_the_generator_wrote_well_is_read(month):
+    """A reader too strict for ordinary files would lose a whole file's rows with a plausible reason: none may."""
+    for name in load_datasets():
+        truth_path = month.root / "landing" / name / f"{ROUND.be_key}.truth.json"
+        if not truth_path.exists():
+            continue
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        good = {f["sha256"] for f in truth["files"] if not f.get("bad_kind") and not f.get("duplicate_of")}
+        files = pd.read_parquet(month.work(name, ROUND) / "files.parquet")
+        read = (files["status"] + " " + files["problem_code"]).groupby(files["sha256"]).agg(set)  # copies: one sha
+        unread = {sha: read[sha] for sha in good if "ok " not in read[sha]}
+        assert good and not unread, (name, unread)

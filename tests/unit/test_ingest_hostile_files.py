@@ -31,6 +31,7 @@ from pipelines.declarations import DeclarationError
 from pipelines.ingest import received as received_module
 from pipelines.ingest.limits import CUT_MARK, limits_for
 from pipelines.ingest.received import read_round
+from pipelines.ingest.workbooks import sheet_extent
 from pipelines.rounds import parse_round
 from pipelines.work import WorkArea
 from tests.unit.test_validation import GOOD
@@ -498,3 +499,17 @@ def test_a_file_that_cannot_be_read_from_disk_is_rejected_and_the_rest_go_throug
     assert (record["status"], record["problem_code"], record["archived_as"]) == ("rejected", "unreadable_file", "")
     assert "PermissionError" in record["message_en"] and "PermissionError" in record["message_th"]
     assert files.loc["landing/a.csv", "status"] == "ok" and got.rows == 3
+
+
+def _sheet(rows: list[str]) -> io.BytesIO:
+    body = "".join(f"<row>{row}</row>" for row in rows)
+    return io.BytesIO(f"<worksheet><sheetData>{body}</sheetData></worksheet>".encode())
+
+
+def test_a_sheet_written_without_cell_references_is_bounded_by_its_widest_row():
+    """Writers that name no cells (as the sample generator's fast writer) make ordinary sheets, not huge ones."""
+    ordinary = ["<c t='n'><v>1</v></c>" * 24] * 3_000
+    rows, columns = sheet_extent(_sheet(ordinary))
+    assert rows == 3_000 and 24 <= columns <= 50  # bounded by 24 cells a row, not 72,000 cells a sheet
+    rows, columns = sheet_extent(_sheet(["<c><v>1</v></c>" * 2_000, "<c><v>1</v></c>"]))
+    assert rows == 2 and columns >= 2_000  # one very wide row still counts in full

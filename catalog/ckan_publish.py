@@ -10,7 +10,9 @@ with hashes and Thai GDC metadata in its ``datapackage.json``). For each output:
    dataset, so the public still sees the previous revision.
 2. **Switch**: one ``package_patch`` (one database transaction) marks the staged
    resources published, points the stable "latest" resources at the newest
-   revision's files, and sets the version and round coverage.
+   revision's files, and sets the version and the coverage: the provinces present
+   in the data (Thai and English names and codes) and the rounds (B.E. and
+   Gregorian), with the column titles, as searchable fields and facets.
 3. **DataStore**: the current revision of every round, upserted by primary key
    into one table with a data dictionary from the Table Schema.
 
@@ -41,6 +43,10 @@ GDC_KEYS = (
     "data_support", "data_collect", "url", "data_language", "created_date", "disaggregate", "unit_of_measure",
     "unit_of_multiplier", "calculation_method", "standard", "first_year_of_data",
 )  # fmt: skip
+
+
+#: columns whose first two digits are a province code, most direct first (a longer code starts with its parents')
+AREA_CODE_COLUMNS = ("province_code", "amphoe_code", "tambon_code", "village_code", "area_code")
 
 
 class SwitchInterrupted(RuntimeError):
@@ -154,8 +160,27 @@ class CkanPublisher:
             round_coverage=", ".join(f"{r['round_be']} ({r['round']})" for r in rounds),
             last_year_of_data=str(max(int(r["round_be"][:4]) for r in rounds)),
             last_updated_date=latest["published_at"][:10],
+            coverage_round=[r["round_be"] for r in rounds],
+            coverage_round_ce=[r["round"] for r in rounds],
+            column_titles=column_titles(package),
         )
+        fields.update(self._province_coverage(output, rounds))
         return fields
+
+    def _province_coverage(self, output: str, rounds: list[dict[str, Any]]) -> dict[str, list[str]]:
+        """The provinces present in every round's current table, with their registry names, so that
+        ``สกลนคร``, ``Sakon Nakhon`` and ``47`` find the dataset. A table without area codes (the
+        nation totals) states none."""
+        codes: set[str] = set()
+        for current in rounds:
+            codes |= province_codes(self.local.root / output / current["path"] / current["files"]["csv"]["path"])
+        names = province_names()
+        known = sorted(code for code in codes if code in names)
+        return {
+            "coverage_province": [names[code][0] for code in known],
+            "coverage_province_en": [names[code][1] for code in known],
+            "coverage_province_code": known,
+        }
 
     def _package(self, name: str) -> dict[str, Any] | None:
         import ckanapi
@@ -345,6 +370,37 @@ class CkanPublisher:
         if rows:
             self.client.call("resource_patch", id=table_id, loaded_versions=json.dumps(loaded, sort_keys=True))
         return rows
+
+
+def province_codes(csv: Path) -> set[str]:
+    """The two-digit province codes of a published CSV, from its most direct area-code column."""
+    header = pd.read_csv(csv, dtype=str, nrows=0, encoding="utf-8-sig").columns
+    column = next((c for c in AREA_CODE_COLUMNS if c in header), None)
+    if column is None:
+        return set()
+    values = pd.read_csv(csv, dtype=str, usecols=[column], keep_default_na=False, encoding="utf-8-sig")[column]
+    return {v[:2] for v in values.str.strip().unique() if len(v) >= 2 and v[:2].isdigit()}
+
+
+def province_names() -> dict[str, tuple[str, str]]:
+    """Province code -> (Thai name, English name), from the registry."""
+    import registry
+
+    frame = registry.provinces()
+    return {code: (th, en) for code, th, en in frame[["province_code", "name_th", "name_en"]].itertuples(index=False)}
+
+
+def column_titles(package: dict[str, Any]) -> list[str]:
+    """Each column's ``Thai title / English title``, from the newest revision's Table Schema: the
+    catalog's search finds a dataset by what it measures (``ประปา`` finds the tables with a tap-water
+    column). A dataset field rather than a read of the DataStore at index time: it works the same on a
+    CKAN with Solr, and the dataset page shows it."""
+    schema = next((r.get("schema") for r in package.get("resources", []) if r.get("schema")), None) or {}
+    titles = []
+    for field_ in schema.get("fields", []):
+        thai, english = field_.get("title_th"), field_.get("title")
+        titles.append(" / ".join(dict.fromkeys(t for t in (thai, english) if t)) or field_["name"])
+    return titles
 
 
 def _resource_key(resource: dict[str, Any]) -> tuple[str, int, str]:

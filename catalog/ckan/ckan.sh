@@ -226,6 +226,8 @@ SELECT 'CREATE DATABASE ckan_default OWNER ckan_default ENCODING ''UTF8'''
 SELECT 'CREATE DATABASE datastore_default OWNER ckan_default ENCODING ''UTF8'''
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'datastore_default') \gexec
 EOF
+    # trigram similarity for fuzzy search terms (villag~) in ckanext-tambon's search index
+    psql_admin -d ckan_default -c "CREATE EXTENSION IF NOT EXISTS pg_trgm" >/dev/null
 }
 
 # ------------------------------------------------------------------ redis --

@@ -11,7 +11,8 @@ What it does, every time from nothing:
 1. installs the pinned test dependencies (``requirements.txt``) into the CKAN
    virtualenv when missing (a stamp in the venv remembers the file's hash);
 2. starts a throw-away cluster with ``ckan.sh start`` (PostgreSQL, Redis, CKAN) in its
-   own run dir and on the ports of ``TAMBON_CKAN_PORT``/``_PG_PORT``/``_REDIS_PORT``;
+   own run dir (``.cache/ckan/run-conformance-PORT``, wiped before and after) on its own
+   ports (5056, 54356, 63756; ``TAMBON_CONFORMANCE_PORTS=web,postgres,redis`` to change);
 3. creates the test databases ``ckan_test`` and ``datastore_test`` (CKAN's fixtures
    empty them between tests) owned by a role of their own;
 4. writes the test ini: the generated ``ckan.ini`` with ``test-settings.ini`` applied;
@@ -51,11 +52,17 @@ PYTEST_INI = HERE / "pytest.ini"
 SKIP_LIST = HERE / "skip.txt"
 SELECTION = HERE / "tests.txt"
 SEARCH_PLUGIN = "tambon_pgsearch"
-# the ports of a run that nobody else uses by default (the integration tests use 5055/54355/63755)
+# the cluster's ports unless TAMBON_CONFORMANCE_PORTS says otherwise (the integration tests use 5055/54355/63755)
 DEFAULT_PORTS = {"TAMBON_CKAN_PORT": "5056", "TAMBON_CKAN_PG_PORT": "54356", "TAMBON_CKAN_REDIS_PORT": "63756"}
 # the control run: these tests must fail without our plugin (they search)
 CONTROL_TESTS = ("ckan/tests/logic/action/test_get.py::TestPackageSearch",)
+CONTROL_MAX_PASSED = 3
 PYTEST_TIMEOUT = 900
+# one test: CKAN's slowest take a few seconds; a test waiting on a lock fails after this, alone
+TEST_TIMEOUT = 120
+# what PostgreSQL allows one statement of the test role: production's role has 5 s (ckan.sh); more here,
+# for a slow CI machine, but a statement stuck on a lock still ends (as an error naming the statement)
+STATEMENT_TIMEOUT = "30s"
 TEST_ROLE = "ckan_conformance"
 TEST_DATABASES = ("ckan_test", "datastore_test")
 
@@ -77,17 +84,21 @@ class Cluster:
         return self.venv / "bin" / "python"
 
     def ckan_sh(self, command: str, timeout: float, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", str(CKAN_SH), command], env=self.env, check=check, timeout=timeout, text=True
-        )
+        return subprocess.run(["bash", str(CKAN_SH), command], env=self.env, check=check, timeout=timeout, text=True)
 
 
 def cluster_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """ckan.sh's settings for the conformance cluster: the caller's TAMBON_CKAN_* ports when given
-    (so it can run beside other CKANs), else DEFAULT_PORTS, and a run dir named after the port."""
+    """ckan.sh's settings for the conformance cluster. The ports are DEFAULT_PORTS unless
+    TAMBON_CONFORMANCE_PORTS="web,postgres,redis" says otherwise: never the caller's TAMBON_CKAN_*
+    ones, which usually name a catalog that is running (the run would stop at "port taken", or worse)."""
     env = dict(os.environ if base is None else base)
-    for key, value in DEFAULT_PORTS.items():
-        env.setdefault(key, value)
+    ports = dict(DEFAULT_PORTS)
+    if env.get("TAMBON_CONFORMANCE_PORTS"):
+        values = [p.strip() for p in env["TAMBON_CONFORMANCE_PORTS"].split(",")]
+        if len(values) != 3 or not all(v.isdigit() for v in values):
+            raise SystemExit("TAMBON_CONFORMANCE_PORTS must be three ports: web,postgres,redis")
+        ports = dict(zip(DEFAULT_PORTS, values, strict=True))
+    env.update(ports)
     home = Path(env.get("TAMBON_CKAN_HOME") or REPO_ROOT / ".cache" / "ckan").resolve()
     env["TAMBON_CKAN_HOME"] = str(home)
     env["TAMBON_CKAN_RUN"] = str(home / f"run-conformance-{env['TAMBON_CKAN_PORT']}")
@@ -158,15 +169,16 @@ def create_test_databases(cluster: Cluster) -> dict[str, str]:
     """Empty ``ckan_test`` and ``datastore_test`` owned by a role with a fresh random password;
     CKAN's fixtures create the tables (``reset_db``). Returns their URLs."""
     password = secrets.token_hex(16)
-    statements = [
-        f"DROP DATABASE IF EXISTS {name} WITH (FORCE);" for name in TEST_DATABASES
-    ] + [
+    statements = [f"DROP DATABASE IF EXISTS {name} WITH (FORCE);" for name in TEST_DATABASES] + [
         f"SELECT 'CREATE ROLE {TEST_ROLE} LOGIN' WHERE NOT EXISTS "
         f"(SELECT 1 FROM pg_roles WHERE rolname = '{TEST_ROLE}') \\gexec",
         f"ALTER ROLE {TEST_ROLE} PASSWORD '{password}';",
+        f"ALTER ROLE {TEST_ROLE} SET statement_timeout = '{STATEMENT_TIMEOUT}';",
     ]
     statements += [f"CREATE DATABASE {name} OWNER {TEST_ROLE} ENCODING 'UTF8';" for name in TEST_DATABASES]
     psql(cluster, "\n".join(statements) + "\n")
+    # as ckan.sh does for ckan_default: trigram matching for the search index (created by the superuser)
+    psql(cluster, "CREATE EXTENSION IF NOT EXISTS pg_trgm;\n", database="ckan_test")
     base = f"postgresql://{TEST_ROLE}:{password}@127.0.0.1:{cluster.env['TAMBON_CKAN_PG_PORT']}"
     return {f"{name}_url": f"{base}/{name}" for name in TEST_DATABASES}
 
@@ -225,7 +237,13 @@ class Outcome:
 
 
 def run_ckan_tests(
-    cluster: Cluster, ini: Path, tests: list[str], report: Path, strict_list: bool, extra: list[str] | None = None
+    cluster: Cluster,
+    ini: Path,
+    tests: list[str],
+    report: Path,
+    strict_list: bool,
+    extra: list[str] | None = None,
+    skip_list: Path | None = SKIP_LIST,
 ) -> Outcome:
     """CKAN's pytest in the CKAN venv, from its site-packages (so test ids are ``ckan/tests/...``)."""
     site_packages = Path(
@@ -247,11 +265,12 @@ def run_ckan_tests(
         f"--ckan-ini={ini}",
         "-p",
         "conformance_plugin",
-        f"--conformance-skip-list={SKIP_LIST}",
+        *([f"--conformance-skip-list={skip_list}"] if skip_list else []),
         f"--conformance-report={report}",
         "-q",
         "-rN",
         "--tb=line",
+        f"--timeout={TEST_TIMEOUT}",
         *(["--conformance-strict-list"] if strict_list else []),
         *(extra or []),
         *tests,
@@ -262,8 +281,10 @@ def run_ckan_tests(
             command, cwd=site_packages, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT
         )
     except subprocess.TimeoutExpired as error:
-        tail = (error.stdout or b"")[-3000:]
-        return Outcome(exitstatus=-1, seconds=PYTEST_TIMEOUT, output_tail=f"timeout after {PYTEST_TIMEOUT} s\n{tail!r}")
+        output = error.stdout.decode(errors="replace") if isinstance(error.stdout, bytes) else error.stdout or ""
+        return Outcome(
+            exitstatus=-1, seconds=PYTEST_TIMEOUT, output_tail=f"timeout after {PYTEST_TIMEOUT} s\n{output[-3000:]}"
+        )
     output = (proc.stdout + proc.stderr)[-4000:]
     if not report.is_file():
         return Outcome(exitstatus=proc.returncode, seconds=0.0, output_tail=output)
@@ -272,7 +293,11 @@ def run_ckan_tests(
 
 
 def conformance(
-    cluster: Cluster, workdir: Path, tests: list[str] | None = None, control: bool = False, extra: list[str] | None = None
+    cluster: Cluster,
+    workdir: Path,
+    tests: list[str] | None = None,
+    control: bool = False,
+    extra: list[str] | None = None,
 ) -> dict[str, Any]:
     """The suite (and the control run): a JSON-able summary."""
     urls = create_test_databases(cluster)
@@ -285,9 +310,11 @@ def conformance(
         urls = create_test_databases(cluster)  # from nothing again
         control_ini = write_test_ini(cluster, urls, "", workdir / "control.ini")
         log(f"control: the same tests without {SEARCH_PLUGIN} ({' '.join(CONTROL_TESTS)})")
-        outcome = run_ckan_tests(cluster, control_ini, list(CONTROL_TESTS), workdir / "control.json", strict_list=False)
+        outcome = run_ckan_tests(
+            cluster, control_ini, list(CONTROL_TESTS), workdir / "control.json", strict_list=False, skip_list=None
+        )
         summary["control"] = _summary(outcome)
-    summary["ok"] = _suite_ok(suite) and (not control or _control_ok(summary["control"]))
+    summary["ok"] = _suite_ok(suite) and (not control or _control_ok(summary))
     return summary
 
 
@@ -295,9 +322,17 @@ def _suite_ok(outcome: Outcome) -> bool:
     return outcome.exitstatus in (0, 1) and bool(outcome.tests) and not outcome.problems()
 
 
-def _control_ok(control: dict[str, Any]) -> bool:
-    """Without our plugin, the searching tests must not pass: CKAN falls back to Solr, which is not there."""
-    return control["counts"].get("passed", 0) == 0 and control["total"] > 0
+def _control_ok(summary: dict[str, Any]) -> bool:
+    """Without our plugin CKAN falls back to Solr, which is not there: the control's tests must fail, on
+    Solr. A few may pass either way (a refusal CKAN makes before any search: test_local_parameters_not_supported,
+    test_bad_solr_parameter), hence CONTROL_MAX_PASSED rather than none."""
+    control = summary["control"]
+    messages = list(control["failed_messages"].values())
+    return (
+        len(control["passed"]) <= CONTROL_MAX_PASSED
+        and len(messages) >= control["total"] - CONTROL_MAX_PASSED > 0
+        and all("solr" in message.lower() for message in messages)
+    )
 
 
 def _summary(outcome: Outcome) -> dict[str, Any]:
@@ -312,22 +347,32 @@ def _summary(outcome: Outcome) -> dict[str, Any]:
         "counts": outcome.counts(),
         "problems": outcome.problems(),
         "skipped_solr_only": len(listed["solr-only"]),
-        "known_failures": [
-            f"{i}: {outcome.tests[i]['message']}" for i in listed["known failures, to fix (issue #17)"]
-        ],
+        "known_failures": [f"{i}: {outcome.tests[i]['message']}" for i in listed["known failures, to fix (issue #17)"]],
+        "passed": outcome.ids("passed"),
         "failed_messages": {i: outcome.tests[i]["message"] for i in outcome.ids("failed", "error")},
+        "seconds_by_file": _seconds_by_file(outcome),
         "output_tail": "" if outcome.tests else outcome.output_tail,
     }
+
+
+def _seconds_by_file(outcome: Outcome) -> dict[str, float]:
+    """Where the time goes (the suite must stay within a few minutes of CI)."""
+    seconds: dict[str, float] = {}
+    for test_id, test in outcome.tests.items():
+        path = test_id.split("::", 1)[0]
+        seconds[path] = round(seconds.get(path, 0.0) + test["seconds"], 1)
+    return dict(sorted(seconds.items(), key=lambda item: -item[1]))
 
 
 def print_report(summary: dict[str, Any]) -> None:
     suite = summary["suite"]
     counts = ", ".join(f"{k} {v}" for k, v in suite["counts"].items()) or "none"
-    print(f"การทดสอบของ CKAN กับการค้นหาของเรา / CKAN's tests against our search: {suite['total']} tests ({counts}), "
-          f"{suite['seconds']} s")
+    print(
+        f"การทดสอบของ CKAN กับการค้นหาของเรา / CKAN's tests against our search: {suite['total']} tests ({counts}), "
+        f"{suite['seconds']} s"
+    )
     if suite["known_failures"]:
-        print(f"ข้อบกพร่องที่รู้แล้ว (ต้องแก้, issue #17) / known failures, to fix (issue #17): "
-              f"{len(suite['known_failures'])}")
+        print(f"ข้อบกพร่องที่รู้แล้ว (ต้องแก้, issue #17) / known failures, to fix (issue #17): {len(suite['known_failures'])}")
         for line in suite["known_failures"]:
             print(f"  - {line}")
     if suite["problems"]:
@@ -339,9 +384,11 @@ def print_report(summary: dict[str, Any]) -> None:
     if "control" in summary:
         control = summary["control"]
         counts = ", ".join(f"{k} {v}" for k, v in control["counts"].items()) or "none"
-        verdict = "ตามคาด / as it must" if _control_ok(control) else "ผิดคาด / UNEXPECTED"
-        print(f"ชุดควบคุม (ไม่มี {SEARCH_PLUGIN}) / control (without {SEARCH_PLUGIN}): {control['total']} tests "
-              f"({counts}): {verdict}")
+        verdict = "ตามคาด / as it must" if _control_ok(summary) else "ผิดคาด / UNEXPECTED"
+        print(
+            f"ชุดควบคุม (ไม่มี {SEARCH_PLUGIN}) / control (without {SEARCH_PLUGIN}): {control['total']} tests "
+            f"({counts}): {verdict}"
+        )
         first = next(iter(control["failed_messages"].values()), "")
         if first:
             print(f"  e.g. {first[:300]}")

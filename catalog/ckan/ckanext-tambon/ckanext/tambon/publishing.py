@@ -8,8 +8,8 @@ previous complete revision, wherever they look:
 
 * ``package_show`` (so the dataset page, DCAT's ``/dataset/<name>.ttl``) and
   ``package_search`` results (so DCAT's ``/catalog.ttl``): ``hide_pending``;
-  the search backend also leaves staged resources out of what free text and
-  ``res_*`` fields match (``search/sql.py``);
+  the search index is written without staged resources, so they make no dataset
+  match through free text or ``res_*`` fields (``search/index.py``);
 * ``resource_show`` and the download: refused (``resource_show`` auth);
 * ``resource_search``: the staged resources are filtered out in SQL, so the
   count and the pages stay right;

@@ -5,8 +5,10 @@ Handled: bare words and ``"quoted phrases"`` (free text), ``field:value``,
 ``{X TO Y}`` (``*`` for open ends), ``field:*`` (has a value), ``*:*``,
 wildcards ``*``/``?`` inside values, ``+``/``-``/``!``/``NOT`` prefixes,
 ``AND``/``OR``/``&&``/``||`` and parentheses. Adjacent clauses are AND-ed
-(CKAN runs Solr with ``q.op=AND``). Local params (``{!...}``) and boosts
-(``^2``) are not supported: ``{!`` raises, a boost is dropped.
+(CKAN runs Solr with ``q.op=AND``). Field names may hold ``-`` (vocabulary tags:
+``vocab_my-vocab:x``). A free-text word may end in ``*`` (prefix), ``~`` or ``~N``
+(fuzzy: similar words) and ``^N`` (boost: its relevance times N). Local params
+(``{!...}``) raise; a boost on a group or a field clause is dropped.
 
 The result is a small tree of the node classes below; ``sql.py`` turns it
 into SQL.
@@ -43,9 +45,15 @@ class MatchAll:
 
 @dataclass(frozen=True)
 class Text:
-    """Free text: matched as a substring of the dataset's search document."""
+    """Free text: matched against the dataset's words (``sql.text_query``). ``prefix``: the word
+    ended in ``*``; ``fuzzy``: it ended in ``~`` (similar words match); ``phrase``: it was quoted;
+    ``boost``: its ``^N``."""
 
     value: str
+    prefix: bool = False
+    fuzzy: bool = False
+    phrase: bool = False
+    boost: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,8 @@ Node = MatchAll | Text | Field | Range | And | Or | Not
 # ----------------------------------------------------------------- tokens --
 
 _SPECIAL = set('()[]{}"')
-_FIELD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*|\*):")
+_FIELD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*|\*):")
+_SUFFIX_RE = re.compile(r"^(.*?)(~[0-9.]*)?(\^[0-9.]+)?$", re.DOTALL)
 
 
 @dataclass
@@ -190,10 +199,11 @@ def _tokenize(s: str) -> list[_Tok]:
             continue
         if c == '"':
             text, i = _read_quoted(s, i)
-            m = re.match(r"~[0-9]*|\^[0-9.]+", s[i:])
-            if m:  # proximity or boost: ignored
+            m = re.match(r"(?:~[0-9]*)?(\^[0-9.]+)?", s[i:])
+            boost = _boost(m.group(1)) if m and m.group(1) else 1.0
+            if m:  # proximity: ignored
                 i += m.end()
-            toks.append(_Tok("PHRASE", text))
+            toks.append(_Tok("PHRASE", text, (boost,)))
             continue
         if s.startswith("&&", i) or s.startswith("||", i):
             toks.append(_Tok("OP", "AND" if c == "&" else "OR"))
@@ -212,16 +222,26 @@ def _tokenize(s: str) -> list[_Tok]:
         if not word:  # a lone special character such as "]"
             i += 1
             continue
-        m = re.match(r"(.*?)\^[0-9.]+$", word)
-        if m and m.group(1):
-            word = m.group(1)
+        m = _SUFFIX_RE.match(word)
+        fuzzy, boost = False, 1.0
+        if m and m.group(1) and (m.group(2) or m.group(3)):
+            word, fuzzy, boost = m.group(1), bool(m.group(2)), _boost(m.group(3))
         if word in ("AND", "OR"):
             toks.append(_Tok("OP", word))
         elif word == "NOT":
             toks.append(_Tok("NOT"))
         else:
-            toks.append(_Tok("WORD", word, (wildcard,)))
+            toks.append(_Tok("WORD", word, (wildcard, fuzzy, boost)))
     return toks
+
+
+def _boost(text: str | None) -> float:
+    """``^N`` as a factor; a boost that is not a positive number counts as 1."""
+    try:
+        value = float((text or "").lstrip("^"))
+    except ValueError:
+        return 1.0
+    return value if 0 < value < 1e6 else 1.0
 
 
 # ----------------------------------------------------------------- parser --
@@ -310,15 +330,16 @@ class _Parser:
             return Range(field, low, high, inc_low, inc_high)
         if tok.kind == "PHRASE":
             if field is None or field == "text":
-                return Text(tok.value)
+                return Text(tok.value, phrase=True, boost=tok.extra[0] if tok.extra else 1.0)
             return Field(field, tok.value, phrase=True)
         if tok.kind == "WORD":
-            wildcard = tok.extra[0]
+            wildcard, fuzzy, boost = tok.extra
             value = tok.value
             if field is None or field == "text":
                 if wildcard and value.strip("\x00\x01") == "":
                     return MatchAll()
-                return Text(value.replace("\x00", "").replace("\x01", ""))
+                prefix = wildcard and value.endswith("\x00")
+                return Text(value.replace("\x00", "").replace("\x01", ""), prefix=prefix, fuzzy=fuzzy, boost=boost)
             if wildcard and value == "\x00":
                 return Field(field, None)
             return Field(field, value, wildcard=wildcard)

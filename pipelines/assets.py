@@ -22,6 +22,7 @@ from pipelines.deadlines import late_or_missing, reporting_deadline, split_not_r
 from pipelines.declarations import DatasetSpec, load_datasets
 from pipelines.partitions import rounds
 from pipelines.progress import say
+from pipelines.report.corrections import OFFICES_FOLDER
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
 from pipelines.rounds import parse_round
 from pipelines.scorecards import MissingInputError, Scorecard, compute_round, scorecard_outputs
@@ -178,6 +179,39 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
             )
 
         stages_done.append(quality)
+
+        @dg.asset(
+            key=dg.AssetKey([name, "correction_workbooks"]),
+            deps=[key["quality"]],
+            partitions_def=rounds,
+            group_name=name,
+            description="One XLSX per district office: its own held-back rows to correct, reasons in Thai and "
+            "English (internal: personal data, never published) / แบบแก้ไขข้อมูลรายอำเภอ ใช้ภายใน ไม่เผยแพร่",
+        )
+        def correction_workbooks(
+            context: AssetExecutionContext, data: DataLayout, locks: RunLocks
+        ) -> dg.MaterializeResult:
+            job = _job(spec, context, data, locks)
+            written = stages.correction_workbooks(job)
+            say(
+                context,
+                f"{name} {job.round}: {len(written.offices)} correction workbooks, {written.rows_total:,} rows "
+                f"({written.rows_unattributed:,} rows and {written.files_unattributed} files for the data team)",
+            )
+            return dg.MaterializeResult(
+                metadata={
+                    "workbooks": len(written.offices),
+                    "rows_to_correct": written.rows_total,
+                    "rows_unattributed": written.rows_unattributed,
+                    "files_unattributed": written.files_unattributed,
+                    "correction_deadline": written.deadline.isoformat(),
+                    "offices_folder": dg.MetadataValue.path(str(job.layout.reports(name, job.round) / OFFICES_FOLDER)),
+                    "data_team_workbook": dg.MetadataValue.path(str(written.data_team)),
+                    "seconds": written.seconds,
+                }
+            )
+
+        stages_done.append(correction_workbooks)
 
     @dg.asset(
         key=key["aggregates"],

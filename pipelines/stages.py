@@ -32,6 +32,7 @@ from pipelines.field_workers import field_worker_output
 from pipelines.ingest.received import read_round
 from pipelines.layout import Layout
 from pipelines.report import write_quality_page
+from pipelines.report.corrections import Written, write_correction_workbooks
 from pipelines.report.internal_tables import QUARANTINE_FILE, write_frame_csv, write_quarantine_csv
 from pipelines.rounds import Round
 from pipelines.work import WorkArea
@@ -154,6 +155,21 @@ def quality_page(job: RoundJob) -> Path:
     folder = job.layout.reports(job.spec.name, job.round)
     internal = [name for name in (QUARANTINE_FILE, NOT_REPORTED_FILE) if (folder / name).is_file()]
     return write_quality_page(job.spec, job.round, job.work.folder.parent, out_dir=folder, internal_files=internal)
+
+
+def correction_workbooks(job: RoundJob) -> Written:
+    """Each district office's workbook of its own held-back rows, and the data team's (internal: personal data).
+
+    Written after the quality stage, whose figures its summary shows; to the reports folder only.
+    """
+    return write_correction_workbooks(
+        job.spec,
+        job.round,
+        job.work,
+        job.geography,
+        job.layout.reports(job.spec.name, job.round),
+        catalog_root=job.layout.catalog,
+    )
 
 
 def aggregate(job: RoundJob) -> dict[str, Any]:

@@ -39,6 +39,7 @@ KILL_POINTS = {
     "validate": (r"quarantine\.parquet", False),
     "quality": (r"/quality\.parquet", False),
     "aggregate": (r"aggregate_tambon\.parquet", False),
+    "correction_workbooks": (r"/offices/.*\.xlsx", False),
     "publish_staged": (r"\.staging-r1-", False),
     "publish_before_pointer": (r"\.staging-r1-", True),  # r1 in place, latest.json not yet written
     "analysts_database": (r"tambon_catalog\.duckdb", False),

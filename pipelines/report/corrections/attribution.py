@@ -1,0 +1,299 @@
+"""Which district office (and which tambon team in it) sent each file of a round.
+
+File names say nothing reliable and nobody logs in to send a file, so the office is read from
+what the file gave:
+
+* **by its rows**: the district (amphoe) that most of the file's rows name by their village code
+  (its first four digits), the tambon likewise. The whole file goes back to that office, the rows
+  that name another district included: the office typed them, and sending them to the district
+  they name would hand one office's rows (names, ID numbers) to another. A tie between districts
+  is not a sender: the file is left to the data team, as is a file none of whose rows names a
+  registry district.
+* **a file without rows** (unreadable, empty, a letter instead of the form) by **registry codes**
+  in its name or, for a text file, in its archived bytes (an Excel "Unicode text" file rejected
+  for its encoding still lists its villages), then by **place names** after ``ต.``/``ตำบล``,
+  ``อ.``/``อำเภอ``, ``จ.``/``จังหวัด`` in its name or text (an office's cover letter names its
+  district and province). Workbooks and other containers (zip, OLE2) are never opened here: the
+  one that was rejected may be damaged or hostile (a zip bomb), and ingest already refused it.
+  A name that fits several districts is narrowed to the districts that sent readable files this
+  round; still more than one, or none, and the file goes to the data team with what was tried.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.aggregate.geography import Geography
+from pipelines.ingest.decode import OLE2
+from pipelines.ingest.normalise import THAI_DIGITS
+
+#: At most this many bytes of an archived text file are read for codes and names.
+CONTENT_BYTES = 4 << 20
+
+#: Markers before a place name, per level (Bangkok's เขต/แขวง are not part of the programme).
+MARKERS = {
+    "province": ("จังหวัด", "จ."),
+    "amphoe": ("อำเภอ", "อ."),
+    "tambon": ("ตำบล", "ต."),
+}
+#: Said when a place name fitted several districts and only one of them sent files this round.
+NARROWED = (
+    " (ชื่อนี้มีหลายอำเภอ เลือกอำเภอที่ส่งไฟล์รอบนี้)",
+    " (a name several districts share, narrowed to the one that sent files)",
+)
+_CODE_RUN = re.compile(r"(?<![0-9])([0-9]{6}|[0-9]{8})(?![0-9])")
+
+
+@dataclass(frozen=True)
+class Place:
+    """The office a file is attributed to (``amphoe_code`` None: nobody), how, and in words."""
+
+    amphoe_code: str | None
+    tambon_code: str | None
+    how: str  # rows | name | content | none
+    evidence_th: str
+    evidence_en: str
+
+
+def places_by_rows(con: duckdb.DuckDBPyConnection, received: Path, code_field: str) -> pd.DataFrame:
+    """Per file (SHA-256) with rows: the district and tambon most rows name, and the districts named.
+
+    Needs ``geography.register(con)`` (the ``areas`` view). Columns: ``_file``, ``amphoe_code``
+    (None on a tie or when no row names a registry district), ``tambon_code``, ``rows``,
+    ``amphoe_rows`` (district code -> rows naming it).
+    """
+    counts = con.execute(
+        f"""
+        SELECT r._file, am.amphoe_code, t.tambon_code, count(*) AS n
+        FROM read_parquet('{_sql_path(received)}') r
+        LEFT JOIN (SELECT DISTINCT amphoe_code FROM areas) am ON am.amphoe_code = substr(r."{code_field}", 1, 4)
+        LEFT JOIN (SELECT DISTINCT tambon_code FROM areas) t ON t.tambon_code = substr(r."{code_field}", 1, 6)
+        GROUP BY ALL
+        """
+    ).df()
+    out = []
+    for file, group in counts.groupby("_file", sort=True):
+        amphoe_rows = group.dropna(subset=["amphoe_code"]).groupby("amphoe_code")["n"].sum().to_dict()
+        amphoe = _plurality(amphoe_rows)
+        tambon = None
+        if amphoe is not None:
+            inside = group[group["tambon_code"].notna() & (group["amphoe_code"] == amphoe)]
+            tambon = _plurality(inside.groupby("tambon_code")["n"].sum().to_dict())
+        out.append(
+            {
+                "_file": file,
+                "amphoe_code": amphoe,
+                "tambon_code": tambon,
+                "rows": int(group["n"].sum()),
+                "amphoe_rows": {k: int(v) for k, v in amphoe_rows.items()},
+            }
+        )
+    return pd.DataFrame(out, columns=["_file", "amphoe_code", "tambon_code", "rows", "amphoe_rows"])
+
+
+def _plurality(counts: dict[str, int]) -> str | None:
+    """The key with strictly more than every other, else None (a tie names no sender)."""
+    if not counts:
+        return None
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+class Gazetteer:
+    """Registry codes and Thai place names, to read a district out of a file's name or text."""
+
+    def __init__(self, geography: Geography) -> None:
+        self.village_amphoe = _lookup(geography.villages, "village_code", "amphoe_code")
+        self.tambon_amphoe = _lookup(geography.tambons, "tambon_code", "amphoe_code")
+        amphoes = geography.amphoes
+        self.amphoe_province = _lookup(amphoes, "amphoe_code", "province_code")
+        self.names: dict[str, dict[str, set[str]]] = {
+            "province": _by_name(geography.provinces, "province_code"),
+            "amphoe": _by_name(amphoes, "amphoe_code"),
+            "tambon": _by_name(geography.tambons, "tambon_code"),
+        }
+        self.longest = {level: max(map(len, names), default=0) for level, names in self.names.items()}
+
+    def codes_in(self, text: str) -> Counter[str]:
+        """District votes of the registry village (8 digits) and tambon (6 digits) codes in ``text``."""
+        votes: Counter[str] = Counter()
+        for code in _CODE_RUN.findall(text.translate(THAI_DIGITS)):
+            amphoe = self.village_amphoe.get(code) if len(code) == 8 else self.tambon_amphoe.get(code)
+            if amphoe:
+                votes[amphoe] += 1
+        return votes
+
+    def named(self, text: str, level: str) -> set[str]:
+        """Codes at ``level`` whose Thai name follows one of the level's markers (longest name wins)."""
+        text = unicodedata.normalize("NFC", text)
+        found: set[str] = set()
+        names, longest = self.names[level], self.longest[level]
+        for marker in MARKERS[level]:
+            start = text.find(marker)
+            while start >= 0:
+                rest = text[start + len(marker) :].lstrip()
+                for length in range(min(longest, len(rest)), 0, -1):
+                    codes = names.get(rest[:length])
+                    if codes:
+                        found |= codes
+                        break
+                start = text.find(marker, start + len(marker))
+        return found
+
+    def amphoes_named(self, text: str) -> set[str]:
+        """The districts ``text`` points to by place names: tambons within the named district and province."""
+        provinces = self.named(text, "province")
+        amphoes = {a for a in self.named(text, "amphoe") if not provinces or self.amphoe_province[a] in provinces}
+        tambons = {t for t in self.named(text, "tambon") if not provinces or t[:2] in provinces}
+        from_tambons = {self.tambon_amphoe[t] for t in tambons}
+        if amphoes and from_tambons:
+            return (amphoes & from_tambons) or (amphoes | from_tambons)
+        return amphoes or from_tambons
+
+    def tambon_named(self, text: str, amphoe: str) -> str | None:
+        tambons = {t for t in self.named(text, "tambon") if self.tambon_amphoe[t] == amphoe}
+        return next(iter(tambons)) if len(tambons) == 1 else None
+
+
+def _lookup(table: pd.DataFrame, key: str, value: str) -> dict[str, str]:
+    return dict(zip(table[key].astype(str), table[value].astype(str), strict=True))
+
+
+def _by_name(table: pd.DataFrame, code: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for name, value in zip(table["name_th"].astype(str), table[code].astype(str), strict=True):
+        out.setdefault(unicodedata.normalize("NFC", name.strip()), set()).add(value)
+    return out
+
+
+def readable_text(archived: str | Path | None) -> str | None:
+    """The start of an archived file as text, or None for a container (xlsx, xls, ods) or a missing file.
+
+    UTF-16 is read by its byte-order mark (Excel's "Unicode text"), then UTF-8, then Windows-874.
+    """
+    if not archived:
+        return None
+    path = Path(archived)
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        data = handle.read(CONTENT_BYTES)
+    if data.startswith((b"PK\x03\x04", OLE2, b"%PDF")):
+        return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp874", errors="replace")
+
+
+def place_without_rows(name: str, archived: str | None, gazetteer: Gazetteer, sending: set[str]) -> Place:
+    """A file that gave no row attributable by its codes: try its name, then its archived text.
+
+    ``sending``: districts that sent readable files this round, which a name fitting several narrows to.
+    """
+    text = readable_text(archived)
+    tried_th = ["ชื่อไฟล์"] + (["เนื้อหาไฟล์"] if text is not None else [])
+    tried_en = ["file name"] + (["file content"] if text is not None else [])
+    for how, source in (("name", name), ("content", text)):
+        if source is None:
+            continue
+        votes = gazetteer.codes_in(source)
+        amphoe = _plurality(dict(votes))
+        if amphoe is not None:
+            return Place(
+                amphoe,
+                None,
+                how,
+                f"{_where_th(how)}มีรหัสหมู่บ้าน/ตำบลของอำเภอนี้ {votes[amphoe]} รหัส",
+                f"its {how} holds {votes[amphoe]} village/tambon codes of this district",
+            )
+    for how, source in (("name", name), ("content", text)):
+        if source is None:
+            continue
+        candidates = gazetteer.amphoes_named(source)
+        narrowed = candidates if len(candidates) <= 1 else candidates & sending
+        if len(narrowed) == 1:
+            amphoe = next(iter(narrowed))
+            among = ("", "") if len(candidates) == 1 else NARROWED
+            return Place(
+                amphoe,
+                gazetteer.tambon_named(source, amphoe),
+                how,
+                f"{_where_th(how)}ระบุชื่อตำบล/อำเภอ/จังหวัดของอำเภอนี้{among[0]}",
+                f"its {how} names this district's tambon, district or province{among[1]}",
+            )
+    return Place(
+        None,
+        None,
+        "none",
+        "ตรวจ" + " และ".join(tried_th) + "แล้ว ไม่พบรหัสหรือชื่อที่ระบุอำเภอได้อย่างเดียว",
+        "checked the " + " and ".join(tried_en) + ": no code or place name pointing to one district",
+    )
+
+
+def _where_th(how: str) -> str:
+    return "ชื่อไฟล์" if how == "name" else "เนื้อหาไฟล์"
+
+
+def attribute_files(files: pd.DataFrame, by_rows: pd.DataFrame, geography: Geography) -> pd.DataFrame:
+    """``files`` (one record per landed file) with ``amphoe_code``, ``tambon_code``, ``how``, evidence.
+
+    A duplicate shares its original's SHA-256 and so its rows' place. A file that gave no row at all
+    is tried by name and content (:func:`place_without_rows`); one whose rows name no single district
+    is not: a guess from its name would send its rows' personal fields to an office on a hunch.
+    """
+    rows = by_rows.set_index("_file")
+    sending = {a for a in by_rows["amphoe_code"].dropna()}
+    gazetteer: Gazetteer | None = None
+    places = []
+    for record in files.itertuples(index=False):
+        found = rows.loc[record.sha256] if record.sha256 in rows.index else None
+        if found is not None and pd.notna(found["amphoe_code"]):
+            count = found["amphoe_rows"][found["amphoe_code"]]
+            place = Place(
+                found["amphoe_code"],
+                found["tambon_code"] if pd.notna(found["tambon_code"]) else None,
+                "rows",
+                f"แถวในไฟล์ {count:,} จาก {found['rows']:,} แถวระบุรหัสหมู่บ้านของอำเภอนี้",
+                f"{count:,} of its {found['rows']:,} rows name this district's villages",
+            )
+        elif found is not None:  # rows, none naming a district (or a tie): their personal fields go to nobody
+            named = found["amphoe_rows"]
+            detail = f" ({_counts(named)})" if named else ""
+            place = Place(
+                None,
+                None,
+                "none",
+                f"แถวในไฟล์ไม่ระบุอำเภอใดอำเภอหนึ่ง{detail} จึงไม่เดาจากชื่อไฟล์ (แถวมีข้อมูลส่วนบุคคล)",
+                f"its rows name no single district{detail}; not guessed from its name (the rows hold personal data)",
+            )
+        else:
+            gazetteer = gazetteer or Gazetteer(geography)
+            place = place_without_rows(str(record.name), str(record.archived_as or ""), gazetteer, sending)
+        places.append(place)
+    out = files.copy()
+    out["amphoe_code"] = [p.amphoe_code for p in places]
+    out["tambon_code"] = [p.tambon_code for p in places]
+    out["attributed_by"] = [p.how for p in places]
+    out["evidence_th"] = [p.evidence_th for p in places]
+    out["evidence_en"] = [p.evidence_en for p in places]
+    return out
+
+
+def _counts(amphoe_rows: dict[str, int]) -> str:
+    return ", ".join(f"{code}: {n:,}" for code, n in sorted(amphoe_rows.items()))

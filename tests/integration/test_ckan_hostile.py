@@ -26,28 +26,14 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.gdc_fields import GDC_STATISTICS
+
 pytestmark = pytest.mark.integration
 
 ANSWER_WITHIN = 4.0  # seconds, for every hostile request
 STATUS_WITHIN = 2.0  # seconds, for every status_show while they run
 WORKER_RSS_MAX = 700 * 1024  # kB: idle workers use about 200 MB
 POSTGRES_RSS_MAX = 400 * 1024  # kB, per PostgreSQL process (shared_buffers is 64 MB)
-GDC = {
-    "owner_org": "dopa",
-    "maintainer": "ศูนย์สารสนเทศเพื่อการบริหารงานปกครอง",
-    "maintainer_email": "opendata@example.go.th",
-    "objective": ["พันธกิจหน่วยงาน"],
-    "update_frequency_unit": "เดือน",
-    "update_frequency_interval": "1",
-    "data_source": "โครงการพัฒนาตำบลแบบบูรณาการ",
-    "data_category": "ข้อมูลสาธารณะ",
-    "license_id": "Open Data Common",
-    "data_language": ["ไทย"],
-    "data_type": "ข้อมูลสถิติ",
-    "tags": [{"name": "tst"}],
-    "geo_coverage": "จังหวัด",
-    "data_format": ["CSV"],
-}
 DATASETS = 6
 CLOSED_EARLY = 0  # "status" of a request whose connection the server closed before the client read an answer
 
@@ -144,7 +130,7 @@ def catalog(ckan_server) -> list[str]:
             title=f"ข้อมูลพื้นฐานหมู่บ้าน ชุดที่ {i}",
             notes="จำนวนครัวเรือนรายหมู่บ้าน household counts by village",
             resources=[{"name": f"villages-{i}.csv", "url": "https://example.invalid/v.csv", "format": "CSV"}],
-            **GDC,
+            **GDC_STATISTICS,
         )
         names.append(package["name"])
     return names

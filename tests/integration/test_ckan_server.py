@@ -13,6 +13,8 @@ import ckanapi
 import pytest
 import requests
 
+from tests.integration.gdc_fields import GDC_COMMON
+
 pytestmark = pytest.mark.integration
 
 VILLAGE = "tambon-village-basic"
@@ -24,19 +26,6 @@ STATS_TITLE = "สถิติจำนวนครัวเรือน รา�
 PRIVATE_TITLE = "ทะเบียนผู้ปฏิบัติงานตำบล (ภายใน)"
 ORG_TITLE = "กรมการปกครอง"
 CSV_BYTES = "village_code,village_name,households\n10010101,บ้านหนองบัว,120\n10010102,บ้านโคกสูง,85\n".encode()
-
-GDC_COMMON = {
-    "owner_org": "dopa",
-    "maintainer": "ศูนย์สารสนเทศเพื่อการบริหารงานปกครอง",
-    "maintainer_email": "opendata@example.go.th",
-    "objective": ["พันธกิจหน่วยงาน", "เพื่อการให้บริการประชาชน"],
-    "update_frequency_unit": "เดือน",
-    "update_frequency_interval": "1",
-    "data_source": "โครงการพัฒนาตำบลแบบบูรณาการ",
-    "data_category": "ข้อมูลสาธารณะ",
-    "license_id": "Open Data Common",
-    "data_language": ["ไทย"],
-}
 
 
 # --------------------------------------------------------------- helpers --

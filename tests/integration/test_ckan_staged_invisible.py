@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from catalog.ckan_client import CkanClient
+from tests.integration.gdc_fields import GDC_STATISTICS
 
 pytestmark = pytest.mark.integration
 
@@ -31,21 +32,6 @@ DATASET = "tambon-staging-dataset"
 PUBLISHED_NAME = "staging_dataset 2567-09 (2024-09) r1 · CSV"
 STAGED_NAME = "staging_dataset 2567-10 (2024-10) r1 · Parquet zebrastaged"
 STAGED_WORD = "zebrastaged"  # in the staged resource's name and description only
-GDC = {
-    "maintainer": "ศูนย์สารสนเทศเพื่อการบริหารงานปกครอง",
-    "maintainer_email": "opendata@example.go.th",
-    "objective": ["พันธกิจหน่วยงาน"],
-    "update_frequency_unit": "เดือน",
-    "update_frequency_interval": "1",
-    "data_source": "โครงการพัฒนาตำบลแบบบูรณาการ",
-    "data_category": "ข้อมูลสาธารณะ",
-    "license_id": "Open Data Common",
-    "data_language": ["ไทย"],
-    "data_type": "ข้อมูลสถิติ",
-    "tags": [{"name": "tst"}],
-    "geo_coverage": "จังหวัด",
-    "data_format": ["CSV"],
-}
 
 
 class Viewer:
@@ -118,7 +104,7 @@ def world(ckan_server, tmp_path_factory):
                 "publish_state": "published",
             }
         ],
-        **GDC,
+        **{k: v for k, v in GDC_STATISTICS.items() if k != "owner_org"},
     )
     other.action("follow_dataset", id=DATASET)  # so the dataset's activities reach the other user's dashboard
 

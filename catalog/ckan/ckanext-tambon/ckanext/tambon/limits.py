@@ -218,6 +218,12 @@ def check_package_search(data_dict: dict[str, Any]) -> None:
     if data_dict.get("sort") not in (None, ""):
         sort = check_text("sort", data_dict["sort"], caps)
         _check_count("sort", sort.split(","), caps)
+        for part in sort.split(","):
+            if len(part.split()) == 1:
+                raise refuse(
+                    f"sort ต้องระบุทิศทาง asc หรือ desc ต่อจากชื่อฟิลด์: {part.strip()!r}",
+                    f"sort needs asc or desc after the field name: {part.strip()!r}",
+                )
     for param in ("facet.field", "fl"):
         items = _as_list(data_dict.get(param))
         if param == "fl" and len(items) == 1 and isinstance(items[0], str):

@@ -18,7 +18,7 @@ def install() -> None:
     import ckan.lib.search as search
 
     from . import index
-    from .backend import PostgresPackageSearchQuery
+    from .backend import PostgresPackageSearchQuery, install_package_show_without_cache
 
     index.install()
     search._INDICES["package"] = index.PostgresPackageIndex
@@ -29,6 +29,7 @@ def install() -> None:
     search.PackageSearchIndex = index.PostgresPackageIndex
     # no Solr schema to check (it would try to connect to solr_url)
     search.check_solr_schema_version = _no_solr_schema
+    install_package_show_without_cache()
 
 
 def _no_solr_schema(schema_file: object = None) -> bool:

@@ -9,7 +9,13 @@ from typing import Any
 import ckan.model as model
 from ckan.common import asbool, config
 from ckan.lib.search.common import SearchError, SearchQueryError
-from ckan.lib.search.query import VALID_SOLR_PARAMETERS, SearchQuery
+from ckan.lib.search.query import (
+    MAGIC_FIELD_RE,
+    QUERY_PARSER_RE,
+    VALID_SOLR_PARAMETERS,
+    SearchQuery,
+    _get_local_query_parser,
+)
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
@@ -40,6 +46,38 @@ def _int(query: Any, key: str, default: int) -> int:
         raise SearchQueryError(f"Invalid {key!r}: {value!r}") from e
 
 
+def refuse_query_parsers(query: dict[str, Any] | MultiDict) -> None:
+    """Solr local parameters (``{!...}``) and magic fields (``_query_:``, ``_val_:``) refused the way
+    CKAN's own ``PackageSearchQuery.run`` refuses them, with its messages (CKAN's tests check them).
+
+    Why here and not only in ``limits.py``: that wall guards the API's ``package_search``; this one is the
+    query class itself, which every caller reaches (CKAN's pages, the CLI, other plugins, CKAN's tests,
+    which do not load ``tambon_limits``). A parser the operator allowed
+    (``ckan.search.solr_allowed_query_parsers``) is still refused: only Solr implements it."""
+    allowed = config.get("ckan.search.solr_allowed_query_parsers") or []
+    for param in list(query.keys()):
+        values = query.getlist(param) if isinstance(query, MultiDict) else query[param]
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, str):
+                continue
+            value = value.strip()
+            if MAGIC_FIELD_RE.search(value):
+                raise SearchError(f"Magic fields are not supported in param '{param}'.")
+            found = QUERY_PARSER_RE.findall(value)
+            if not found:
+                continue
+            if len(found) > 1:
+                raise SearchError(f"Query parsers are not supported in param '{param}'.")
+            if not value.startswith("{!"):
+                raise SearchError(f"Local parameters must be defined at the beginning of param '{param}'.")
+            if _get_local_query_parser(value) not in allowed:
+                raise SearchError(f"Local parameters are not supported in param '{param}'.")
+            raise SearchQueryError(
+                f"การค้นหาบน PostgreSQL ไม่มีตัวแยกคำค้นของ Solr ใน {param} / "
+                f"Solr query parsers are not available on the PostgreSQL search (param '{param}')"
+            )
+
+
 def _parse_filter(fq: str) -> parser.Node:
     try:
         return parser.parse(fq)
@@ -55,9 +93,16 @@ class PostgresPackageSearchQuery(SearchQuery):
         return retrying(lambda: [row[0] for row in model.Session.execute(query)])
 
     def get_index(self, reference: str) -> dict[str, Any]:
-        # package_show then reads the dataset from the database (the index holds it without staged
-        # resources, which editors must see)
-        raise SearchError("package_show reads datasets from the database")
+        """The indexed document of one dataset (``ckan search-index show``), as Solr's ``get_index`` returns
+        it. ``package_show`` does not use it as its cache (``install_package_show_without_cache``)."""
+        query = select(I.c.id, I.c.document, I.c.data_dict, I.c.validated_data_dict).where(
+            (I.c.id == reference) | (I.c.name == reference)
+        )
+        row = retrying(lambda: model.Session.execute(query.limit(1)).first())
+        if row is None:
+            raise SearchError(f"Dataset not found in the search index: {reference}")
+        return {**(row.document or {}), "id": row.id, "data_dict": row.data_dict,
+                "validated_data_dict": row.validated_data_dict}  # fmt: skip
 
     def run(
         self,
@@ -87,6 +132,7 @@ class PostgresPackageSearchQuery(SearchQuery):
         invalid = set(query.keys()) - VALID_SOLR_PARAMETERS
         if invalid:
             raise SearchQueryError(f"Invalid search parameters: {sorted(invalid)}")
+        refuse_query_parsers(query)
 
         q = query.get("q")
         try:
@@ -109,26 +155,54 @@ class PostgresPackageSearchQuery(SearchQuery):
         sort = query.get("sort") or DEFAULT_SORT
         fl = documents.parse_fl(query.get("fl"))
 
-        self.count = model.Session.execute(select(func.count()).select_from(I).where(where)).scalar()
+        ordering = order_by(sort, score)  # a bad sort is refused even when nothing matches, as by Solr
+        self.facets = {}
+        facet_fields = _as_list(query.get("facet.field"))
+        if facet_fields and asbool(query.get("facet", "true")):
+            # the facet query sees every match once: its groups add up to the count (one scan fewer)
+            self.facets, self.count = facets.facet_counts(
+                facet_fields,
+                where,
+                limit=_int(query, "facet.limit", config.get("search.facets.limit")),
+                mincount=_int(query, "facet.mincount", 1),
+            )
+        else:
+            self.count = model.Session.execute(select(func.count()).select_from(I).where(where)).scalar()
         self.results = []
         if rows > 0 and self.count > max(start, 0):
-            columns = [I.c.id, (score if score is not None else literal(0.0)).label("score"), I.c.document]
+            columns = [I.c.id, (score if score is not None else literal(0.0)).label("score")]
+            # the flattened document only when fl asks for its fields (CKAN's own fl: id validated_data_dict)
+            if "*" in fl or set(fl) - {"id", "score", *documents.FULL_DICT_FIELDS}:
+                columns.append(I.c.document)
             columns += [I.c[name] for name in documents.FULL_DICT_FIELDS if name in fl or "*" in fl]
-            page = select(*columns).where(where).order_by(*order_by(sort, score)).offset(max(start, 0)).limit(rows)
+            page = select(*columns).where(where).order_by(*ordering).offset(max(start, 0)).limit(rows)
             results = [documents.result(row, fl) for row in model.Session.execute(page)]
             for result in results:
                 extras = {k[len("extras_") :]: result.pop(k) for k in list(result) if k.startswith("extras_")}
                 if extras:
                     result["extras"] = extras
             self.results = [r.get(fl[0]) for r in results] if fl in (["id"], ["name"]) else results
-
-        self.facets = {}
-        facet_fields = _as_list(query.get("facet.field"))
-        if facet_fields and asbool(query.get("facet", "true")):
-            self.facets = facets.facet_counts(
-                facet_fields,
-                where,
-                limit=_int(query, "facet.limit", config.get("search.facets.limit")),
-                mincount=_int(query, "facet.mincount", 1),
-            )
         return {"results": self.results, "count": self.count}
+
+
+class _SearchWithoutShow:
+    """``ckan.lib.search`` as ``package_show`` sees it, but with ``show`` failing: the index holds each
+    dataset without its staged resources, which editors must see, so ``package_show`` always builds the
+    dataset from the database (as it does when Solr is unreachable). Everything else is the real module,
+    looked up at each use (so mocks of ``ckan.lib.search`` still apply)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import ckan.lib.search as search
+
+        return getattr(search, name)
+
+    @staticmethod
+    def show(reference: str) -> dict[str, Any]:
+        raise SearchError("package_show reads datasets from the database, not from the search index")
+
+
+def install_package_show_without_cache() -> None:
+    """Give ``ckan.logic.action.get`` (whose ``package_show`` reads ``search.show``) the module above."""
+    import ckan.logic.action.get as get
+
+    get.search = _SearchWithoutShow()  # type: ignore[assignment]

@@ -25,7 +25,7 @@ def parse_fl(fl: Any) -> list[str]:
 def result(row: Any, fl: list[str]) -> dict[str, Any]:
     """One result with the fields asked for (``*``: all of them)."""
     want_all = "*" in fl
-    document = row.document or {}
+    document = getattr(row, "document", None) or {}
     out: dict[str, Any] = dict(document) if want_all else {n: document[n] for n in fl if n in document}
     out.pop("text", None)
     for name in FULL_DICT_FIELDS:

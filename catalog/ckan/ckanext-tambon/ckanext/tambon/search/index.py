@@ -23,7 +23,7 @@ from typing import Any
 
 import ckan.model as model
 from ckan.lib.search.index import PackageSearchIndex
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from ..publishing import hide_pending
@@ -51,9 +51,13 @@ class PostgresPackageIndex(PackageSearchIndex):
         return None  # every row is committed when written
 
     def clear(self) -> None:
+        """Empty the index with DELETE, not TRUNCATE: CKAN's session may be idle in a transaction that has
+        read the index (a search before ``search-index clear`` or ``rebuild -c``), holding a share lock that
+        TRUNCATE's exclusive lock waits on for ever; DELETE's row lock does not conflict with it."""
         ensure()
         with model.meta.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {INDEX.name}, {WORDS.name}"))
+            connection.execute(delete(INDEX))
+            connection.execute(delete(WORDS))
 
 
 class IndexWriter:

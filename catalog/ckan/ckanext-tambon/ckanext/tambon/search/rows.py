@@ -10,7 +10,8 @@ Words carry a weight, so that a match in the title ranks above one in the descri
   titles (``column_titles``), so that a dataset is found by what it measures
 
 ``fields`` holds every field's values as text arrays (facets, ``fq``), ``numbers`` and ``dates`` the
-same values where they are numbers or ISO dates (ranges compare as numbers and as dates).
+same values where they are numbers or ISO dates (ranges compare as numbers and as dates), ``facets``
+the usual facet fields again (``facet_values``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,23 @@ def field_values(doc: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+#: fields kept again in ``facets``: CKAN's default facets, the type, and our coverage and vocabulary fields
+FACET_FIELDS = frozenset({"organization", "groups", "tags", "res_format", "license_id", "type"})
+FACET_PREFIXES = ("coverage_", "vocab_")
+
+
+def facet_values(fields: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The fields usually asked for as facets, again, each present (``[]`` when the dataset has none).
+
+    Why: ``fields`` of a dataset with a few resources is several kilobytes, which PostgreSQL compresses and
+    moves out of the row (TOAST); counting five facets over 5,000 matches decompressed it 25,000 times
+    (most of a search's time at 10,000 datasets). These few fields stay small, in the row.
+    ``facets.facet_counts`` reads a field from here when the row has it, else from ``fields``: so the
+    counts are exact for any field, and for rows indexed before this column existed."""
+    wanted = set(FACET_FIELDS) | {key for key in fields if key.startswith(FACET_PREFIXES)}
+    return {key: fields.get(key, []) for key in sorted(wanted)}
+
+
 def typed_values(fields: dict[str, list[str]]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     numbers: dict[str, list[float]] = {}
     dates: dict[str, list[float]] = {}
@@ -115,6 +133,8 @@ def weighted_texts(doc: dict[str, Any]) -> dict[str, list[str]]:
     """The texts of each weight (see the module's docstring)."""
     data = _loads(doc.get("data_dict"))
     extras = {e.get("key"): e.get("value") for e in data.get("extras") or [] if isinstance(e, dict)}
+    # what plugins add in before_dataset_index (``extras_<key>``) is searchable, as Solr copies extras_* to text
+    extras.update({key[len("extras_") :]: value for key, value in doc.items() if key.startswith("extras_")})
     named = {**extras, **{k: v for k, v in doc.items() if not k.startswith("extras_")}}
     a = [t for key in WEIGHT_A for t in _texts(named.get(key))]
     b = _texts(doc.get("tags"))
@@ -166,6 +186,7 @@ def build(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, words.Split]]:
         "metadata_modified": _timestamp(doc.get("metadata_modified")),
         "permission_labels": list(doc.get("permission_labels") or []),
         "fields": fields,
+        "facets": facet_values(fields),
         "numbers": numbers,
         "dates": dates,
         "document": json.loads(json.dumps(document, default=str)),

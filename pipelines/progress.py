@@ -8,7 +8,11 @@ import sys
 import dagster as dg
 
 
-def say(context: dg.AssetExecutionContext | dg.OpExecutionContext, message: str) -> None:
-    context.log.info(message)
+def say(
+    context: dg.AssetExecutionContext | dg.OpExecutionContext | dg.InitResourceContext,
+    message: str,
+    level: str = "info",
+) -> None:
+    getattr(context.log, level)(message)
     if os.environ.get("TAMBON_PROGRESS") == "1":
         print(f"  • {message}", file=sys.stderr, flush=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -15,6 +13,7 @@ from catalog.ckan_publish import CkanPublisher, Organization
 from catalog.local import LocalCatalog
 from pipelines.declarations import REPO_ROOT
 from pipelines.layout import Layout
+from pipelines.progress import say
 from pipelines.run_lock import RunHolds
 
 
@@ -60,10 +59,5 @@ class RunLocks(dg.ConfigurableResource):
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[RunHolds]:
         layout = Layout(Path(self.data_dir).resolve()) if self.data_dir else Layout.from_env()
 
-        def say(message: str) -> None:
-            context.log.warning(message)
-            if os.environ.get("TAMBON_PROGRESS") == "1":
-                print(f"  • {message}", file=sys.stderr, flush=True)
-
         with ExitStack() as stack:
-            yield RunHolds(layout, stack, say)
+            yield RunHolds(layout, stack, lambda message: say(context, message, level="warning"))

@@ -355,6 +355,9 @@ migrate_database() {
     ckan_cli datastore set-permissions 2>>"$LOGS/setup.log" \
         | psql_admin -d datastore_default >>"$LOGS/setup.log" 2>&1 \
         || die "datastore set-permissions failed, see $LOGS/setup.log"
+    # index rows made by an older version of our search plugin are made again (none on a new catalog)
+    PGOPTIONS="-c statement_timeout=0" ckan_cli tambon-search refresh 2>>"$LOGS/setup.log" | tee -a "$LOGS/setup.log" \
+        | sed 's/^/[ckan.sh] /' >&2 || die "ckan tambon-search refresh failed, see $LOGS/setup.log"
     echo "$want" >"$stamp"
 }
 

@@ -4,6 +4,9 @@ Each run is the real CLI in its own process (``tests/killpoint.py`` kills it wit
 at the chosen rename). The catalog is compared file by file with a clean run's: the same
 files, the same Parquet and CSV bytes, the same pointers and packages once their times
 are set aside.
+
+The scenarios run two at a time (``PARALLEL``), each in its own data folder: every run is its own
+process, and a kill test spends most of its time waiting for two of them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import shutil
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,6 +36,7 @@ ROUND = parse_round("2563-10")
 DATASET = "village_profile"
 PROVINCE = "96"  # Narathiwat: a small province, faults and an unreadable file included
 TIMES = {"created", "published_at"}  # when it was written, not what was written
+PARALLEL = 2  # scenarios at once (CI has two cores)
 
 # (where to kill, after the rename?): one point inside each stage, at a rename (the worst moment)
 KILL_POINTS = {
@@ -105,6 +111,38 @@ def snapshot(catalog: Path) -> dict[str, str]:
     return files
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a killed run and its re-run left: return codes, the re-run's output, the catalog, the litter."""
+
+    killed_rc: int
+    killed_err: str
+    rc: int
+    out: str
+    err: str
+    catalog: dict[str, str]
+    litter: list[Path]
+
+
+def _kill_and_rerun(root: Path, landed: Path, kill_at: tuple[str, bool]) -> Outcome:
+    _fresh(root, landed)
+    killed_rc, _, killed_err = _run(root, kill_at)
+    rc, out, err = _run(root)
+    layout = Layout(root / "data")
+    return Outcome(killed_rc, killed_err, rc, out, err, snapshot(layout.catalog), temporary_files(layout.root))
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory, landed) -> dict[str, Outcome]:
+    """Every kill scenario, run ``PARALLEL`` at a time."""
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        futures = {
+            stage: pool.submit(_kill_and_rerun, tmp_path_factory.mktemp(f"killed_{stage}"), landed, kill_at)
+            for stage, kill_at in KILL_POINTS.items()
+        }
+        return {stage: future.result() for stage, future in futures.items()}
+
+
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory, landed) -> dict[str, str]:
     root = _fresh(tmp_path_factory.mktemp("clean"), landed)
@@ -117,16 +155,15 @@ def clean(tmp_path_factory, landed) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("stage", list(KILL_POINTS))
-def test_a_run_killed_at_each_stage_reruns_to_the_clean_catalog_with_no_litter(tmp_path, landed, clean, stage):
-    root = _fresh(tmp_path, landed)
-    rc, _, err = _run(root, KILL_POINTS[stage])
-    assert rc == -signal.SIGKILL, f"the kill point of {stage} was never reached:\n{err[-2000:]}"
-    rc, out, err = _run(root)
-    assert rc == 0, err[-3000:]
-    assert "เผยแพร่ฉบับใหม่" in out
-    layout = Layout(root / "data")
-    assert snapshot(layout.catalog) == clean
-    assert temporary_files(layout.root) == []
+def test_a_run_killed_at_each_stage_reruns_to_the_clean_catalog_with_no_litter(outcomes, clean, stage):
+    outcome = outcomes[stage]
+    assert outcome.killed_rc == -signal.SIGKILL, (
+        f"the kill point of {stage} was never reached:\n{outcome.killed_err[-2000:]}"
+    )
+    assert outcome.rc == 0, outcome.err[-3000:]
+    assert "เผยแพร่ฉบับใหม่" in outcome.out
+    assert outcome.catalog == clean
+    assert outcome.litter == []
 
 
 def test_two_runs_of_the_same_round_at_once_take_turns_and_each_reports_its_own(tmp_path, landed, clean):

@@ -19,11 +19,15 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CKAN_SH = REPO_ROOT / "catalog" / "ckan" / "ckan.sh"
-TEST_PORTS = {
-    "TAMBON_CKAN_PORT": "5055",
-    "TAMBON_CKAN_PG_PORT": "54355",
-    "TAMBON_CKAN_REDIS_PORT": "63755",
-}
+# the test CKAN's ports; TAMBON_TEST_CKAN_PORTS="web,postgres,redis" runs a second test session beside
+# the first (each on its own run dir)
+TEST_PORTS = dict(
+    zip(
+        ("TAMBON_CKAN_PORT", "TAMBON_CKAN_PG_PORT", "TAMBON_CKAN_REDIS_PORT"),
+        (os.environ.get("TAMBON_TEST_CKAN_PORTS") or "5055,54355,63755").split(","),
+        strict=True,
+    )
+)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,14 @@ What it does, every time from nothing:
 2. starts a throw-away cluster with ``ckan.sh start`` (PostgreSQL, Redis, CKAN) in its
    own run dir (``.cache/ckan/run-conformance-PORT``, wiped before and after) on its own
    ports (5056, 54356, 63756; ``TAMBON_CONFORMANCE_PORTS=web,postgres,redis`` to change);
-3. creates the test databases ``ckan_test`` and ``datastore_test`` (CKAN's fixtures
-   empty them between tests) owned by a role of their own;
-4. writes the test ini: the generated ``ckan.ini`` with ``test-settings.ini`` applied;
-5. runs CKAN's pytest in the CKAN venv on the test files of ``tests.txt``, with
-   ``skip.txt`` applied by ``conformance_plugin.py``; optionally the control run
-   (our search plugin removed: the same tests must fail, so passes come from our plugin);
+3. creates the test databases ``ckan_test_N`` and ``datastore_test_N`` of each shard
+   (CKAN's fixtures empty them between tests) owned by a role of their own;
+4. writes each shard's test ini: the generated ``ckan.ini`` with ``test-settings.ini``
+   applied (its databases, a Redis database of its own);
+5. runs CKAN's pytest in the CKAN venv on the test files of ``tests.txt``, its ``[shard]``
+   parts side by side (the two halves take about a minute each; one after the other, two),
+   with ``skip.txt`` applied by ``conformance_plugin.py``; optionally, beside them, the
+   control run (our search plugin removed: the same tests must fail, so passes come from our plugin);
 6. prints the result (Thai and English), writes it as JSON, and stops the cluster.
 
     python catalog/ckan/conformance/run.py [--json OUT] [--control] [--keep] [-k EXPR] [TEST_ID ...]
@@ -39,6 +41,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,32 +168,39 @@ def _pg_bin(program: str) -> list[str]:
     return ["runuser", "-u", "postgres", "--", path] if os.geteuid() == 0 else [path]
 
 
-def create_test_databases(cluster: Cluster) -> dict[str, str]:
-    """Empty ``ckan_test`` and ``datastore_test`` owned by a role with a fresh random password;
-    CKAN's fixtures create the tables (``reset_db``). Returns their URLs."""
+def create_test_databases(cluster: Cluster, count: int) -> list[dict[str, str]]:
+    """``count`` pairs of empty ``ckan_test_N`` and ``datastore_test_N`` owned by a role with a fresh random
+    password (one password for all: set once, before any shard connects); CKAN's fixtures create the tables
+    (``reset_db``). Returns each pair's URLs."""
     password = secrets.token_hex(16)
-    statements = [f"DROP DATABASE IF EXISTS {name} WITH (FORCE);" for name in TEST_DATABASES] + [
+    names = [[f"{name}_{n}" for name in TEST_DATABASES] for n in range(1, count + 1)]
+    every = [name for pair in names for name in pair]
+    statements = [f"DROP DATABASE IF EXISTS {name} WITH (FORCE);" for name in every] + [
         f"SELECT 'CREATE ROLE {TEST_ROLE} LOGIN' WHERE NOT EXISTS "
         f"(SELECT 1 FROM pg_roles WHERE rolname = '{TEST_ROLE}') \\gexec",
         f"ALTER ROLE {TEST_ROLE} PASSWORD '{password}';",
         f"ALTER ROLE {TEST_ROLE} SET statement_timeout = '{STATEMENT_TIMEOUT}';",
     ]
-    statements += [f"CREATE DATABASE {name} OWNER {TEST_ROLE} ENCODING 'UTF8';" for name in TEST_DATABASES]
+    statements += [f"CREATE DATABASE {name} OWNER {TEST_ROLE} ENCODING 'UTF8';" for name in every]
     psql(cluster, "\n".join(statements) + "\n")
-    # as ckan.sh does for ckan_default: trigram matching for the search index (created by the superuser)
-    psql(cluster, "CREATE EXTENSION IF NOT EXISTS pg_trgm;\n", database="ckan_test")
     base = f"postgresql://{TEST_ROLE}:{password}@127.0.0.1:{cluster.env['TAMBON_CKAN_PG_PORT']}"
-    return {f"{name}_url": f"{base}/{name}" for name in TEST_DATABASES}
+    urls = []
+    for pair in names:
+        # as ckan.sh does for ckan_default: trigram matching for the search index (created by the superuser)
+        psql(cluster, "CREATE EXTENSION IF NOT EXISTS pg_trgm;\n", database=pair[0])
+        urls.append({f"{name}_url": f"{base}/{database}" for name, database in zip(TEST_DATABASES, pair, strict=True)})
+    return urls
 
 
-def write_test_ini(cluster: Cluster, urls: dict[str, str], plugins: str, path: Path) -> Path:
-    """The cluster's generated ckan.ini (its secrets, logging, declared defaults) with test-settings.ini applied."""
+def write_test_ini(cluster: Cluster, urls: dict[str, str], plugins: str, path: Path, redis_db: int) -> Path:
+    """The cluster's generated ckan.ini (its secrets, logging, declared defaults) with test-settings.ini applied;
+    ``redis_db``: the Redis database the tests flush (the cluster's own CKAN uses 0)."""
     shutil.copyfile(cluster.run_dir / "ckan.ini", path)
     path.chmod(0o600)
     settings = configparser.ConfigParser(interpolation=None, comment_prefixes=("#",), delimiters=("=",))
     settings.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
     settings.read(SETTINGS, encoding="utf-8")
-    values = {**urls, "redis_port": cluster.env["TAMBON_CKAN_REDIS_PORT"], "plugins": plugins}
+    values = {**urls, "redis_port": cluster.env["TAMBON_CKAN_REDIS_PORT"], "redis_db": redis_db, "plugins": plugins}
     pairs = [f"{key}={value.format(**values)}" for key, value in settings["app:main"].items()]
     subprocess.run(
         [str(cluster.venv / "bin" / "ckan"), "config-tool", str(path), *pairs],
@@ -202,10 +212,18 @@ def write_test_ini(cluster: Cluster, urls: dict[str, str], plugins: str, path: P
     return path
 
 
-def selection() -> list[str]:
-    """The CKAN test files, classes or tests of tests.txt (one a line, # comments)."""
-    lines = (line.split("#", 1)[0].strip() for line in SELECTION.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line]
+def selection() -> list[list[str]]:
+    """The CKAN test files, classes or tests of tests.txt (one a line, # comments), in its ``[shard]`` parts
+    (run side by side); a file without ``[shard]`` lines is one part."""
+    shards: list[list[str]] = [[]]
+    for raw in SELECTION.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line == "[shard]":
+            if shards[-1]:
+                shards.append([])
+        elif line:
+            shards[-1].append(line)
+    return [shard for shard in shards if shard]
 
 
 @dataclass
@@ -216,6 +234,21 @@ class Outcome:
     seconds: float
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)
     output_tail: str = ""
+    #: skip.txt entries that named no collected test (None: not checked, a partial selection)
+    unused_skips: list[str] | None = None
+
+    @staticmethod
+    def merged(parts: list[Outcome], check_skips: bool) -> Outcome:
+        """The shards as one run: the worst exit status, the longest time (they ran side by side), every test;
+        a skip.txt entry is unused when no shard collected a test it names."""
+        unused = set.intersection(*(set(part.unused_skips or []) for part in parts)) if check_skips else None
+        return Outcome(
+            exitstatus=max(parts, key=lambda part: abs(part.exitstatus)).exitstatus,
+            seconds=max(part.seconds for part in parts),
+            tests={test_id: test for part in parts for test_id, test in part.tests.items()},
+            output_tail="\n".join(part.output_tail for part in parts if not part.tests),
+            unused_skips=sorted(unused) if unused is not None else None,
+        )
 
     def ids(self, *outcomes: str) -> list[str]:
         return sorted(test_id for test_id, t in self.tests.items() if t["outcome"] in outcomes)
@@ -233,7 +266,11 @@ class Outcome:
     def problems(self) -> list[str]:
         """Every test that is neither passed nor accounted for by skip.txt, with why."""
         bad = self.ids("failed", "error", "xpassed") + self.unlisted_skips()
-        return [f"{test_id}: {self.tests[test_id]['outcome']}: {self.tests[test_id]['message']}" for test_id in bad]
+        problems = [f"{test_id}: {self.tests[test_id]['outcome']}: {self.tests[test_id]['message']}" for test_id in bad]
+        return problems + [
+            f"{entry}: skip.txt names no collected test (renamed or removed in CKAN? remove it)"
+            for entry in self.unused_skips or []
+        ]
 
 
 def run_ckan_tests(
@@ -241,7 +278,6 @@ def run_ckan_tests(
     ini: Path,
     tests: list[str],
     report: Path,
-    strict_list: bool,
     extra: list[str] | None = None,
     skip_list: Path | None = SKIP_LIST,
 ) -> Outcome:
@@ -271,7 +307,6 @@ def run_ckan_tests(
         "-rN",
         "--tb=line",
         f"--timeout={TEST_TIMEOUT}",
-        *(["--conformance-strict-list"] if strict_list else []),
         *(extra or []),
         *tests,
     ]
@@ -289,7 +324,13 @@ def run_ckan_tests(
     if not report.is_file():
         return Outcome(exitstatus=proc.returncode, seconds=0.0, output_tail=output)
     data = json.loads(report.read_text(encoding="utf-8"))
-    return Outcome(exitstatus=proc.returncode, seconds=data["seconds"], tests=data["tests"], output_tail=output)
+    return Outcome(
+        exitstatus=proc.returncode,
+        seconds=data["seconds"],
+        tests=data["tests"],
+        output_tail=output,
+        unused_skips=data.get("unused_skips"),
+    )
 
 
 def conformance(
@@ -299,21 +340,34 @@ def conformance(
     control: bool = False,
     extra: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The suite (and the control run): a JSON-able summary."""
-    urls = create_test_databases(cluster)
-    ini = write_test_ini(cluster, urls, SEARCH_PLUGIN, workdir / "test.ini")
+    """The suite (its shards side by side, and the control run beside them): a JSON-able summary."""
+    shards = [tests] if tests else selection()
     full = tests is None and not extra
-    log(f"running CKAN's tests ({'tests.txt' if tests is None else ' '.join(tests)})")
-    suite = run_ckan_tests(cluster, ini, tests or selection(), workdir / "suite.json", strict_list=full, extra=extra)
-    summary: dict[str, Any] = {"suite": _summary(suite)}
-    if control:
-        urls = create_test_databases(cluster)  # from nothing again
-        control_ini = write_test_ini(cluster, urls, "", workdir / "control.ini")
-        log(f"control: the same tests without {SEARCH_PLUGIN} ({' '.join(CONTROL_TESTS)})")
-        outcome = run_ckan_tests(
-            cluster, control_ini, list(CONTROL_TESTS), workdir / "control.json", strict_list=False, skip_list=None
-        )
-        summary["control"] = _summary(outcome)
+    jobs = len(shards) + (1 if control else 0)
+    urls = create_test_databases(cluster, jobs)
+    log(f"running CKAN's tests ({'tests.txt' if tests is None else ' '.join(tests)}) in {len(shards)} part(s)")
+    with ThreadPoolExecutor(jobs) as pool:
+        parts = [
+            pool.submit(
+                run_ckan_tests,
+                cluster,
+                write_test_ini(cluster, urls[n], SEARCH_PLUGIN, workdir / f"test-{n + 1}.ini", redis_db=n + 1),
+                shard,
+                workdir / f"suite-{n + 1}.json",
+                extra,
+            )
+            for n, shard in enumerate(shards)
+        ]
+        if control:
+            log(f"control: the same tests without {SEARCH_PLUGIN} ({' '.join(CONTROL_TESTS)})")
+            control_ini = write_test_ini(cluster, urls[-1], "", workdir / "control.ini", redis_db=jobs)
+            control_run = pool.submit(
+                run_ckan_tests, cluster, control_ini, list(CONTROL_TESTS), workdir / "control.json", skip_list=None
+            )
+        suite = Outcome.merged([part.result() for part in parts], check_skips=full)
+        summary: dict[str, Any] = {"suite": _summary(suite)}
+        if control:
+            summary["control"] = _summary(control_run.result())
     summary["ok"] = _suite_ok(suite) and (not control or _control_ok(summary))
     return summary
 

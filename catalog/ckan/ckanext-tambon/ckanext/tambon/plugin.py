@@ -23,10 +23,16 @@ from . import body_limit, limits, publishing, search, validators
 
 class PgSearchPlugin(plugins.SingletonPlugin):
     plugins.implements(plugins.IConfigurer)
+    plugins.implements(plugins.IClick)
 
     def update_config(self, config: Any) -> None:
         # Runs before CKAN checks the Solr schema and before any search.
         search.install()
+
+    def get_commands(self) -> list[Any]:
+        from .search import refresh
+
+        return [refresh.command()]
 
 
 class GdcPlugin(plugins.SingletonPlugin):

@@ -2,8 +2,9 @@
 
 * Free text: the dataset's weighted words (``vector @@ tsquery``). Each term is split like the
   indexed text (``words``): Thai words through our tokenizer, the rest through PostgreSQL's
-  ``english`` configuration (stemmed). ``word*`` is a prefix, ``word~`` any indexed word similar to
-  it (trigram similarity over ``tambon_search_words``), ``"a phrase"`` words in that order.
+  ``tambon_english`` configuration (stemmed, stop words kept). ``word*`` is a prefix, ``word~``
+  any indexed word similar to it (trigram similarity over ``tambon_search_words``), ``"a phrase"``
+  words in that order.
 * ``field:value``: the field's values (``fields``: exact, as Solr's string fields; title, notes,
   author, maintainer, resource names and descriptions as substrings, as before; ``*``/``?``
   wildcards); ``field:*`` means the field has a value.

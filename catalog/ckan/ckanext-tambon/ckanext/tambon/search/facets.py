@@ -1,10 +1,14 @@
 """Facet counts (Solr ``facet.field``) over the datasets a query matched, in one query on the index.
 
 Each field's values are stored once per dataset, so counting datasets per value is counting rows. The
-query groups the matches by their arrays of values (one column per facet field), and Python adds each
-group's count to every value of its arrays: many datasets share the same organisation, tags, formats
-and provinces, so the database returns a few hundred groups rather than one row per dataset and value
-(expanding every value in SQL took 40 ms at 2,500 matches, grouping the arrays 7 ms).
+query first groups the matches by their arrays of values (one column per facet field): many datasets
+share the same organisation, tags, formats and provinces, so 5,000 matches make a few hundred groups.
+Then it expands each group's arrays into values and adds up the groups' counts per value, still in
+PostgreSQL: the answer is one row per (field, value), a few hundred short texts.
+
+Why in two steps: expanding every dataset's values took 40 ms at 2,500 matches; grouping first is a
+few milliseconds. Why the second step in SQL: returned to Python, the groups were 760 rows of five JSON
+arrays at 10,000 datasets, and decoding them was half of a search's time in CKAN's worker.
 
 The usual facet fields are read from ``facets`` (small, in the row; ``rows.facet_values``), other fields
 from ``fields`` (compressed out of the row): a row indexed before ``facets`` existed has it NULL and is
@@ -16,12 +20,10 @@ Returns ``{field: {value: count}}`` (and the number of matches) in Solr's order 
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from typing import Any
 
 import ckan.model as model
-from sqlalchemy import func, select
+from sqlalchemy import Text, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from .conditions import ALIASES, I
@@ -42,15 +44,21 @@ def facet_counts(fields: list[str], where: Any, limit: int, mincount: int) -> tu
     stored = {field: ALIASES.get(field, field) for field in fields}
     keys = sorted(set(stored.values()))
     columns = [stored_values(key).label(f"f{i}") for i, key in enumerate(keys)]
-    query = select(*columns, func.count().label("n")).where(where).group_by(*columns)
-    counts: dict[str, Counter[str]] = {key: Counter() for key in keys}
+    groups = select(*columns, func.count().label("n")).where(where).group_by(*columns).cte("facet_groups")
+    # the count: each group once, under field number -1
+    parts = [select(literal(-1).label("k"), cast(literal(None), Text).label("v"), groups.c.n)]
+    for i in range(len(keys)):  # each value of a group's array once (``rows.field_values`` stores them distinct)
+        parts.append(select(literal(i), func.jsonb_array_elements_text(_as_array(groups.c[f"f{i}"])), groups.c.n))
+    expanded = union_all(*parts).subquery("expanded")
+    k, v, n = expanded.c
+    query = select(k, v, func.sum(n)).where(or_(k < 0, v.is_not(None))).group_by(k, v)
+    counts: dict[str, dict[str, int]] = {key: {} for key in keys}
     total = 0
-    for row in model.Session.execute(query):
-        n = int(row[-1])
-        total += n
-        for key, values in zip(keys, row[:-1], strict=True):
-            for value in _texts(values):
-                counts[key][value] += n
+    for field_number, value, count in model.Session.execute(query):
+        if field_number < 0:
+            total = int(count)
+        else:
+            counts[keys[field_number]][value] = int(count)
     facets: dict[str, dict[str, int]] = {}
     for field, key in stored.items():
         items = sorted((item for item in counts[key].items() if item[1] >= mincount), key=lambda i: (-i[1], i[0]))
@@ -58,18 +66,7 @@ def facet_counts(fields: list[str], where: Any, limit: int, mincount: int) -> tu
     return facets, total
 
 
-def _texts(values: Any) -> list[str]:
-    """A stored array as its distinct texts (jsonb_array_elements_text's text of each element)."""
-    if values is None:
-        return []
-    if isinstance(values, str) and values.startswith("["):  # a driver that hands jsonb over as text
-        values = json.loads(values)
-    if not isinstance(values, list):
-        values = [values]
-    out = []
-    for value in values:
-        if isinstance(value, bool):
-            out.append("true" if value else "false")
-        elif value is not None:
-            out.append(value if isinstance(value, str) else str(value))
-    return list(dict.fromkeys(out))
+def _as_array(values: ColumnElement) -> ColumnElement:
+    """A stored value as a jsonb array: every value the index writes is an array, but a scalar is counted as
+    one value rather than failing the search (``jsonb_array_elements_text`` refuses scalars)."""
+    return case((func.jsonb_typeof(values) == "array", values), else_=func.jsonb_build_array(values))

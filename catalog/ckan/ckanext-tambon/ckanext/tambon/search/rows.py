@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import words
+from .table import ROW_VERSION, TEXT_CONFIG
 
 #: fields kept out of ``fields`` (stored apart or meaningless for filters)
 STORED_APART = frozenset({"data_dict", "validated_data_dict", "permission_labels"})
@@ -36,7 +37,7 @@ COVERAGE_PREFIX = "coverage_"
 _NUMBER = re.compile(r"^-?\d{1,15}(\.\d{1,15})?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _EPOCH = dt.datetime(1970, 1, 1)
-ENGLISH = literal_column("'english'::regconfig")
+ENGLISH = literal_column(f"'{TEXT_CONFIG}'::regconfig")
 
 
 def _values(value: Any) -> list[Any]:
@@ -192,13 +193,14 @@ def build(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, words.Split]]:
         "document": json.loads(json.dumps(document, default=str)),
         "data_dict": doc.get("data_dict"),
         "validated_data_dict": doc.get("validated_data_dict"),
+        "row_version": ROW_VERSION,
     }
     weights = {weight: words.split_all(texts) for weight, texts in weighted_texts(doc).items()}
     return row, weights
 
 
 def vector_expression(weights: dict[str, words.Split]) -> ColumnElement:
-    """``setweight(to_tsvector('english', latin), W) || 'thai words':W ...`` for each weight."""
+    """``setweight(to_tsvector('tambon_english', latin), W) || 'thai words':W ...`` for each weight."""
     parts: list[ColumnElement] = []
     for weight, split in sorted(weights.items()):
         if split.latin:

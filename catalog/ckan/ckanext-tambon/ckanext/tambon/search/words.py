@@ -1,5 +1,6 @@
 """Text as the search index stores it and as a query looks for it: Thai cut into words, the rest left
-to PostgreSQL's ``english`` configuration (lower case, stemming: ``villages`` = ``village``).
+to PostgreSQL (``tambon_english``: lower case, Snowball stemming, ``villages`` = ``village``, stop
+words kept).
 
 Why Thai is cut here: Thai has no spaces between words and PostgreSQL's parsers do not know Thai
 words, so a sentence would be one lexeme (or be split at tone marks). PyThaiNLP's dictionary

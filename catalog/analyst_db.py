@@ -2,7 +2,8 @@
 
     tambon_catalog.duckdb
       <output>            every round, the current revision of each (UNION ALL of their Parquet files)
-      <output>_latest     the newest round only
+      <output>_latest     the latest round: the newest one past its reporting deadline or reported by every
+                          province (catalog/latest.py); a newer round still being reported is in <output> only
       datasets            one row per dataset: titles, descriptions, versions, rounds, Thai GDC fields
       columns             one row per published field: types, Thai and English titles and descriptions
       rounds              one row per dataset and round: the revision in the views, its files, hashes, rows
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from catalog.ckan_publish import GDC_KEYS
+from catalog.latest import PACKAGE_KEY, REPORTING_KEY, RULE, LatestPick, RoundStatus, pick_latest
 
 if TYPE_CHECKING:
     from catalog.ckan_client import CkanClient
@@ -72,6 +74,21 @@ class RoundEntry:
     csv_sha256: str
     csv_bytes: int
     fields: tuple[tuple[str, str], ...]  # (name, Table Schema type) of this round's schema
+    # what the "latest" rule needs (catalog/latest.py), from the pointer or datapackage; None: not published
+    reporting_deadline: str | None = None  # ISO date
+    provinces_expected: tuple[str, ...] | None = None
+    provinces_reported: tuple[str, ...] | None = None
+
+    @property
+    def status(self) -> RoundStatus:
+        return RoundStatus.from_metadata(
+            self.round,
+            {
+                "deadline": self.reporting_deadline,
+                "provinces_expected": self.provinces_expected,
+                "provinces_reported": self.provinces_reported,
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -83,14 +100,45 @@ class DatasetEntry:
     thai_gdc: dict[str, Any]
     license: str
     rounds: tuple[RoundEntry, ...]  # oldest first
+    #: the "latest" rule's pick (catalog/latest.py), decided by :func:`read_catalog` on its day; when the
+    #: entry is made by hand and these are left out, the rule is applied as of today
+    latest_round: str | None = None
+    latest_reason: str | None = None
+    latest_fallback: bool = False
+    latest_note: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.latest_round is None and self.rounds:
+            for key, value in _pick_fields(pick_latest([r.status for r in self.rounds])).items():
+                object.__setattr__(self, key, value)
 
     @property
     def latest(self) -> RoundEntry:
+        """The round the ``_latest`` view reads: the rule's pick, not always the newest."""
+        return next(r for r in self.rounds if r.round == self.latest_round)
+
+    @property
+    def newest(self) -> RoundEntry:
+        """The newest published round (its schema describes the dataset; it may still be being reported)."""
         return self.rounds[-1]
 
 
-def read_catalog(root: Path) -> list[DatasetEntry]:
-    """Every dataset of the local catalog folder: pointers (``latest.json``) and the current datapackages."""
+def _pick_fields(pick: LatestPick) -> dict[str, Any]:
+    """The pick as :class:`DatasetEntry` fields: no date of judging, so the fingerprint moves only with the pick."""
+    return {
+        "latest_round": pick.round,
+        "latest_reason": pick.reason,
+        "latest_fallback": pick.fallback,
+        "latest_note": pick.note(),
+    }
+
+
+def read_catalog(root: Path, today: dt.date | None = None) -> list[DatasetEntry]:
+    """Every dataset of the local catalog folder: pointers (``latest.json``) and the current datapackages.
+
+    The latest round of each is decided here, by the rule of catalog/latest.py as of ``today`` (default:
+    the pipeline's today), from the reporting block the pipeline wrote with each round.
+    """
     entries = []
     for pointer_path in sorted(Path(root).glob("*/latest.json")):
         pointer = json.loads(pointer_path.read_text(encoding="utf-8"))
@@ -102,6 +150,8 @@ def read_catalog(root: Path) -> list[DatasetEntry]:
             package = json.loads((Path(root) / folder / "datapackage.json").read_text(encoding="utf-8"))
             schema = next(r["schema"] for r in package["resources"] if r["format"] == "parquet")
             files = current["files"]
+            reporting = current.get(REPORTING_KEY) or package.get(PACKAGE_KEY) or {}
+            expected, reported = reporting.get("provinces_expected"), reporting.get("provinces_reported")
             rounds.append(
                 RoundEntry(
                     round=key,
@@ -116,6 +166,9 @@ def read_catalog(root: Path) -> list[DatasetEntry]:
                     csv_sha256=files["csv"]["sha256"],
                     csv_bytes=int(files["csv"]["bytes"]),
                     fields=tuple((f["name"], f.get("type", "string")) for f in schema["fields"]),
+                    reporting_deadline=reporting.get("deadline"),
+                    provinces_expected=tuple(expected) if expected is not None else None,
+                    provinces_reported=tuple(reported) if reported is not None else None,
                 )
             )
         if not rounds:
@@ -130,6 +183,7 @@ def read_catalog(root: Path) -> list[DatasetEntry]:
                 thai_gdc=package.get("thai_gdc", {}),
                 license=", ".join(lic.get("name", "") for lic in package.get("licenses", [])),
                 rounds=tuple(rounds),
+                **_pick_fields(pick_latest([r.status for r in rounds], today)),
             )
         )
     return entries
@@ -219,27 +273,33 @@ TABLES = {
         name VARCHAR PRIMARY KEY, view_all VARCHAR, view_latest VARCHAR,
         title_th VARCHAR, title_en VARCHAR, description_th VARCHAR, description_en VARCHAR,
         latest_round VARCHAR, latest_round_be VARCHAR, latest_version VARCHAR, latest_revision INTEGER,
-        rounds VARCHAR[], round_count INTEGER, rows_all BIGINT, rows_latest BIGINT,
+        latest_reason VARCHAR, latest_is_fallback BOOLEAN, latest_note_th VARCHAR, latest_note_en VARCHAR,
+        newest_round VARCHAR, rounds VARCHAR[], round_count INTEGER, rows_all BIGINT, rows_latest BIGINT,
         primary_key VARCHAR[], license VARCHAR, tags VARCHAR[], {gdc}, thai_gdc VARCHAR""",
     "columns": """
         dataset VARCHAR, position INTEGER, column_name VARCHAR, type VARCHAR, duckdb_type VARCHAR,
         title_th VARCHAR, title_en VARCHAR, description_th VARCHAR, description_en VARCHAR,
         required BOOLEAN, in_primary_key BOOLEAN, enum VARCHAR[], enum_labels VARCHAR,
         true_values VARCHAR[], false_values VARCHAR[], constraints VARCHAR, rounds VARCHAR[],
+        may_be_suppressed BOOLEAN, suppressed_means_th VARCHAR, suppressed_means_en VARCHAR,
         PRIMARY KEY (dataset, column_name)""",
     "rounds": """
         dataset VARCHAR, round VARCHAR, round_be VARCHAR, revision INTEGER, version VARCHAR, is_latest BOOLEAN,
         rows BIGINT, published_at VARCHAR, parquet VARCHAR, parquet_sha256 VARCHAR, parquet_bytes BIGINT,
-        csv VARCHAR, csv_sha256 VARCHAR, csv_bytes BIGINT, PRIMARY KEY (dataset, round)""",
+        csv VARCHAR, csv_sha256 VARCHAR, csv_bytes BIGINT, reporting_deadline DATE, provinces_expected INTEGER,
+        provinces_reported INTEGER, still_reporting BOOLEAN, PRIMARY KEY (dataset, round)""",
 }
 TABLE_COMMENTS = {
     "catalog_info": "วิธีใช้และที่มาของฐานข้อมูลนี้ / how this database was built and how to use it",
     "datasets": "ชุดข้อมูลทั้งหมด ชื่อ คำอธิบาย ฉบับ และข้อมูลตามมาตรฐาน Thai GDC / every dataset: titles, "
     "descriptions, versions and Thai GDC metadata",
-    "columns": "พจนานุกรมข้อมูล ทุกคอลัมน์ของทุกชุดข้อมูล พร้อมชนิดและคำอธิบายภาษาไทยและอังกฤษ / data dictionary: "
-    "every field of every dataset with its type and Thai and English description",
-    "rounds": "ฉบับปัจจุบันของแต่ละรอบที่มุมมองอ่าน พร้อมตำแหน่งไฟล์และค่าแฮช / the current revision of each round "
-    "that the views read, with file locations and hashes",
+    "columns": "พจนานุกรมข้อมูล ทุกคอลัมน์ของทุกชุดข้อมูล พร้อมชนิดและคำอธิบายภาษาไทยและอังกฤษ"
+    " และคอลัมน์ที่อาจถูกปกปิด (may_be_suppressed: ค่าว่างคือจำนวนน้อยที่ปกปิดไว้ ไม่ใช่ศูนย์) / data dictionary: "
+    "every field of every dataset with its type and Thai and English description, and whether it may be "
+    "suppressed (may_be_suppressed: a NULL there is a small count hidden on purpose, not a zero)",
+    "rounds": "ฉบับปัจจุบันของแต่ละรอบที่มุมมองอ่าน พร้อมตำแหน่งไฟล์ ค่าแฮช กำหนดส่ง และจำนวนจังหวัดที่รายงาน "
+    "(is_latest: รอบที่มุมมอง _latest อ่าน) / the current revision of each round that the views read, with file "
+    "locations, hashes, reporting deadline and provinces reported (is_latest: the round the _latest views read)",
 }
 
 
@@ -309,6 +369,8 @@ def build(
             f"SELECT * FROM tambon.columns WHERE dataset = '{example}';",
             "usage_th": "ทุกชุดข้อมูลมีมุมมองทุกรอบ (<ชื่อชุดข้อมูล>) และรอบล่าสุด (<ชื่อชุดข้อมูล>_latest) "
             "คำอธิบายคอลัมน์อยู่ในตาราง columns และรายการชุดข้อมูลอยู่ในตาราง datasets",
+            "latest_rule_th": RULE["th"],
+            "latest_rule_en": RULE["en"],
         }
         con.executemany("INSERT INTO catalog_info VALUES (?, ?)", list(info.items()))
         con.execute("CHECKPOINT")
@@ -322,8 +384,8 @@ def build(
 def _union_fields(entry: DatasetEntry) -> tuple[list[tuple[str, str]], bool]:
     """Columns of the all-rounds view (newest schema first, then fields only older rounds have) and
     whether the rounds' field lists differ (then the files are matched by column name)."""
-    names = [name for name, _ in entry.latest.fields]
-    typed = dict(entry.latest.fields)
+    names = [name for name, _ in entry.newest.fields]
+    typed = dict(entry.newest.fields)
     for round_ in reversed(entry.rounds):
         for name, kind in round_.fields:
             if name not in typed:
@@ -359,8 +421,9 @@ def _create_views(con: duckdb.DuckDBPyConnection, entry: DatasetEntry, locations
         ),
         f"{entry.name}_latest": (
             _scan([locations[latest.parquet]], latest.fields, False),
-            f"{entry.title['th']} รอบล่าสุด / {entry.title['en']}, newest round "
-            f"({latest.round_be} ({latest.round}) r{latest.revision})",
+            f"{entry.title['th']} รอบล่าสุด / {entry.title['en']}, latest round "
+            f"({latest.round_be} ({latest.round}) r{latest.revision}): "
+            f"{entry.latest_note['th']} / {entry.latest_note['en']}. {RULE['th']} / {RULE['en']}",
             list(latest.fields),
         ),
     }
@@ -394,7 +457,7 @@ def _insert_dataset(con: duckdb.DuckDBPyConnection, entry: DatasetEntry, locatio
     gdc = entry.thai_gdc
     primary_key = entry.schema.get("primaryKey", [])
     con.execute(
-        f"INSERT INTO datasets VALUES ({', '.join(['?'] * (19 + len(GDC_COLUMNS)))})",
+        f"INSERT INTO datasets VALUES ({', '.join(['?'] * (24 + len(GDC_COLUMNS)))})",
         [
             entry.name,
             entry.name,
@@ -407,6 +470,11 @@ def _insert_dataset(con: duckdb.DuckDBPyConnection, entry: DatasetEntry, locatio
             latest.round_be,
             latest.version,
             latest.revision,
+            entry.latest_reason,
+            entry.latest_fallback,
+            (entry.latest_note or {}).get("th"),
+            (entry.latest_note or {}).get("en"),
+            entry.newest.round,
             [r.round for r in entry.rounds],
             len(entry.rounds),
             sum(v or 0 for v in rows.values()),
@@ -419,7 +487,7 @@ def _insert_dataset(con: duckdb.DuckDBPyConnection, entry: DatasetEntry, locatio
         ],
     )
     con.executemany(
-        "INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO rounds VALUES ({', '.join(['?'] * 18)})",
         [
             [
                 entry.name,
@@ -436,16 +504,24 @@ def _insert_dataset(con: duckdb.DuckDBPyConnection, entry: DatasetEntry, locatio
                 locations[r.csv],
                 r.csv_sha256,
                 r.csv_bytes,
+                r.reporting_deadline,
+                len(r.provinces_expected) if r.provinces_expected is not None else None,
+                (r.status.coverage or (None,))[0],
+                # newer than the latest round (not settled yet), or the latest itself when it is a fallback
+                r.round > latest.round or (entry.latest_fallback and r is latest),
             ]
             for r in entry.rounds
         ],
     )
     fields, _ = _union_fields(entry)
     specs = {f["name"]: f for f in entry.schema["fields"]}
+    # What a NULL means in a column small-cell suppression may hide (catalog.outputs.suppression_text).
+    hiding = entry.schema.get("tambon:suppression", {})
     records = []
     for position, (name, kind) in enumerate(fields, start=1):
         spec = specs.get(name, {"name": name, "type": kind})
         constraints = spec.get("constraints", {})
+        hidden = bool(spec.get("tambon:suppressible", False))
         records.append(
             [
                 entry.name,
@@ -465,9 +541,12 @@ def _insert_dataset(con: duckdb.DuckDBPyConnection, entry: DatasetEntry, locatio
                 spec.get("falseValues"),
                 json.dumps(constraints, ensure_ascii=False, sort_keys=True) if constraints else None,
                 [r.round for r in entry.rounds if name in dict(r.fields)],
+                hidden,
+                hiding.get("th") if hidden else None,
+                hiding.get("en") if hidden else None,
             ]
         )
-    con.executemany(f"INSERT INTO columns VALUES ({', '.join(['?'] * 17)})", records)
+    con.executemany(f"INSERT INTO columns VALUES ({', '.join(['?'] * 20)})", records)
 
 
 # -- the two builds ----------------------------------------------------------------------------------------------
@@ -597,7 +676,7 @@ def _catalog_dataset_fields(entries: Sequence[DatasetEntry], dataset: str, organ
         data_type="ข้อมูลหลากหลายประเภท",
         data_format=["Database"],
         geo_coverage=gdc.get("geo_coverage") or "ประเทศ",
-        version=max(e.latest.version for e in entries),
+        version=max(e.newest.version for e in entries),
         round_coverage=", ".join(f"{be} ({key})" for key, be in rounds),
         last_year_of_data=str(max(int(be[:4]) for _, be in rounds)),
     )

@@ -9,8 +9,11 @@ with hashes and Thai GDC metadata in its ``datapackage.json``). For each output:
    Our CKAN extension hides pending resources from everyone who cannot edit the
    dataset, so the public still sees the previous revision.
 2. **Switch**: one ``package_patch`` (one database transaction) marks the staged
-   resources published, points the stable "latest" resources at the newest
-   revision's files, and sets the version and the coverage: the provinces present
+   resources published, points the stable "latest" resources at the latest
+   round's current files (catalog/latest.py: the newest round past its reporting
+   deadline or reported by every province, so a round still being reported does not
+   replace a complete one; their description says the rule), and sets the version
+   and the coverage: the provinces present
    in the data (Thai and English names and codes) and the rounds (B.E. and
    Gregorian), with the column titles, as searchable fields and facets.
 3. **DataStore**: the current revision of every round, upserted by primary key
@@ -22,6 +25,7 @@ stage and switch is completed by the next run, which reuses the verified uploads
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +36,7 @@ import pandas as pd
 
 from catalog.ckan_client import CkanClient
 from catalog.files import sha256
+from catalog.latest import RULE, LatestPick, pick_from_pointer
 from catalog.local import LocalCatalog
 
 FORMAT_LABEL = {"csv": "CSV", "parquet": "Parquet", "datapackage": "JSON"}
@@ -143,10 +148,15 @@ class CkanPublisher:
         except Exception:
             self.client.call("organization_create", name=org.name, title=org.title, description=org.title_en)
 
-    def _dataset_fields(self, output: str, package: dict[str, Any], rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    def _dataset_fields(
+        self, output: str, package: dict[str, Any], rounds: list[dict[str, Any]], pick: LatestPick
+    ) -> dict[str, Any]:
+        """The dataset's fields: ``version`` is the newest revision published (what changed last),
+        ``latest_revision`` the version the latest links serve (the latest rule's round)."""
         gdc = package.get("thai_gdc", {})
         fields = {key: gdc[key] for key in GDC_KEYS if key in gdc and gdc[key] not in (None, "")}
-        latest = rounds[-1]
+        newest = rounds[-1]
+        shown = next(r for r in rounds if r["round"] == pick.round)
         fields.update(
             name=output.replace("_", "-"),
             title=package["title_th"],
@@ -155,11 +165,11 @@ class CkanPublisher:
             notes_en=package["description"],
             owner_org=self.organization.name,
             tag_string=",".join(gdc.get("tags", [])),
-            version=latest["version"],
-            latest_revision=latest["version"],
+            version=newest["version"],
+            latest_revision=shown["version"],
             round_coverage=", ".join(f"{r['round_be']} ({r['round']})" for r in rounds),
             last_year_of_data=str(max(int(r["round_be"][:4]) for r in rounds)),
-            last_updated_date=latest["published_at"][:10],
+            last_updated_date=newest["published_at"][:10],
             coverage_round=[r["round_be"] for r in rounds],
             coverage_round_ce=[r["round"] for r in rounds],
             column_titles=column_titles(package),
@@ -191,7 +201,8 @@ class CkanPublisher:
             return None
 
     # -- the three steps ----------------------------------------------------------------------------------------
-    def publish(self, output: str, schema: dict[str, Any] | None = None) -> Outcome:
+    def publish(self, output: str, schema: dict[str, Any] | None = None, today: dt.date | None = None) -> Outcome:
+        """Stage, switch and load ``output``; the latest links follow the latest rule as of ``today``."""
         files = revision_files(self.local, output)
         if not files:
             raise ValueError(f"ยังไม่มี {output} ในแคตตาล็อก / {output} is not in the local catalog yet")
@@ -201,10 +212,9 @@ class CkanPublisher:
             current = pointer["rounds"][key]
             package = json.loads((self.local.root / output / current["path"] / "datapackage.json").read_text("utf-8"))
             rounds.append({"round": key, "round_be": package["round_be"], **current})
-        newest = json.loads(
-            (self.local.root / output / pointer["latest"]["path"] / "datapackage.json").read_text("utf-8")
-        )
-        fields = self._dataset_fields(output, newest, rounds)
+        newest = json.loads((self.local.root / output / rounds[-1]["path"] / "datapackage.json").read_text("utf-8"))
+        pick = pick_from_pointer(pointer, today)
+        fields = self._dataset_fields(output, newest, rounds, pick)
         name = fields["name"]
         outcome = Outcome(dataset=name, url=f"{self.client.url}/dataset/{name}")
 
@@ -223,7 +233,7 @@ class CkanPublisher:
             by_key = {_resource_key(r): r for r in package["resources"] if r.get("role") == "revision"}
             outcome.uploaded.append(file.resource_name)
 
-        desired = self._desired(package, fields, rounds, by_key)
+        desired = self._desired(package, fields, rounds, by_key, pick)
         if desired is not None:  # 2. switch
             self.before_switch(name)
             package = self.client.call("package_patch", id=package["id"], **desired)
@@ -264,10 +274,11 @@ class CkanPublisher:
         fields: dict[str, Any],
         rounds: list[dict[str, Any]],
         by_key: dict[tuple[str, int, str], dict[str, Any]],
+        pick: LatestPick,
     ) -> dict[str, Any] | None:
         """The dataset after the switch, or None when CKAN already shows exactly that."""
-        newest = rounds[-1]
-        targets = {fmt: by_key[(newest["round"], newest["revision"], fmt)] for fmt in FORMAT_LABEL}
+        shown = next(r for r in rounds if r["round"] == pick.round)
+        targets = {fmt: by_key[(shown["round"], shown["revision"], fmt)] for fmt in FORMAT_LABEL}
         resources = []
         for resource in package["resources"]:
             resource = dict(resource)
@@ -276,7 +287,7 @@ class CkanPublisher:
             elif resource.get("role") == "latest":
                 target = targets[resource["file_format"]]
                 resource["url"] = target["url"]
-                resource["description"] = _latest_description(target)
+                resource["description"] = _latest_description(target, pick)
             resources.append(resource)
         present = {r.get("file_format") for r in resources if r.get("role") == "latest"}
         for fmt, target in targets.items():
@@ -288,7 +299,7 @@ class CkanPublisher:
                         "format": FORMAT_LABEL[fmt],
                         "role": "latest",
                         "file_format": fmt,
-                        "description": _latest_description(target),
+                        "description": _latest_description(target, pick),
                     }
                 )
         resources.sort(key=_display_order)
@@ -418,8 +429,17 @@ def _display_order(resource: dict[str, Any]) -> tuple:
     return (2,)
 
 
-def _latest_description(target: dict[str, Any]) -> str:
-    return f"ลิงก์ถาวรไปยังฉบับล่าสุด (ขณะนี้: {target['name']}) / stable link to the newest revision (now: {target['name']})"
+def _latest_description(target: dict[str, Any], pick: LatestPick) -> str:
+    """What the stable link serves now and why, then the rule itself: Thai first, English beside.
+
+    Said on the resource because that is where a person downloading "latest" looks; the note
+    names a newer round still being reported, so nobody mistakes its absence for a missing upload.
+    """
+    note = pick.note()
+    return (
+        f"ลิงก์ถาวรไปยังรอบล่าสุด (ขณะนี้: {target['name']}) {note['th']} หลักการ: {RULE['th']}\n\n"
+        f"Stable link to the latest round (now: {target['name']}): {note['en']}. Rule: {RULE['en']}"
+    )
 
 
 _VOLATILE = {

@@ -1,8 +1,16 @@
 """The local catalog folder: immutable, versioned packages and a stable "latest" pointer.
 
     catalog/<output>/<round>/r<N>/   <output>_<B.E. round>_<round>_r<N>.{parquet,csv} + datapackage.json
-    catalog/<output>/latest.json     current revision of each round, and the newest round
+    catalog/<output>/latest.json     current revision of each round (with its reporting deadline and the
+                                     provinces reported), the newest round, and the latest round
     catalog/catalog.json             every output with its titles and current versions
+
+"Latest" is not simply "newest": a round still being reported (before its deadline, some
+provinces missing) does not replace a settled one (catalog/latest.py says the rule). The
+pointer keeps both: ``newest`` is the publisher's bookkeeping (the newest revision written,
+whose schema and titles describe the dataset), ``latest`` is the rule's pick on the day the
+pointer was written, for readers of the file. Code that needs "latest" applies the rule
+itself (:func:`catalog.latest.pick_from_pointer`), since a deadline passes without a publish.
 
 A revision is identified by the SHA-256 of its CSV bytes (deterministic from the
 table), so re-running an unchanged round publishes nothing. A new revision is
@@ -21,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.files import FORMULA_PREFIX, arrow_table, parquet_bytes, schema_metadata, sha256
+from catalog.latest import PACKAGE_KEY, REPORTING_KEY, pick_from_pointer
 from catalog.outputs import Output
 from pipelines.rounds import Round
 
@@ -73,7 +82,20 @@ class LocalCatalog:
     def pointer(self, output: str) -> dict[str, Any]:
         return _read_json(self.root / output / "latest.json")
 
-    def publish(self, output: Output, round_: Round, gdc: dict[str, Any]) -> Published:
+    def publish(
+        self,
+        output: Output,
+        round_: Round,
+        gdc: dict[str, Any],
+        reporting: dict[str, Any] | None = None,
+        today: dt.date | None = None,
+    ) -> Published:
+        """Publish the round's table as a new revision, or nothing when its CSV is unchanged.
+
+        ``reporting`` (:func:`catalog.latest.reporting_metadata`: the round's deadline and the provinces
+        expected and reported) is kept in the datapackage and the pointer so that "latest" can be decided
+        without reading data; an unchanged revision only has the pointer's copy brought up to date.
+        """
         base = self.root / output.name
         pointer = self.pointer(output.name)
         csv = output.csv
@@ -81,6 +103,9 @@ class LocalCatalog:
         current = pointer.get("rounds", {}).get(round_.key)
         if current and current["content_sha256"] == content:
             folder = base / current["path"]
+            if reporting is not None and current.get(REPORTING_KEY) != reporting:
+                pointer["rounds"][round_.key] = {**current, REPORTING_KEY: reporting}
+                self._write_pointer(base, output, pointer["rounds"], today)
             return Published(output.name, round_.key, "unchanged", current["revision"], folder, current["files"])
         revision = self._next_revision(base / round_.key, current["revision"] if current else 0)
         version = f"{round_.be_key}_{round_.key}_r{revision}"
@@ -97,6 +122,8 @@ class LocalCatalog:
         for name, data in blobs.values():
             (staging / name).write_bytes(data)
         package = self._datapackage(output, round_, revision, version, files, gdc)
+        if reporting is not None:
+            package[PACKAGE_KEY] = reporting
         (staging / "datapackage.json").write_text(
             json.dumps(package, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
@@ -111,21 +138,16 @@ class LocalCatalog:
             "content_sha256": content,
             "files": files,
             "published_at": package["created"],
+            **({REPORTING_KEY: reporting} if reporting is not None else {}),
         }
-        newest = max(rounds)
-        _write_json(
-            base / "latest.json",
-            {
-                "name": output.name,
-                "title": output.title,
-                "rounds": rounds,
-                "latest": {
-                    "round": newest,
-                    **{k: rounds[newest][k] for k in ("revision", "version", "path")},
-                },
-            },
-        )
+        self._write_pointer(base, output, rounds, today)
         return Published(output.name, round_.key, "new", revision, folder, files)
+
+    @staticmethod
+    def _write_pointer(base: Path, output: Output, rounds: dict[str, Any], today: dt.date | None) -> None:
+        """The pointer swap: ``newest`` for the publisher, ``latest`` by the rule as of ``today``."""
+        document = {"name": output.name, "title": output.title, "rounds": rounds}
+        _write_json(base / "latest.json", document | _latest_keys(document, today))
 
     @staticmethod
     def _next_revision(round_dir: Path, current: int) -> int:
@@ -192,9 +214,30 @@ class LocalCatalog:
             pointer = _read_json(pointer_path)
             entries[pointer["name"]] = {
                 "title": pointer["title"],
-                "latest": pointer["latest"],
+                **_latest_keys(pointer),  # decided now: a deadline may have passed since the pointer was written
                 "rounds": {k: v["version"] for k, v in sorted(pointer["rounds"].items())},
             }
         path = self.root / "catalog.json"
         _write_json(path, {"datasets": entries})
         return path
+
+
+def _latest_keys(pointer: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
+    """``latest`` (the rule's round), ``newest`` (the newest round) and why, for a pointer or the index."""
+    rounds = pointer["rounds"]
+    pick = pick_from_pointer(pointer, today)
+
+    def at(key: str) -> dict[str, Any]:
+        return {"round": key, **{k: rounds[key][k] for k in ("revision", "version", "path")}}
+
+    return {
+        "latest": at(pick.round),
+        "newest": at(pick.newest),
+        "latest_rule": {
+            "judged_on": pick.judged_on.isoformat(),
+            "reason": pick.reason,
+            "fallback": pick.fallback,
+            "still_reporting": [s.round for s in pick.pending],
+            "note": pick.note(),
+        },
+    }

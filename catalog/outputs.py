@@ -17,8 +17,9 @@ import yaml
 
 from catalog.files import csv_bytes
 from pipelines.aggregate.geography import LEVEL_COLUMNS, LEVEL_TH, code_columns, unit_geography
+from pipelines.aggregate.indicators import disclosure_rules
 from pipelines.aggregate.tables import measures as measures_of
-from pipelines.declarations import DATASETS_DIR, DatasetSpec
+from pipelines.declarations import DATASETS_DIR, DatasetSpec, Measure
 
 LEVEL_EN = {
     "village": "village (muban)",
@@ -65,16 +66,70 @@ def _public_copy(field: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in field.items() if k != "aliases"}
 
 
-def _suppression_note(spec: DatasetSpec) -> dict[str, str]:
+def suppression_text(spec: DatasetSpec) -> dict[str, str]:
+    """What a suppressed cell is, in Thai and English, for wherever a reader meets one.
+
+    The same words go to the aggregate tables' descriptions, to their Table Schema
+    (``tambon:suppression``), to the analysts' ``columns`` table and are meant for the
+    CKAN dataset page (its notes): a NULL or an ``x`` read without them looks like a
+    missing report, when it is a small count hidden on purpose. Empty for a dataset
+    without disclosure control.
+    """
     if not spec.disclosure:
         return {"th": "", "en": ""}
     threshold, marker = spec.disclosure.get("threshold", 5), spec.disclosure.get("marker", "x")
     return {
-        "th": f"\n\nจำนวนที่น้อยกว่า {threshold} ถูกปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล แสดงเป็น {marker} ในไฟล์ CSV"
-        f" และเป็นค่าว่าง (null) ในไฟล์ Parquet พร้อมปกปิดเซลล์ประกอบ เพื่อไม่ให้คำนวณย้อนกลับจากยอดรวมได้",
-        "en": f"\n\nCounts below {threshold} are suppressed to protect personal data: {marker} in the CSV, null in"
-        f" the Parquet file; further cells are suppressed so that no hidden cell can be recomputed from totals.",
+        "th": f"จำนวนที่น้อยกว่า {threshold} ถูกปกปิดเพื่อคุ้มครองข้อมูลส่วนบุคคล แสดงเป็น `{marker}` ในไฟล์ CSV"
+        f" และเป็นค่าว่าง (NULL) ในไฟล์ Parquet และในฐานข้อมูล DuckDB พร้อมปกปิดเซลล์ประกอบ (จำนวนอื่นในสมการเดียวกัน"
+        f" และร้อยละหรือค่าเฉลี่ยที่คำนวณจากจำนวนที่ถูกปกปิด) เพื่อไม่ให้คำนวณย้อนกลับจากยอดรวมได้"
+        f" ค่าที่ถูกปกปิดไม่ใช่ศูนย์และไม่ใช่ข้อมูลที่ขาดหาย: ไม่ควรนับเป็น 0 เมื่อรวมยอด",
+        "en": f"Counts below {threshold} are suppressed to protect personal data: `{marker}` in the CSV file,"
+        f" NULL in the Parquet file and in the DuckDB catalog. Further cells are suppressed with them (another"
+        f" count of the same sum, and any percentage or mean computed from a hidden count) so that no hidden"
+        f" cell can be recomputed from totals. A suppressed cell is neither zero nor a missing report: do not"
+        f" add it up as 0.",
     }
+
+
+def _paragraph(text: str) -> str:
+    return f"\n\n{text}" if text else ""
+
+
+def suppressible_columns(spec: DatasetSpec) -> set[str]:
+    """The aggregate columns that small-cell suppression may hide: its counts and the figures computed from them."""
+    rules = disclosure_rules(spec, measures_of(spec))
+    return set() if rules is None else {*rules.counts, *rules.derived}
+
+
+def _field_note(spec: DatasetSpec) -> dict[str, str]:
+    """The one sentence each suppressible column carries (the whole explanation is on the table)."""
+    if not spec.disclosure:
+        return {"field_th": "", "field_en": ""}
+    threshold, marker = spec.disclosure.get("threshold", 5), spec.disclosure.get("marker", "x")
+    return {
+        "field_th": f"อาจถูกปกปิด (suppressed): เป็นค่าว่าง (NULL) ในไฟล์ Parquet และ `{marker}` ในไฟล์ CSV เมื่อจำนวน"
+        f" (หรือจำนวนที่ใช้คำนวณ) น้อยกว่า {threshold} หรือต้องปกปิดประกอบเพื่อไม่ให้คำนวณย้อนกลับได้ ไม่ใช่ศูนย์",
+        "field_en": f"May be suppressed: NULL in the Parquet file and `{marker}` in the CSV when the count (or a"
+        f" count it is computed from) is below {threshold}, or hidden so that such a count cannot be recomputed;"
+        f" not a zero.",
+    }
+
+
+def _measure_field(m: Measure, hidden: set[str], note: dict[str, str]) -> dict[str, Any]:
+    """A declared measure as a published field; a column suppression may hide says so where it is read."""
+    field = {
+        "name": m.name,
+        "type": m.type,
+        "title": m.title_en,
+        "title_th": m.title_th,
+        "description": m.description_en,
+        "description_th": m.description_th,
+    }
+    if m.name in hidden:
+        field["description"] = f"{m.description_en} {note['field_en']}"
+        field["description_th"] = f"{m.description_th} {note['field_th']}"
+        field["tambon:suppressible"] = True
+    return field
 
 
 def build_outputs(
@@ -111,21 +166,20 @@ def build_outputs(
                 frame=records,
             )
         )
-    note = _suppression_note(spec)
+    note = suppression_text(spec)
     marker = spec.disclosure.get("marker", "x") if spec.disclosure else ""
+    hidden = suppressible_columns(spec)
     for level, frame in aggregates.items():
-        measures = [
-            {
-                "name": m.name,
-                "type": m.type,
-                "title": m.title_en,
-                "title_th": m.title_th,
-                "description": m.title_en,
-                "description_th": m.title_th,
-            }
-            for m in measures_of(spec)
-        ]
+        measures = [_measure_field(m, hidden, _field_note(spec)) for m in measures_of(spec)]
         keys = LEVEL_COLUMNS[level]
+        schema = _schema([*head, *(common[k] for k in keys), *measures], ["round", *code_columns(level)], marker)
+        if hidden:
+            schema["tambon:suppression"] = {
+                "threshold": int(spec.disclosure.get("threshold", 5)),
+                "marker": marker,
+                "columns": [m["name"] for m in measures if m["name"] in hidden],
+                **note,
+            }
         outputs.append(
             Output(
                 name=f"{spec.name}_{level}",
@@ -136,11 +190,11 @@ def build_outputs(
                 },
                 description={
                     "th": f"สรุปรวมระดับ{LEVEL_TH[level]} จากข้อมูลราย{noun['th']}ที่ผ่านการตรวจสอบ"
-                    f"{note['th']}\n\n{about['th']}",
+                    f"{_paragraph(note['th'])}\n\n{about['th']}",
                     "en": f"Summed to {LEVEL_EN[level]} level from the validated {noun['en']}."
-                    f"{note['en']}\n\n{about['en']}",
+                    f"{_paragraph(note['en'])}\n\n{about['en']}",
                 },
-                schema=_schema([*head, *(common[k] for k in keys), *measures], ["round", *code_columns(level)], marker),
+                schema=schema,
                 frame=frame,
                 gdc={"geo_coverage": LEVEL_TH[level]},
                 suppressed=(suppressed or {}).get(level),

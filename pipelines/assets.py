@@ -314,7 +314,7 @@ def ckan_asset(name: str) -> dg.AssetsDefinition:
             if output != name and not output.startswith(f"{name}_"):
                 continue
             pointer = local.pointer(output)
-            package = local.root / output / pointer["latest"]["path"] / "datapackage.json"
+            package = local.root / output / pointer.get("newest", pointer["latest"])["path"] / "datapackage.json"
             schema = json.loads(package.read_text(encoding="utf-8"))["resources"][0]["schema"]
             outcomes.append(publisher.publish(output, schema))
         database = publish_ckan(publisher.client, local.root, organization=publisher.organization.name)

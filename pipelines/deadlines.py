@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import duckdb
 import pandas as pd
 
+from catalog.latest import reporting_metadata
 from pipelines.declarations import DatasetSpec
 from pipelines.rounds import Round
 
@@ -46,6 +51,34 @@ def reporting_deadline(spec: DatasetSpec, round_: Round) -> dt.date:
     """The round's deadline: ``reporting.deadline_day`` of the round's month (declared; default 25)."""
     day = int(spec.raw.get("reporting", {}).get("deadline_day", DEFAULT_DEADLINE_DAY))
     return dt.date(round_.year, round_.month, min(day, round_.last_day.day))
+
+
+def provinces_in(rows: Path, field: str) -> set[str]:
+    """Province codes (the first two digits of the area code ``field``) of a round's accepted rows.
+
+    Read from the accepted table rather than the quality figures, because every collection has one
+    (province- and district-level collections have no village quality figures) and because it is
+    what the published tables hold: a province whose rows were all held back is not in them.
+    """
+    if not Path(rows).is_file():
+        return set()
+    column = '"' + field.replace('"', '""') + '"'
+    path = "'" + Path(rows).as_posix().replace("'", "''") + "'"
+    found = duckdb.sql(
+        f"SELECT DISTINCT substr(trim(CAST({column} AS VARCHAR)), 1, 2) FROM read_parquet({path}) "
+        f"WHERE {column} IS NOT NULL"
+    ).fetchall()
+    return {code for (code,) in found if code and len(code) == 2 and code.isdigit()}
+
+
+def round_reporting(
+    spec: DatasetSpec, round_: Round, expected_provinces: Iterable[str], accepted: Path
+) -> dict[str, Any]:
+    """What is published with a round so that "latest" can be decided later (catalog/latest.py):
+    the round's deadline, the provinces expected (the registry's) and those present in the accepted rows."""
+    return reporting_metadata(
+        reporting_deadline(spec, round_), expected_provinces, provinces_in(accepted, spec.geography_field)
+    )
 
 
 def not_reported(quality: pd.DataFrame) -> pd.DataFrame:

@@ -40,6 +40,9 @@ class Measure:
     type: str
     title_th: str
     title_en: str
+    # What the column counts, over which units and how (the data dictionary's answer), declared with the title.
+    description_th: str = ""
+    description_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ class Indicator:
     passes: str
     title_th: str
     title_en: str
+    # In words: which units ``applies`` keeps (the denominator) and what ``passes`` asks, for the data dictionary.
+    assessed_th: str = ""
+    assessed_en: str = ""
+    passes_th: str = ""
+    passes_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,7 @@ def _expand_measures(raw: list[dict[str, Any]], schema: dict[str, Any]) -> list[
     for item in raw:
         source = item.get("each_value_of")
         if source is None:
-            measures.append(Measure(**{k: item[k] for k in Measure.__dataclass_fields__}))
+            measures.append(Measure(**{k: item[k] for k in Measure.__dataclass_fields__ if k in item}))
             continue
         spec = fields[source]
         labels = spec.get("enum_labels", {})
@@ -166,6 +174,8 @@ def _expand_measures(raw: list[dict[str, Any]], schema: dict[str, Any]) -> list[
                     type=kind,
                     title_th=item["title_th"].format(value=value, label=words),
                     title_en=item["title_en"].format(value=value, label=words),
+                    description_th=item.get("description_th", "").format(value=value, label=words),
+                    description_en=item.get("description_en", "").format(value=value, label=words),
                 )
             )
     return measures
@@ -213,6 +223,16 @@ def load_dataset(folder: Path) -> DatasetSpec:
         disclosure=raw.get("disclosure"),
         publish_records=bool(raw.get("publish_records", True)),
     )
+
+
+@cache
+def indicator_measure_texts(root: Path = DATASETS_DIR) -> dict[str, dict[str, str]]:
+    """Titles and descriptions of the columns that declared indicators imply (``_common/indicator_measures.yaml``).
+
+    Templates, so that the wording of a generated column is data like every other title.
+    """
+    path = root / "_common" / "indicator_measures.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 @cache

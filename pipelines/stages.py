@@ -26,7 +26,14 @@ from catalog.suppression import suppress
 from pipelines.aggregate import tables
 from pipelines.aggregate.geography import Geography, code_columns, from_registry
 from pipelines.aggregate.indicators import disclosure_rules
-from pipelines.deadlines import NOT_REPORTED_FILE, csv_headers, not_reported, not_reported_table, reporting_deadline
+from pipelines.deadlines import (
+    NOT_REPORTED_FILE,
+    csv_headers,
+    not_reported,
+    not_reported_table,
+    reporting_deadline,
+    round_reporting,
+)
 from pipelines.declarations import DatasetSpec
 from pipelines.field_workers import field_worker_output
 from pipelines.ingest.received import read_round
@@ -228,7 +235,10 @@ def publish(job: RoundJob, catalog: LocalCatalog) -> list[Published]:
     leaks = scan_files(files, spec, job.work.path("received"))
     if leaks:
         raise PrivacyError(leaks)
-    published = [catalog.publish(o, job.round, job.gdc(o.kind) | o.gdc) for o in outputs]
+    # the round's deadline and provinces reported go with every table: "latest" is decided from them
+    expected = job.geography.provinces["province_code"].astype(str)
+    reporting = round_reporting(spec, job.round, expected, job.work.path("accepted"))
+    published = [catalog.publish(o, job.round, job.gdc(o.kind) | o.gdc, reporting) for o in outputs]
     if page is not None:  # next to the published quality packages: a view of them, replaced when they change
         shutil.copyfile(page, catalog.root / f"{spec.name}_quality" / job.round.key / page.name)
     catalog.write_index()

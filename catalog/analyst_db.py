@@ -679,6 +679,9 @@ def _catalog_dataset_fields(entries: Sequence[DatasetEntry], dataset: str, organ
         version=max(e.newest.version for e in entries),
         round_coverage=", ".join(f"{be} ({key})" for key, be in rounds),
         last_year_of_data=str(max(int(be[:4]) for _, be in rounds)),
+        # the rounds the views cover: dct:temporal in the DCAT feed, as on every published dataset
+        coverage_round=[be for _, be in rounds],
+        coverage_round_ce=[key for key, _ in rounds],
     )
     return fields
 
@@ -710,7 +713,8 @@ def publish_ckan(
     fields = _catalog_dataset_fields(entries, dataset, organization)
     try:
         package = client.call("package_show", id=dataset)
-        if any(str(package.get(k)) != str(fields[k]) for k in ("version", "round_coverage", "notes", "title")):
+        compared = ("version", "round_coverage", "coverage_round_ce", "notes", "title")
+        if any(str(package.get(k)) != str(fields[k]) for k in compared):
             package = client.call("package_patch", id=package["id"], **fields)
     except ckanapi.NotFound:
         package = client.call("package_create", **fields)
@@ -727,12 +731,15 @@ def publish_ckan(
             "hash": data_hash,
             "size": str(built.path.stat().st_size),
             "content_fingerprint": "",  # set after the upload is verified
+            # the database's own date (it is rebuilt, not CKAN's record date): dct:modified in the DCAT feed
+            "modified": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "description": "ใช้ใน DuckDB: ATTACH '<URL นี้>' AS tambon (READ_ONLY); / in DuckDB: "
             "ATTACH '<this URL>' AS tambon (READ_ONLY); then SELECT * FROM tambon.datasets",
         }
         if resource:
             resource = client.upload("resource_patch", {"id": resource["id"], **meta}, "upload", built.path)
         else:
+            meta["issued"] = meta["modified"]  # first published now; dct:issued
             resource = client.upload("resource_create", {"package_id": package["id"], **meta}, "upload", built.path)
         got = client.sha256_of(resource["url"])
         if got != data_hash:

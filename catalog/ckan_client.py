@@ -95,8 +95,14 @@ class CkanClient:
             lambda: self._remote.call_action(action, data_dict=data, requests_kwargs={"timeout": self.timeout}),
         )
 
-    def upload(self, action: str, fields: dict[str, Any], file_field: str, path: Path) -> Any:
-        """Multipart POST streamed from disk (the file is never held in memory)."""
+    def upload(
+        self, action: str, fields: dict[str, Any], file_field: str, path: Path, filename: str | None = None
+    ) -> Any:
+        """Multipart POST streamed from disk (the file is never held in memory).
+
+        ``filename`` is the name CKAN keeps and serves the file under (default: the file's own); CKAN
+        guesses the served ``Content-Type`` from it.
+        """
 
         def post() -> Any:
             with path.open("rb") as handle:
@@ -105,7 +111,7 @@ class CkanClient:
                         **{
                             k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in fields.items()
                         },
-                        file_field: (path.name, handle, "application/octet-stream"),
+                        file_field: (filename or path.name, handle, "application/octet-stream"),
                     }
                 )
                 response = self.session.post(
@@ -127,6 +133,18 @@ class CkanClient:
             return body["result"]
 
         return self._retrying(action, post)
+
+    def holds_token(self, path: Path) -> bool:
+        """Whether a file about to be published contains this client's API token (read in chunks)."""
+        if not self._token:
+            return False
+        needle, tail = self._token.encode(), b""
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                if needle in tail + chunk:
+                    return True
+                tail = chunk[-len(needle) :]
+        return False
 
     def sha256_of(self, url: str) -> str:
         """Download (streamed, authorised) and hash: the check that an upload arrived intact."""

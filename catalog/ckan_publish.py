@@ -19,12 +19,26 @@ with hashes and Thai GDC metadata in its ``datapackage.json``). For each output:
 3. **DataStore**: the current revision of every round, upserted by primary key
    into one table with a data dictionary from the Table Schema.
 
+The quality dataset (``<dataset>_quality``) also carries each round's HTML quality
+report, staged and switched with the round's files, tagged with the round's
+revision, and shown inside CKAN's resource page by a web-page view (an iframe of
+the report as CKAN serves it, inline and ``text/html``). The report is read by the
+privacy gate (catalog/privacy.py) again right before it is uploaded: it is the one
+published file the local catalog does not build itself.
+
+Resource names say what a person choosing a download needs, in the first 25
+characters CKAN shows in its sidebar (50 on the dataset page): Thai first, the
+round as a B.E. month, the format and the size, the revision, then English
+(``ต.ค. 2563 · CSV (1.2 MB) · ฉบับที่ 1 / Oct 2020 r1``). The dataset's title is the
+page's heading and is not repeated; the size is also in CKAN's ``size`` field.
+
 Re-running with nothing new makes no upload and no change. A run killed between
 stage and switch is completed by the next run, which reuses the verified uploads.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -34,12 +48,27 @@ from typing import Any
 
 import pandas as pd
 
-from catalog.ckan_client import CkanClient
+from catalog.ckan_client import CkanClient, CkanError
 from catalog.files import sha256
 from catalog.latest import RULE, LatestPick, pick_from_pointer
 from catalog.local import LocalCatalog
+from catalog.privacy import Leak, PrivacyError, scan_files
+from pipelines.rounds import BE_OFFSET, THAI_MONTHS_ABBR
 
 FORMAT_LABEL = {"csv": "CSV", "parquet": "Parquet", "datapackage": "JSON"}
+#: how a file's format reads in a resource name: (Thai half, English word added after the round, or "")
+NAME_FORMAT = {
+    "csv": ("CSV", ""),
+    "parquet": ("Parquet", ""),
+    "datapackage": ("คำอธิบายข้อมูล JSON", " metadata"),
+    "html": ("HTML", ""),
+}
+#: the round's quality report, as ``pipelines.stages.publish`` copies it into ``catalog/<dataset>_quality/<round>/``
+REPORT_PAGE = "quality_report.html"
+REPORT_VIEW = "webpage_view"
+REPORT_VIEW_TITLE = "รายงานคุณภาพข้อมูล / Data quality report"
+#: roles of the files staged per round and revision (``latest`` and ``datastore`` are the dataset's own)
+STAGED_ROLES = ("revision", "report")
 DATASTORE_TYPES = {"string": "text", "integer": "int8", "number": "float8", "date": "date", "boolean": "bool"}
 #: Thai GDC keys copied from the declaration onto the CKAN dataset as they are.
 GDC_KEYS = (
@@ -52,6 +81,15 @@ GDC_KEYS = (
 
 #: columns whose first two digits are a province code, most direct first (a longer code starts with its parents')
 AREA_CODE_COLUMNS = ("province_code", "amphoe_code", "tambon_code", "village_code", "area_code")
+
+
+class TokenInFileError(RuntimeError):
+    """An outgoing file holds the publisher's own CKAN API token: refuse, and never say the token."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"ไม่เผยแพร่ {name}: ไฟล์มีโทเค็น API ของ CKAN อยู่ / refused to publish {name}: it holds the CKAN API token"
+        )
 
 
 class SwitchInterrupted(RuntimeError):
@@ -94,18 +132,25 @@ class RevisionFile:
     round: str
     round_be: str
     revision: int
-    format: str  # csv | parquet | datapackage
+    format: str  # csv | parquet | datapackage | html (the quality report)
     path: Path
     sha256: str
     size: int
+    #: when the local catalog published this revision (its ``datapackage.json`` ``created``): the file's
+    #: dct:issued in the DCAT feed, the data's date rather than CKAN's record date
+    published_at: str = ""
 
     @property
     def key(self) -> tuple[str, int, str]:
         return (self.round, self.revision, self.format)
 
     @property
+    def role(self) -> str:
+        return "report" if self.format == "html" else "revision"
+
+    @property
     def resource_name(self) -> str:
-        return f"{self.output} {self.round_be} ({self.round}) r{self.revision} · {FORMAT_LABEL[self.format]}"
+        return resource_name(self.role, self.round, self.revision, self.format, self.size)
 
 
 def revision_files(local: LocalCatalog, output: str) -> list[RevisionFile]:
@@ -116,7 +161,7 @@ def revision_files(local: LocalCatalog, output: str) -> list[RevisionFile]:
 
         def file(fmt: str, path: Path, digest: str, size: int, package: dict = package) -> RevisionFile:
             return RevisionFile(output, package["round"], package["round_be"], package["revision"], fmt, path,
-                                digest, size)  # fmt: skip
+                                digest, size, package.get("created", ""))  # fmt: skip
 
         for resource in package["resources"]:
             digest = resource.get("sha256") or resource["hash"].removeprefix("sha256:")
@@ -127,6 +172,41 @@ def revision_files(local: LocalCatalog, output: str) -> list[RevisionFile]:
     return sorted(files, key=lambda f: (f.round, f.revision, f.format))
 
 
+def report_files(local: LocalCatalog, output: str) -> list[RevisionFile]:
+    """Each round's quality report, tagged with the round's current revision, oldest round first.
+
+    The page sits beside the round's revisions (``catalog/<output>/<round>/quality_report.html``) and is
+    replaced with them: it belongs to the current revision, and an older revision's report stays in CKAN
+    as it was uploaded.
+    """
+    files = []
+    for round_key, current in sorted(local.pointer(output).get("rounds", {}).items()):
+        page = local.root / output / round_key / REPORT_PAGE
+        if not page.is_file():
+            continue
+        data = page.read_bytes()
+        package = json.loads((local.root / output / current["path"] / "datapackage.json").read_text("utf-8"))
+        files.append(
+            RevisionFile(output, round_key, package["round_be"], current["revision"], "html", page, sha256(data),
+                         len(data), package.get("created", ""))
+        )  # fmt: skip
+    return files
+
+
+def scan_report(local: LocalCatalog, file: RevisionFile) -> list[Leak]:
+    """The privacy gate on a quality report about to leave for CKAN, as ``stages.publish`` ran it.
+
+    With the collection's declaration (its non-public fields: names, titles, aliases) and, while the round's
+    work area is still there, this round's personal values; the patterns (phones, citizen IDs) always.
+    """
+    from pipelines.declarations import load_datasets
+
+    dataset = file.output.removesuffix("_quality")
+    spec = load_datasets().get(dataset)
+    received = local.root.parent / "work" / dataset / file.round / "received.parquet"
+    return scan_files([(file.path.name, file.path.read_bytes())], spec, received if received.exists() else None)
+
+
 class CkanPublisher:
     def __init__(
         self,
@@ -134,11 +214,13 @@ class CkanPublisher:
         local: LocalCatalog,
         organization: Organization | None = None,
         before_switch: Callable[[str], None] | None = None,
+        scan: Callable[[LocalCatalog, RevisionFile], list[Leak]] = scan_report,
     ) -> None:
         self.client = client
         self.local = local
         self.organization = organization or Organization()
         self.before_switch = before_switch or (lambda dataset: None)
+        self.scan = scan
 
     # -- organisation and dataset -------------------------------------------------------------------------------
     def ensure_organization(self) -> None:
@@ -218,22 +300,29 @@ class CkanPublisher:
         name = fields["name"]
         outcome = Outcome(dataset=name, url=f"{self.client.url}/dataset/{name}")
 
+        reports = report_files(self.local, output)
         package = self._package(name) or self.client.call("package_create", **fields, private=True)
-        by_key = {_resource_key(r): r for r in package["resources"] if r.get("role") == "revision"}
-        for file in files:  # 1. stage
-            existing = by_key.get(file.key)
-            if existing and existing.get("hash") == file.sha256:
+        for file in files + reports:  # 1. stage
+            held = [r for r in package["resources"] if r.get("role") in STAGED_ROLES and _resource_key(r) == file.key]
+            same = next((r for r in held if r.get("hash") == file.sha256), None)
+            if same is not None:
+                if file.role == "report" and same.get("publish_state") == "pending":
+                    self._ensure_report_view(same["id"])  # a run killed between upload and view
                 outcome.reused.append(file.resource_name)
                 continue
-            if existing and existing.get("publish_state") != "pending":
-                raise ImmutableRevisionError(file, existing)
-            if existing:  # a staged upload that no longer matches: never shown, so replace it
-                self.client.call("resource_delete", id=existing["id"])
+            if file.role == "revision" and (shown := [r for r in held if r.get("publish_state") != "pending"]):
+                raise ImmutableRevisionError(file, shown[0])
+            if file.role == "report":  # refused here, before anything of it reaches CKAN
+                self._refuse_leaks(file)
+            for stale in (r for r in held if r.get("publish_state") == "pending"):
+                # a staged upload that no longer matches: never shown, so replace it
+                self.client.call("resource_delete", id=stale["id"])
             package = self._stage(package, file)
-            by_key = {_resource_key(r): r for r in package["resources"] if r.get("role") == "revision"}
             outcome.uploaded.append(file.resource_name)
 
-        desired = self._desired(package, fields, rounds, by_key, pick)
+        by_key = {_resource_key(r): r for r in package["resources"] if r.get("role") == "revision"}
+        current_reports = {f.key: f.sha256 for f in reports}
+        desired = self._desired(package, fields, rounds, by_key, pick, current_reports)
         if desired is not None:  # 2. switch
             self.before_switch(name)
             package = self.client.call("package_patch", id=package["id"], **desired)
@@ -246,19 +335,31 @@ class CkanPublisher:
         resource = {
             "package_id": package["id"],
             "name": file.resource_name,
-            "format": FORMAT_LABEL[file.format],
+            "format": FORMAT_LABEL.get(file.format, "HTML"),
             "hash": file.sha256,
             "size": str(file.size),
-            "role": "revision",
+            "role": file.role,
             "publish_state": "pending",
             "round": file.round,
             "round_be": file.round_be,
             "revision": str(file.revision),
             "file_format": file.format,
+            "issued": file.published_at,
             "description": f"รอบ {file.round_be} ฉบับปรับปรุงที่ {file.revision} (ไม่เปลี่ยนแปลงหลังเผยแพร่) / "
             f"round {file.round}, revision {file.revision} (immutable once published)",
         }
-        created = self.client.upload("resource_create", resource, "upload", file.path)
+        filename = None
+        if file.role == "report":
+            resource["description"] = (
+                f"รายงานคุณภาพข้อมูลของรอบ {file.round_be} ฉบับปรับปรุงที่ {file.revision}: ความครบถ้วน ความถูกต้อง "
+                "ตำบลที่ยังไม่รายงาน และสาเหตุที่แถวไม่ผ่านการตรวจ เปิดดูได้ในหน้านี้ / Data quality report of round "
+                f"{file.round}, revision {file.revision}: completeness, accuracy, tambons not reported and why rows "
+                "were held back; shown on this page"
+            )
+            filename = f"{file.output}_report_{file.round_be}_{file.round}_r{file.revision}.html"
+            # CKAN serves an upload with this Content-Type, inline: the browser shows the page (Thai included)
+            resource["mimetype"] = "text/html; charset=utf-8"
+        created = self.client.upload("resource_create", resource, "upload", file.path, filename=filename)
         got = self.client.sha256_of(created["url"])
         if got != file.sha256:
             self.client.call("resource_delete", id=created["id"])
@@ -266,7 +367,37 @@ class CkanPublisher:
                 f"ไฟล์ที่อัปโหลดไม่ตรงกับต้นฉบับ {file.path.name} / upload of {file.path.name} arrived corrupted "
                 f"(sha256 {got} != {file.sha256})"
             )
+        if file.role == "report":
+            self._ensure_report_view(created["id"])
         return self.client.call("package_show", id=package["id"])
+
+    def _refuse_leaks(self, file: RevisionFile) -> None:
+        """The privacy gate and the token check on a file about to be uploaded; raises instead of returning."""
+        leaks = self.scan(self.local, file)
+        if leaks:
+            raise PrivacyError(leaks)
+        if self.client.holds_token(file.path):
+            raise TokenInFileError(file.path.name)
+
+    def _ensure_report_view(self, resource_id: str) -> None:
+        """The web-page view that shows the report inside the resource page (CKAN's ``webpage_view`` plugin).
+
+        Made here rather than by ``ckan.views.default_views``: one view with a Thai and English title, on a
+        CKAN whatever its default views; checked only when a report is staged, so a run with nothing new
+        makes no call.
+        """
+        views = self.client.call("resource_view_list", id=resource_id)
+        if any(v.get("view_type") == REPORT_VIEW for v in views):
+            return
+        try:
+            self.client.call("resource_view_create", resource_id=resource_id, view_type=REPORT_VIEW,
+                             title=REPORT_VIEW_TITLE)  # fmt: skip
+        except CkanError as error:
+            raise CkanError(
+                "resource_view_create",
+                f"เปิดปลั๊กอิน {REPORT_VIEW} ใน ckan.plugins (catalog/ckan/ckan.sh) / enable the {REPORT_VIEW} "
+                f"plugin in ckan.plugins: {error.detail}",
+            ) from None
 
     def _desired(
         self,
@@ -275,31 +406,41 @@ class CkanPublisher:
         rounds: list[dict[str, Any]],
         by_key: dict[tuple[str, int, str], dict[str, Any]],
         pick: LatestPick,
+        current_reports: dict[tuple[str, int, str], str] | None = None,
     ) -> dict[str, Any] | None:
-        """The dataset after the switch, or None when CKAN already shows exactly that."""
+        """The dataset after the switch, or None when CKAN already shows exactly that.
+
+        A report re-rendered for the same revision (``current_reports``: the local page's hash per round and
+        revision) replaces the one shown: the switch drops the older upload.
+        """
+        current_reports = current_reports or {}
         shown = next(r for r in rounds if r["round"] == pick.round)
         targets = {fmt: by_key[(shown["round"], shown["revision"], fmt)] for fmt in FORMAT_LABEL}
         resources = []
         for resource in package["resources"]:
             resource = dict(resource)
-            if resource.get("role") == "revision":
+            role = resource.get("role")
+            key = _resource_key(resource)
+            if role == "report" and key in current_reports and resource.get("hash") != current_reports[key]:
+                continue
+            if role in STAGED_ROLES:
                 resource["publish_state"] = "published"
-            elif resource.get("role") == "latest":
+                resource["name"] = resource_name(role, key[0], key[1], key[2], resource.get("size"))
+            elif role == "latest":
                 target = targets[resource["file_format"]]
-                resource["url"] = target["url"]
-                resource["description"] = _latest_description(target, pick)
+                resource.update(_latest_fields(target, pick))
+            elif role == "datastore":
+                resource["name"] = DATASTORE_NAME
             resources.append(resource)
         present = {r.get("file_format") for r in resources if r.get("role") == "latest"}
         for fmt, target in targets.items():
             if fmt not in present:
                 resources.append(
                     {
-                        "name": f"{fields['name']} ล่าสุด / latest · {FORMAT_LABEL[fmt]}",
-                        "url": target["url"],
                         "format": FORMAT_LABEL[fmt],
                         "role": "latest",
                         "file_format": fmt,
-                        "description": _latest_description(target, pick),
+                        **_latest_fields(target, pick),
                     }
                 )
         resources.sort(key=_display_order)
@@ -332,7 +473,7 @@ class CkanPublisher:
                 "datastore_create",
                 resource={
                     "package_id": package["id"],
-                    "name": f"{output} ทุกรอบ / all rounds · Data API",
+                    "name": DATASTORE_NAME,
                     "role": "datastore",
                     "format": "DataStore",
                     "description": "ข้อมูลฉบับปัจจุบันของทุกรอบ ค้นด้วย Data API ได้ / current revision of "
@@ -414,19 +555,73 @@ def column_titles(package: dict[str, Any]) -> list[str]:
     return titles
 
 
+DATASTORE_NAME = "ทุกรอบ ฉบับปัจจุบัน · Data API / All rounds, current revisions (Data API)"
+
+
+def round_labels(round_key: str) -> tuple[str, str]:
+    """``2020-10`` -> (``ต.ค. 2563``, ``Oct 2020``): the month as people write it, the year in B.E. in Thai."""
+    year, month = (int(part) for part in round_key.split("-"))
+    return f"{THAI_MONTHS_ABBR[month - 1]} {year + BE_OFFSET}", f"{calendar.month_abbr[month]} {year}"
+
+
+def size_label(size: int | str | None) -> str:
+    """Bytes as Windows Explorer and CKAN's resource page count them (1 KB = 1,024 bytes), one decimal."""
+    if size in (None, ""):
+        return ""
+    number = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if number < 1024 or unit == "GB":
+            return f"{int(number):,} B" if unit == "B" else f"{number:,.1f} {unit}"
+        number /= 1024
+    raise AssertionError("unreachable")
+
+
+def resource_name(role: str, round_key: str, revision: int, file_format: str, size: int | str | None) -> str:
+    """A resource's name: Thai first (kind, B.E. month, format, size, revision), then English.
+
+    ``ต.ค. 2563 · CSV (1.2 MB) · ฉบับที่ 1 / Oct 2020 r1``; the quality report starts with
+    ``รายงานคุณภาพ`` and a stable link with ``ล่าสุด``, so the first words tell them apart. The size
+    comes before the revision because CKAN cuts names at 50 characters on the dataset page (Thai
+    vowel and tone marks count as characters): what is cut is the revision, which the resource
+    page and the English half still say.
+    """
+    thai_round, english_round = round_labels(round_key)
+    thai_format, english_word = NAME_FORMAT[file_format]
+    size_text = size_label(size)
+    thai = f"{thai_round} · {thai_format}" + (f" ({size_text})" if size_text else "") + f" · ฉบับที่ {revision}"
+    if role == "report":
+        return f"รายงานคุณภาพ {thai} / Quality report {english_round} r{revision}"
+    if role == "latest":
+        return f"ล่าสุด {thai} / Latest: {english_round} r{revision}{english_word}"
+    return f"{thai} / {english_round} r{revision}{english_word}"
+
+
 def _resource_key(resource: dict[str, Any]) -> tuple[str, int, str]:
     return (resource.get("round", ""), int(resource.get("revision") or 0), resource.get("file_format", ""))
 
 
 def _display_order(resource: dict[str, Any]) -> tuple:
-    """Stable links first, then revisions newest first, then the rest (the Data API table)."""
+    """Stable links first, then the quality reports and the revisions newest first, then the rest (Data API)."""
     role = resource.get("role")
     if role == "latest":
         return (0, list(FORMAT_LABEL).index(resource["file_format"]))
-    if role == "revision":
+    if role in STAGED_ROLES:
         round_, revision, fmt = _resource_key(resource)
-        return (1, -int(round_.replace("-", "")), -revision, list(FORMAT_LABEL).index(fmt))
-    return (2,)
+        return (1 if role == "report" else 2, -int(round_.replace("-", "")), -revision, list(NAME_FORMAT).index(fmt))
+    return (3,)
+
+
+def _latest_fields(target: dict[str, Any], pick: LatestPick) -> dict[str, Any]:
+    """A stable link's URL, name, size and dates: those of the revision file it serves now."""
+    round_, revision, fmt = _resource_key(target)
+    return {
+        "name": resource_name("latest", round_, revision, fmt, target.get("size")),
+        "url": target["url"],
+        "size": target.get("size"),
+        "issued": target.get("issued"),
+        "modified": target.get("issued"),
+        "description": _latest_description(target, pick),
+    }
 
 
 def _latest_description(target: dict[str, Any], pick: LatestPick) -> str:
@@ -436,9 +631,13 @@ def _latest_description(target: dict[str, Any], pick: LatestPick) -> str:
     names a newer round still being reported, so nobody mistakes its absence for a missing upload.
     """
     note = pick.note()
+    round_, revision, fmt = _resource_key(target)
+    thai_round, english_round = round_labels(round_)
     return (
-        f"ลิงก์ถาวรไปยังรอบล่าสุด (ขณะนี้: {target['name']}) {note['th']} หลักการ: {RULE['th']}\n\n"
-        f"Stable link to the latest round (now: {target['name']}): {note['en']}. Rule: {RULE['en']}"
+        f"ลิงก์ถาวรไปยังรอบล่าสุด (ขณะนี้: {thai_round} ฉบับที่ {revision} · {NAME_FORMAT[fmt][0]}) {note['th']} "
+        f"หลักการ: {RULE['th']}\n\n"
+        f"Stable link to the latest round (now: {english_round} r{revision}, {FORMAT_LABEL[fmt]}): {note['en']}. "
+        f"Rule: {RULE['en']}"
     )
 
 

@@ -1,12 +1,14 @@
 """The last gate before anything is public: refuse to publish personal data, or a spreadsheet formula.
 
 It reads every outgoing file as a reader would (each CSV cell as the text it
-holds, the HTML report as text), so a citizen ID that became a float column or
-a phone number in a title is caught like any other. Three independent tests: a
-column that the schema marks personal, sensitive or internal; a text cell equal
-to a value held this round in a personal or internal field (names, citizen IDs,
-worker ids); and anything that looks like a Thai mobile number or a 13-digit
-citizen ID with a valid check digit, wherever it hides.
+holds, the HTML report as text and its tables' header cells as columns), so a
+citizen ID that became a float column or a phone number in a title is caught like
+any other. Three independent tests: a column that the schema marks personal,
+sensitive or internal (in a CSV by its name, in a page's table also by its titles
+and aliases); a text cell equal to a value held this round in a personal or
+internal field (names, citizen IDs, worker ids); and anything that looks like a
+Thai mobile number or a 13-digit citizen ID with a valid check digit, wherever it
+hides.
 
 In depth behind the CSV writer (``catalog.files.guard_formula``): a CSV cell that
 a spreadsheet would run as a formula is refused like a leak, so a future writer
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -27,7 +31,7 @@ import pyarrow as pa
 from pyarrow import csv as arrow_csv
 
 from catalog.files import runs_as_formula
-from pipelines.declarations import DatasetSpec
+from pipelines.declarations import NON_PUBLIC, DatasetSpec
 from validation.custom_checks import citizen_id_valid  # one definition of the check digit, shared
 
 # Thai mobile (08x-xxx-xxxx) and landline (0-4381-1154, 02-123-4567) numbers, with or without dashes.
@@ -39,7 +43,7 @@ DIGITS13 = re.compile(r"(?<!\d)\d{13}(?!\d)")
 class Leak:
     table: str  # the outgoing file
     column: str
-    kind: str  # private_column | private_value | phone_number | citizen_id | formula
+    kind: str  # private_column | private_value | phone_number | citizen_id | formula | correction_workbook
 
     def __str__(self) -> str:
         return f"{self.table}.{self.column}: {self.kind}"
@@ -146,16 +150,50 @@ def file_cells(name: str, data: bytes) -> pd.DataFrame:
     return arrow_csv.read_csv(io.BytesIO(data), parse_options=parse, convert_options=options).to_pandas()
 
 
+def is_workbook(name: str, data: bytes) -> bool:
+    """An Excel workbook (a ZIP holding ``xl/workbook.xml``), as every correction workbook is, whatever its name."""
+    if name.lower().endswith((".xlsx", ".xlsm", ".xls")):
+        return True
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def refuse_public_delivery(name: str, dataset: dict, owner: str) -> None:
+    """Refuse to put a correction workbook into ``dataset`` unless it is private and owned by ``owner``.
+
+    A correction workbook holds an office's personal fields as sent: its only place is a private
+    dataset of that office's organisation (catalog/office_delivery.py). ``dataset`` is what is sent
+    to ``package_create`` or what ``package_show`` returned.
+    """
+    held_by = (dataset.get("organization") or {}).get("name") or dataset.get("owner_org")
+    leaks = [Leak(name, "private", "correction_workbook_public")] if dataset.get("private") is not True else []
+    if held_by != owner:
+        leaks.append(Leak(name, f"owner_org={held_by}", "correction_workbook_other_office"))
+    if leaks:
+        raise PrivacyError(leaks)
+
+
 def scan_files(files: list[tuple[str, bytes]], spec: DatasetSpec | None, received: Path | None) -> list[Leak]:
     """Every test on every outgoing file (name, bytes); an empty list is the only licence to publish.
 
     ``spec`` and ``received`` name the collection whose rows the files come from (its private
     fields and this round's values in them); without them only the patterns are looked for.
+    A workbook is refused whole: correction workbooks go to their office only, never to the public.
     """
+    workbooks = [Leak(name, "file", "correction_workbook") for name, data in files if is_workbook(name, data)]
+    files = [(name, data) for name, data in files if not is_workbook(name, data)]
     tables = [(name, file_cells(name, data)) for name, data in files]
     private = spec.private_field_names if spec else []
     leaks = [leak for name, frame in tables for leak in scan_table(name, frame, private)]
+    labels = private_labels(spec) if spec else set()
+    leaks += [leak for name, data in files if _is_html(name) for leak in html_header_leaks(name, data, labels)]
     leaks += [leak for name, frame in tables if name.endswith(".csv") for leak in formula_leaks(name, frame)]
+    leaks = workbooks + leaks
     if spec is None or received is None:
         return leaks
     identifying = [
@@ -164,3 +202,76 @@ def scan_files(files: list[tuple[str, bytes]], spec: DatasetSpec | None, receive
         if f.get("privacy") in ("personal", "internal") and f.get("type", "string") == "string"
     ]
     return leaks + private_value_leaks(tables, received, identifying)
+
+
+# -- the HTML report ------------------------------------------------------------------------------------------------
+
+
+def _is_html(name: str) -> bool:
+    return name.lower().endswith((".html", ".htm"))
+
+
+def private_labels(spec: DatasetSpec) -> set[str]:
+    """How a non-public field can be named in a page: its name, English and Thai titles and its aliases.
+
+    A published page shows columns by their titles (``ชื่อผู้ใหญ่บ้าน <span>Village headman's name</span>``),
+    not by field names, so the names alone would let a personal column through.
+    """
+    labels: set[str] = set()
+    for f in spec.fields:
+        if f.get("privacy") in NON_PUBLIC:
+            labels |= {f["name"], f.get("title", ""), f.get("title_th", ""), *f.get("aliases", [])}
+    return {_label(label) for label in labels if label.strip()}
+
+
+def _label(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+class _HeaderCells(HTMLParser):
+    """Collects the text of every table header cell (``<th>``), each text piece on its own."""
+
+    #: tags that end a header cell even when its ``</th>`` is left out, as HTML allows
+    _ENDS_CELL = frozenset({"td", "tr", "thead", "tbody", "tfoot", "table"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cells: list[list[str]] = []
+        self._in_header = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "th":
+            self._in_header = True
+            self.cells.append([])
+        elif tag in self._ENDS_CELL:
+            self._in_header = False
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "th" or tag in self._ENDS_CELL:
+            self._in_header = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_header and data.strip():
+            self.cells[-1].append(data)
+
+
+def html_header_leaks(name: str, data: bytes, labels: set[str]) -> list[Leak]:
+    """A table in the page with a column headed by a non-public field (its name, title or alias).
+
+    The page is read as a reader sees its tables: a header cell is the column. The cell matches
+    when its whole text, a piece of it (Thai and English are separate pieces: ``ไทย <span>English</span>``)
+    or a side of ``ไทย / English`` is the field's label; the cell's values would be that field's values,
+    even when none of them looks like a phone number or an ID.
+    """
+    if not labels:
+        return []
+    parser = _HeaderCells()
+    parser.feed(data.decode("utf-8", errors="replace"))
+    leaks = []
+    for pieces in parser.cells:
+        whole = " ".join(pieces)
+        candidates = {whole, *pieces, *whole.split(" / "), *(p for piece in pieces for p in piece.split(" / "))}
+        hit = sorted({_label(c) for c in candidates} & labels)
+        if hit:
+            leaks.append(Leak(name, hit[0], "private_column"))
+    return sorted(set(leaks), key=str)

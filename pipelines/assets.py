@@ -9,6 +9,7 @@ Partitioned by monthly round. Each asset is a thin wrapper over a stage in
 
 import json
 import time
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -332,6 +333,65 @@ def ckan_asset(name: str) -> dg.AssetsDefinition:
         )
 
     return ckan
+
+
+def ckan_corrections_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
+    """Each district office's correction workbook into its own private CKAN dataset (catalog/office_delivery.py).
+
+    Only defined when CKAN is configured. An office without its organisation (``tambon offices sync``
+    not run for its province) is skipped and named by a warning check, so one unsynced province does
+    not hold back the others' workbooks.
+    """
+    from catalog.ckan_client import CkanClient, token_from_environment
+    from catalog.office_delivery import Collection, OfficeDelivery
+
+    name = spec.name
+    key = dg.AssetKey([name, "ckan_corrections"])
+    collection = Collection.of(spec)
+
+    @dg.asset(
+        key=key,
+        deps=[dg.AssetKey([name, "correction_workbooks"])],
+        partitions_def=rounds,
+        group_name=name,
+        pool="ckan",
+        check_specs=[dg.AssetCheckSpec("delivered_to_every_office", asset=key)],
+        description="ส่งแบบแก้ไขให้แต่ละอำเภอเป็นชุดข้อมูลส่วนตัวใน CKAN / Correction workbooks as private datasets "
+        "of each district office's CKAN organisation (that office and the data team only)",
+    )
+    def ckan_corrections(
+        context: AssetExecutionContext, ckan: CkanResource, locks: RunLocks, data: DataLayout
+    ) -> dg.MaterializeResult:
+        round_ = parse_round(context.partition_key)
+        locks.hold(name, round_)
+        client = CkanClient(ckan.url, token_from_environment(Path(ckan.secrets_file)))
+        try:
+            delivery = OfficeDelivery(client, collection).deliver_round(data.layout().reports(name, round_), round_)
+        except PrivacyError as error:
+            raise dg.Failure(description=str(error), metadata={"leaks": [str(x) for x in error.leaks]}) from error
+        say(
+            context,
+            f"{name} {round_}: correction workbooks to CKAN: {len(delivery.uploaded)} sent, "
+            f"{len(delivery.unchanged)} unchanged, {len(delivery.not_synced)} offices not synced",
+        )
+        missing = ", ".join(delivery.not_synced)
+        return dg.MaterializeResult(
+            metadata={"uploaded": delivery.uploaded, "unchanged": len(delivery.unchanged), "not_synced": missing},
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="delivered_to_every_office",
+                    passed=not delivery.not_synced,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description="ทุกอำเภอมีหน่วยงานใน CKAN / every office has its CKAN organisation"
+                    if not missing
+                    else f"อำเภอที่ยังไม่มีหน่วยงานใน CKAN สั่ง tambon offices sync ก่อน / offices without a CKAN "
+                    f"organisation, run tambon offices sync first: {missing}",
+                    metadata={"not_synced": missing},
+                )
+            ],
+        )
+
+    return ckan_corrections
 
 
 SCORECARDS_GROUP = "scorecards"

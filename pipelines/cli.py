@@ -4,6 +4,7 @@ tambon sample --round 2563-10 [--provinces 47,50 | --all]   write a month of raw
 tambon run --round 2563-10                                   run the round end to end in Dagster
 tambon report --round 2563-10                                print the last run's summary again
 tambon query "SELECT ..." [--list | --describe <dataset>]    SQL on the published catalog (catalog/query.py)
+tambon offices sync [--provinces 47,50 | --all]              district offices' CKAN organisations and users
 
 Exit codes (also in ``tambon --help``), so that a scheduler or a script can tell a data problem
 from a typo and from a service that is down:
@@ -42,6 +43,7 @@ from catalog.analyst_db import CATALOG_DB
 from catalog.query import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_UNREACHABLE,
     BilingualParser,
     CatalogNotFound,
     CatalogUnreachable,
@@ -397,6 +399,52 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_offices_sync(args: argparse.Namespace) -> int:
+    """Organisations and read-only users of the district offices in CKAN (catalog/offices.py); idempotent.
+
+    New users' passwords go to a file only its owner can read (0600), never to the screen or a log:
+    the data team hands each office its line, then deletes the file.
+    """
+    from catalog.ckan_client import CkanClient, CkanError, token_from_environment
+    from catalog.offices import offices_from_registry, sync_offices, write_credentials
+
+    provinces = _provinces(args)
+    url, token = os.environ.get("CKAN_URL"), token_from_environment(ckan_notice.SECRETS_FILE)
+    if not url or not token:
+        raise UserError(
+            "ยังไม่ได้ตั้งค่า CKAN: ตั้ง CKAN_URL และ CKAN_API_TOKEN (โทเค็นของผู้ดูแลระบบ) "
+            f"หรือเขียน CKAN_API_TOKEN=... ใน {ckan_notice.SECRETS_FILE}",
+            "CKAN is not configured: set CKAN_URL and CKAN_API_TOKEN (a sysadmin's token), "
+            f"or put CKAN_API_TOKEN=... in {ckan_notice.SECRETS_FILE}",
+        )
+    offices = offices_from_registry(provinces)
+    credentials = Layout.from_env().root / "private" / "office_credentials.csv"
+    try:
+        result = sync_offices(CkanClient(url, token), offices, lambda o, p: write_credentials(credentials, o, p))
+    except CkanError as error:
+        raise UserError(
+            "CKAN ไม่ตอบหรือปฏิเสธคำสั่ง ตรวจ CKAN_URL และโทเค็น (ต้องเป็นผู้ดูแลระบบ) แล้วลองใหม่ สิ่งที่สร้างไปแล้วจะไม่ถูกสร้างซ้ำ",
+            "CKAN did not answer or refused: check CKAN_URL and the token (a sysadmin's), then run again; "
+            "what was already made is not made twice",
+            exit_code=EXIT_UNREACHABLE,
+            details=str(error),
+        ) from None
+    print(
+        f"อำเภอ {len(offices)} แห่ง: สร้างหน่วยงาน {len(result.organizations_created)} ปรับปรุง "
+        f"{len(result.organizations_updated)} สร้างผู้ใช้ {len(result.users_created)} ตั้งสมาชิก "
+        f"{len(result.memberships_set)} ไม่เปลี่ยนแปลง {result.unchanged}\n"
+        f"{len(offices)} district offices: {len(result.organizations_created)} organisations created, "
+        f"{len(result.organizations_updated)} updated, {len(result.users_created)} users created, "
+        f"{len(result.memberships_set)} memberships set, {result.unchanged} unchanged"
+    )
+    if result.users_created:
+        print(
+            f"รหัสผ่านของผู้ใช้ใหม่อยู่ใน {credentials} (อ่านได้เฉพาะเจ้าของไฟล์) ส่งให้แต่ละอำเภอแล้วลบไฟล์\n"
+            f"new users' passwords are in {credentials} (owner-only): hand each office its line, then delete it"
+        )
+    return EXIT_OK
+
+
 def _epilog() -> str:
     """Exit codes and the rounds accepted, for ``tambon --help``."""
     first, last = PROGRAMME_FIRST.be_key, PROGRAMME_LAST.be_key
@@ -436,6 +484,16 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="the machine-readable report")
     report.set_defaults(func=cmd_report)
     add_query_command(sub)
+    offices = sub.add_parser("offices", help="หน่วยงานระดับอำเภอใน CKAN / district offices in CKAN")
+    offices_sub = offices.add_subparsers(dest="offices_command", required=True)
+    sync = offices_sub.add_parser(
+        "sync", help="สร้างหน่วยงานและผู้ใช้ของอำเภอ (รันซ้ำได้) / create the offices' organisations and users, idempotent"
+    )
+    sync.add_argument(
+        "--provinces", help="รหัสจังหวัดคั่นด้วยจุลภาค / comma-separated province codes (default: a handful, as tambon sample)"
+    )
+    sync.add_argument("--all", action="store_true", help="ทุกจังหวัด / all 76 provinces")
+    sync.set_defaults(func=cmd_offices_sync)
     return top
 
 

@@ -10,7 +10,7 @@ import os
 import dagster as dg
 
 from pipelines import alerts
-from pipelines.assets import SCORECARDS_GROUP, ckan_asset, dataset_assets, scorecard_asset
+from pipelines.assets import SCORECARDS_GROUP, ckan_asset, ckan_corrections_asset, dataset_assets, scorecard_asset
 from pipelines.automation import landing_sensor, monthly_schedule
 from pipelines.declarations import load_datasets
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
@@ -32,6 +32,7 @@ def build_definitions() -> dg.Definitions:
     resources: dict = {"data": DataLayout(), "catalog": LocalCatalogResource(), "locks": RunLocks()}
     if os.environ.get("CKAN_URL"):  # publish to CKAN too when one is configured
         assets += [ckan_asset(name) for name in [*specs, *cards]]
+        assets += [ckan_corrections_asset(spec) for spec in specs.values() if spec.has_quality_figures]
         resources["ckan"] = CkanResource(url=os.environ["CKAN_URL"])
     jobs = {
         name: dg.define_asset_job(

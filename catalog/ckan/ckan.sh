@@ -290,7 +290,8 @@ write_config() {
         chmod 600 "$INI"
     fi
     mkdir -p "$RUN/storage"
-    # Applied on every start, so edits here reach existing run dirs.
+    # Applied on every start, so edits here reach existing run dirs. webpage_view shows each round's
+    # quality report inside its resource page; the publisher makes that view itself (not a default view).
     "$VENV/bin/ckan" config-tool "$INI" \
         "ckan.site_url=$CKAN_URL" \
         "ckan.site_title=Tambon Open Data" \
@@ -300,12 +301,14 @@ write_config() {
         "ckan.datastore.read_url=postgresql://datastore_ro:$ro_pw@127.0.0.1:$TAMBON_CKAN_PG_PORT/datastore_default" \
         "ckan.redis.url=redis://127.0.0.1:$TAMBON_CKAN_REDIS_PORT/0" \
         "solr_url=http://127.0.0.1:9/solr/not-used" \
-        "ckan.plugins=activity tambon_gdc tambon_publishing tambon_limits scheming_datasets tambon_pgsearch datastore dcat dcat_json_interface structured_data datatables_view text_view" \
+        "ckan.plugins=activity tambon_gdc tambon_publishing tambon_limits scheming_datasets tambon_pgsearch datastore dcat dcat_json_interface structured_data datatables_view text_view webpage_view" \
         "ckan.views.default_views=datatables_view text_view" \
         "scheming.dataset_schemas=ckanext.tambon:thai_gdc_dataset.yaml" \
         "scheming.presets=ckanext.scheming:presets.json" \
         "scheming.dataset_fallback=false" \
         "licenses_group_url=file://$EXT_DIR/ckanext/tambon/licenses.json" \
+        "ckanext.dcat.rdf.profiles=euro_dcat_ap_3 tambon_dcat" \
+        "ckanext.dcat.resource.inherit.license=true" \
         "ckan.locale_default=th" \
         "ckan.locales_offered=th en" \
         "ckan.storage_path=$RUN/storage" \

@@ -276,7 +276,7 @@ def test_a_run_killed_before_the_switch_leaves_the_previous_revision_then_comple
     outcomes = _publish_all(_publisher(world, calls), world["local"])  # the next run completes the switch
     completed = outcomes["village_profile"]  # the run died on this dataset: its staged files are reused
     assert completed.uploaded == [] and completed.switched
-    assert {name for name in completed.reused if " r3 " in name} == {f.resource_name for f in pending_files(world)}
+    assert {name for name in completed.reused if "ฉบับที่ 3 /" in name} == {f.resource_name for f in pending_files(world)}
     done = admin.action.package_show(id="village-profile")
     assert done["version"] == "2563-10_2020-10_r3"
     files = revision_files(world["local"], "village_profile")

@@ -53,6 +53,7 @@ from catalog.files import sha256
 from catalog.latest import RULE, LatestPick, pick_from_pointer
 from catalog.local import LocalCatalog
 from catalog.privacy import Leak, PrivacyError, scan_files
+from catalog.themes import THEMES, group_fields, themes_of
 from pipelines.rounds import BE_OFFSET, THAI_MONTHS_ABBR
 
 FORMAT_LABEL = {"csv": "CSV", "parquet": "Parquet", "datapackage": "JSON"}
@@ -221,6 +222,7 @@ class CkanPublisher:
         self.organization = organization or Organization()
         self.before_switch = before_switch or (lambda dataset: None)
         self.scan = scan
+        self._groups_ready = False
 
     # -- organisation and dataset -------------------------------------------------------------------------------
     def ensure_organization(self) -> None:
@@ -255,6 +257,7 @@ class CkanPublisher:
             coverage_round=[r["round_be"] for r in rounds],
             coverage_round_ce=[r["round"] for r in rounds],
             column_titles=column_titles(package),
+            groups=[{"name": group} for group in themes_of(output)],
         )
         fields.update(self._province_coverage(output, rounds))
         return fields
@@ -273,6 +276,24 @@ class CkanPublisher:
             "coverage_province_en": [names[code][1] for code in known],
             "coverage_province_code": known,
         }
+
+    def _ensure_groups(self) -> None:
+        """Every theme group (catalog/themes.py), made when missing, before a dataset joins one: all at once,
+        so the front page lists every theme, one with no dataset yet too.
+
+        Called only before a create or a switch that changes the dataset's groups (once per publisher), so a
+        re-run with nothing new, or a switch of a dataset already in its groups, makes no call for them.
+        """
+        import ckanapi
+
+        if self._groups_ready:
+            return
+        for order, theme in enumerate(THEMES):
+            try:
+                self.client.call("group_show", id=theme.name)
+            except ckanapi.NotFound:
+                self.client.call("group_create", **group_fields(theme, order))
+        self._groups_ready = True
 
     def _package(self, name: str) -> dict[str, Any] | None:
         import ckanapi
@@ -301,7 +322,10 @@ class CkanPublisher:
         outcome = Outcome(dataset=name, url=f"{self.client.url}/dataset/{name}")
 
         reports = report_files(self.local, output)
-        package = self._package(name) or self.client.call("package_create", **fields, private=True)
+        package = self._package(name)
+        if package is None:
+            self._ensure_groups()
+            package = self.client.call("package_create", **fields, private=True)
         for file in files + reports:  # 1. stage
             held = [r for r in package["resources"] if r.get("role") in STAGED_ROLES and _resource_key(r) == file.key]
             same = next((r for r in held if r.get("hash") == file.sha256), None)
@@ -325,6 +349,8 @@ class CkanPublisher:
         desired = self._desired(package, fields, rounds, by_key, pick, current_reports)
         if desired is not None:  # 2. switch
             self.before_switch(name)
+            if not _same(_shown(package, "groups"), desired["groups"]):  # joins a theme group: make sure it exists
+                self._ensure_groups()
             package = self.client.call("package_patch", id=package["id"], **desired)
             outcome.switched = True
         if schema is not None:  # 3. DataStore
@@ -666,6 +692,8 @@ def _shown(package: dict[str, Any], key: str) -> Any:
     """A dataset field as we send it, read from what ``package_show`` returns."""
     if key == "owner_org":
         return (package.get("organization") or {}).get("name")
+    if key == "groups":
+        return [{"name": group["name"]} for group in package.get("groups", [])]
     if key == "tag_string":
         return [t["name"] for t in package.get("tags", [])]
     return package.get(key)

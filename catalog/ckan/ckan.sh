@@ -123,9 +123,17 @@ pip_quiet() {
     fi
 }
 
-cmd_install() {
-    apt_install_missing
+# The virtualenv is shared by every cluster of one TAMBON_CKAN_HOME (tests run side by side start
+# theirs at once): one installer at a time, the others wait and then find it up to date.
+install_lock() {
     mkdir -p "$TAMBON_CKAN_HOME"
+    exec 8>"$TAMBON_CKAN_HOME/.install.lock"
+    flock -w 900 8 || die "another ckan.sh has been installing into $VENV for 15 minutes"
+}
+
+cmd_install() {
+    install_lock
+    apt_install_missing
     : >"$INSTALL_LOG"
     local py_version req_hash stamp="$VENV/.tambon-requirements"
     py_version="$("$TAMBON_CKAN_PYTHON" -c 'import sys; print(sys.version)')"
@@ -149,6 +157,7 @@ cmd_install() {
 # plugin entry point) needs a reinstall. Cheap, so `start` checks it too.
 install_extension() {
     local ext_hash
+    compile_translations
     ext_hash="$({ echo "$EXT_DIR"; cat "$EXT_DIR/pyproject.toml"; } | sha)"
     if [[ "$(cat "$VENV/.tambon-extension" 2>/dev/null)" != "$ext_hash" ]] \
         || ! "$VENV/bin/python" -c 'import ckanext.tambon' 2>/dev/null; then
@@ -157,6 +166,21 @@ install_extension() {
         pip_quiet install --no-deps --no-build-isolation -e "$EXT_DIR"
         echo "$ext_hash" >"$VENV/.tambon-extension"
     fi
+}
+
+# Our Thai catalogue (ckanext-tambon.po, served through CKAN's ITranslation) compiled on every
+# install and start, so an edited .po is served without a manual step; the .mo is replaced only
+# when its bytes change (the committed one then stays as it is).
+compile_translations() {
+    local po mo tmp
+    for po in "$EXT_DIR"/ckanext/tambon/i18n/*/LC_MESSAGES/*.po; do
+        [[ -f "$po" ]] || continue
+        mo="${po%.po}.mo"
+        tmp="$mo.$$.tmp"
+        "$VENV/bin/pybabel" -q compile -i "$po" -o "$tmp" >>"$INSTALL_LOG" 2>&1 \
+            || { rm -f "$tmp"; die "pybabel compile $po failed, see $INSTALL_LOG"; }
+        if cmp -s "$tmp" "$mo"; then rm -f "$tmp"; else mv -f "$tmp" "$mo"; fi
+    done
 }
 
 # --------------------------------------------------------------- postgres --
@@ -301,7 +325,7 @@ write_config() {
         "ckan.datastore.read_url=postgresql://datastore_ro:$ro_pw@127.0.0.1:$TAMBON_CKAN_PG_PORT/datastore_default" \
         "ckan.redis.url=redis://127.0.0.1:$TAMBON_CKAN_REDIS_PORT/0" \
         "solr_url=http://127.0.0.1:9/solr/not-used" \
-        "ckan.plugins=activity tambon_gdc tambon_publishing tambon_limits scheming_datasets tambon_pgsearch datastore dcat dcat_json_interface structured_data datatables_view text_view webpage_view" \
+        "ckan.plugins=tambon_portal activity tambon_gdc tambon_publishing tambon_limits scheming_datasets tambon_pgsearch datastore dcat dcat_json_interface structured_data datatables_view text_view webpage_view" \
         "ckan.views.default_views=datatables_view text_view" \
         "scheming.dataset_schemas=ckanext.tambon:thai_gdc_dataset.yaml" \
         "scheming.presets=ckanext.scheming:presets.json" \
@@ -491,8 +515,10 @@ stop_gunicorn() {
 # --------------------------------------------------------------- commands --
 
 cmd_start() {
+    install_lock
     [[ -x "$VENV/bin/ckan" ]] || cmd_install
     install_extension
+    exec 8>&- # installed: other clusters may install or start now
     mkdir -p "$RUN" "$LOGS"
     chmod 711 "$RUN" # postgres must reach pgdata and its socket; nobody lists
     exec 9>"$RUN/.lock"

@@ -20,11 +20,16 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CKAN_SH = REPO_ROOT / "catalog" / "ckan" / "ckan.sh"
 # the test CKAN's ports; TAMBON_TEST_CKAN_PORTS="web,postgres,redis" runs a second test session beside
-# the first (each on its own run dir)
+# the first (each on its own run dir). pytest-xdist's workers (make test runs two) have a CKAN each:
+# worker N adds 1000 * N to every port.
+_WORKER = int((os.environ.get("PYTEST_XDIST_WORKER") or "gw0").removeprefix("gw") or 0)
 TEST_PORTS = dict(
     zip(
         ("TAMBON_CKAN_PORT", "TAMBON_CKAN_PG_PORT", "TAMBON_CKAN_REDIS_PORT"),
-        (os.environ.get("TAMBON_TEST_CKAN_PORTS") or "5055,54355,63755").split(","),
+        (
+            str(int(port) + 1000 * _WORKER)
+            for port in (os.environ.get("TAMBON_TEST_CKAN_PORTS") or "5055,54355,63755").split(",")
+        ),
         strict=True,
     )
 )

@@ -151,7 +151,7 @@ def test_server_answers_and_env_file_is_private(ckan_server):
     assert status["locale_default"] == "th"
     env_file = ckan_server.run_dir / "env"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-    assert ckan_server.url == "http://127.0.0.1:5055"
+    assert ckan_server.url == f"http://127.0.0.1:{ckan_server.env['TAMBON_CKAN_PORT']}"  # 127.0.0.1 only
 
 
 def test_second_start_reuses_running_server(ckan_server):

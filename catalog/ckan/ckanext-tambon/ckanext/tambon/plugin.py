@@ -7,6 +7,9 @@
   cannot edit the dataset, so a revision appears whole or not at all.
 * ``tambon_limits``: caps on search requests and request bodies, so that no
   request can exhaust the server (see ``limits.py``, ``body_limit.py``).
+* ``tambon_portal``: the programme's front page, our Thai translations of the labels
+  CKAN leaves in English, and ``/dataset/village_profile`` -> ``village-profile``
+  (see ``portal.py``). Listed first in ``ckan.plugins``: see ``PortalPlugin``.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 import ckan.plugins as plugins
+import ckan.plugins.toolkit as toolkit
+from ckan.lib.plugins import DefaultTranslation
 from ckan.lib.search.common import SearchQueryError
 from flask import Blueprint
 
-from . import body_limit, limits, publishing, search, validators
+from . import body_limit, limits, portal, publishing, search, validators
 
 
 class PgSearchPlugin(plugins.SingletonPlugin):
@@ -108,3 +113,39 @@ class LimitsPlugin(plugins.SingletonPlugin):
         )
         app.wsgi_app = body_limit.BodyLimit(app.wsgi_app, caps)
         return app
+
+
+class PortalPlugin(plugins.SingletonPlugin, DefaultTranslation):
+    """Front page, Thai labels and the underscore redirect, all by CKAN's own mechanisms.
+
+    Templates extend CKAN's (``{% ckan_extends %}``); labels CKAN's Thai catalogue leaves
+    English are translated in our own catalogue (``i18n/th/LC_MESSAGES/ckanext-tambon.po``),
+    which CKAN merges over its own. Listed first in ``ckan.plugins`` on purpose: CKAN merges
+    the catalogue of the first-listed plugin last (ITranslation follows template precedence),
+    and Flask-Babel takes the plural rule of the last catalogue merged. ckanext-dcat's plugins
+    have no Thai catalogue, and their empty stand-in carries the English rule, which is why
+    "23 datasets found" stayed English; ours carries Thai's (``nplurals=1; plural=0``).
+    First in the list, our templates also come before the other plugins': the front page, the
+    page frame (title, header, footer), the About text, the facet column, the error page, the
+    web-page view's frame and the resource page's extra fields (that one extends ckanext-scheming's
+    own, which extends CKAN's), each overriding only the blocks it changes.
+    """
+
+    plugins.implements(plugins.IConfigurer)
+    plugins.implements(plugins.ITemplateHelpers)
+    plugins.implements(plugins.ITranslation)
+    plugins.implements(plugins.IBlueprint)
+
+    def update_config(self, config: Any) -> None:
+        toolkit.add_template_directory(config, "templates")
+        toolkit.add_public_directory(config, "public")
+
+    def i18n_domain(self) -> str:
+        # one catalogue for the extension, whatever the plugin's name (CKAN's default: ckanext-<plugin name>)
+        return "ckanext-tambon"
+
+    def get_helpers(self) -> dict[str, Callable[..., Any]]:
+        return dict(portal.HELPERS)
+
+    def get_blueprint(self) -> Blueprint:
+        return portal.blueprint()

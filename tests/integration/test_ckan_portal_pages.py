@@ -22,8 +22,6 @@ import csv
 import io
 import json
 import re
-import struct
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -41,12 +39,12 @@ from pipelines import stages
 from pipelines.declarations import load_datasets
 from pipelines.layout import Layout
 from pipelines.rounds import parse_round
+from tests.browser import CHROMIUM, MISSING, chromium, png_size
 
 pytestmark = pytest.mark.integration
 
 ROUND = parse_round("2563-10")
 PROVINCE = "75"  # Samut Songkhram: the smallest province, a quick round
-CHROMIUM = Path("/usr/bin/chromium")
 LABELS_FILE = Path(__file__).with_name("english_labels.txt")
 #: Thai labels of our own and of CKAN's that must not appear on the English pages
 THAI_LABELS = ("ข้ามไปยังเนื้อหาหลัก", "เข้าสู่ระบบ", "ชุดข้อมูลแนะนำ", "ชุดข้อมูลตามประเด็น", "หมู่บ้านที่รายงาน", "ค้นหาชุดข้อมูล")
@@ -259,40 +257,9 @@ def test_the_readme_name_redirects_to_the_dataset(world):
     assert requests.get(url + "/dataset/no_such_output", allow_redirects=False, timeout=60).status_code == 404
 
 
-def chromium(url: str, tmp_path: Path, *flags: str) -> subprocess.CompletedProcess:
-    """Headless Chromium on a page of the test CKAN, isolated (own profile, no sandbox as root)."""
-    return subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}",
-            *flags,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    """Width and height from a PNG's IHDR chunk (no imaging library needed)."""
-    data = path.read_bytes()[:24]
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    return struct.unpack(">II", data[16:24])
-
-
 def test_chromium_paints_the_pages_in_thai_and_english(world, tmp_path):
     if not CHROMIUM.exists():
-        pytest.skip("Debian package chromium is not installed (/usr/bin/chromium missing): `make browser`")
+        pytest.skip(MISSING)
     url = world["server"].url
     shots = {
         "front": "/",

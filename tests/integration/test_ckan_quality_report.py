@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
 from html import unescape
 from pathlib import Path
 
@@ -39,13 +38,13 @@ from pipelines import stages
 from pipelines.declarations import load_datasets
 from pipelines.layout import Layout
 from pipelines.rounds import parse_round
+from tests.browser import CHROMIUM, MISSING, chromium
 
 pytestmark = pytest.mark.integration
 
 ROUND = parse_round("2563-10")
 QUALITY = "village-profile-quality"
 READS = ("package_show", "organization_show", "download")
-CHROMIUM = Path("/usr/bin/chromium")
 #: ``[ล่าสุด |รายงานคุณภาพ ]ต.ค. 2563 · FORMAT (SIZE) · ฉบับที่ N / … Oct 2020 rN``
 NAME = re.compile(
     r"^(?:ล่าสุด |รายงานคุณภาพ )?ต\.ค\. 2563 · (?:CSV|Parquet|คำอธิบายข้อมูล JSON|HTML) "
@@ -128,29 +127,11 @@ def test_the_report_opens_from_the_dataset_page_inside_ckans_page(world):
     assert '<html lang="th">' in served.text and "ตำบลที่ยังไม่รายงาน" in served.text
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian package chromium is not installed (make browser)")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=MISSING)
 def test_a_browser_renders_the_report_ckan_serves(world, tmp_path):
     """Chromium loads the report from CKAN's URL: served as a page, its charts become SVG elements."""
     [report] = _reports(world["anon"].action.package_show(id=QUALITY))
-    dom = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}",
-            "--dump-dom",
-            report["url"],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    dom = chromium(report["url"], tmp_path, "--dump-dom").stdout
     assert re.search(r'<svg[^>]*\bid="chart-province-completeness"[^>]*role="img"', dom)
     assert "<pre" not in dom[:2000]  # a page shown as text would be one <pre> block
 

@@ -8,8 +8,6 @@ its screenshot and its PDF (print) show it paints and prints.
 from __future__ import annotations
 
 import re
-import struct
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,10 +17,10 @@ from pipelines import stages
 from pipelines.layout import Layout
 from pipelines.report import write_quality_page
 from pipelines.rounds import parse_round
+from tests.browser import CHROMIUM, MISSING, chromium, png_size
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROUNDS = [parse_round("2563-10"), parse_round("2563-11")]
 PROVINCES = ["75", "81"]
 
@@ -31,7 +29,7 @@ PROVINCES = ["75", "81"]
 def page_file(tmp_path_factory, village_spec) -> Path:
     """A real two-round work area and the second round's page written from it."""
     if not CHROMIUM.exists():
-        pytest.skip("Debian package chromium is not installed (/usr/bin/chromium missing): apt-get install chromium")
+        pytest.skip(MISSING)
     layout = Layout(tmp_path_factory.mktemp("quality-browser"))
     for round_ in ROUNDS:
         generator.generate(round_, layout.landing_dir(village_spec.name, round_), provinces=PROVINCES)
@@ -41,40 +39,8 @@ def page_file(tmp_path_factory, village_spec) -> Path:
     return write_quality_page(village_spec, ROUNDS[-1], layout.root / "work" / village_spec.name)
 
 
-def chromium(page: Path, tmp_path: Path, *flags: str) -> subprocess.CompletedProcess:
-    """Headless Chromium on the page, isolated (own profile, no network services, no sandbox as root)."""
-    return subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}",
-            *flags,
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    """Width and height from a PNG's IHDR chunk (no imaging library needed)."""
-    data = path.read_bytes()[:24]
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    return struct.unpack(">II", data[16:24])
-
-
 def test_charts_are_svg_elements_in_the_rendered_dom(page_file, tmp_path):
-    dom = chromium(page_file, tmp_path, "--dump-dom").stdout
+    dom = chromium(page_file.as_uri(), tmp_path, "--dump-dom").stdout
     source = page_file.read_text(encoding="utf-8")
     charts = re.findall(r'<svg[^>]*\bid="(chart-[^"]+)"[^>]*role="img"', dom)
     assert {"chart-province-completeness", "chart-province-accuracy", "chart-reasons", "chart-trend-nation"} <= set(
@@ -88,13 +54,13 @@ def test_charts_are_svg_elements_in_the_rendered_dom(page_file, tmp_path):
 
 def test_screenshot_is_painted(page_file, tmp_path):
     shot = tmp_path / "quality_report.png"
-    chromium(page_file, tmp_path, "--window-size=1280,2400", f"--screenshot={shot}")
+    chromium(page_file.as_uri(), tmp_path, "--window-size=1280,2400", f"--screenshot={shot}")
     assert png_size(shot) == (1280, 2400)
     assert shot.stat().st_size > 80_000  # a blank or unstyled page compresses to a few kB
 
 
 def test_page_prints_to_pdf(page_file, tmp_path):
     pdf = tmp_path / "quality_report.pdf"
-    chromium(page_file, tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    chromium(page_file.as_uri(), tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", data)) >= 2

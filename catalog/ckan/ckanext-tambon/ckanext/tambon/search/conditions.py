@@ -222,7 +222,7 @@ class Compiler:
         query = self.tsquery(node)
         if query is None:
             return true()  # nothing to look for (punctuation): Solr drops such a term too
-        # a term of English stop words only ("the") becomes an empty query: it restricts nothing
+        # a term that makes no lexeme (punctuation only) becomes an empty query: it restricts nothing
         return or_(func.numnode(query) == 0, I.c.vector.op("@@")(query))
 
     def score(self, nodes: list[qp.Text]) -> ColumnElement | None:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.rounds import THAI_MONTHS_ABBR, parse_round
+from pipelines.rounds import date_th, parse_round
 
 #: the key of the reporting block in a pointer's round entry and (prefixed ``tambon:``) in a datapackage
 REPORTING_KEY = "reporting"
@@ -66,10 +66,6 @@ def judging_day() -> dt.date:
     from pipelines.deadlines import today as pipeline_today  # lazy: pipelines.deadlines pulls in pandas
 
     return pipeline_today()
-
-
-def _date_th(day: dt.date) -> str:
-    return f"{day.day} {THAI_MONTHS_ABBR[day.month - 1]} {day.year + 543}"
 
 
 def _date_en(day: dt.date) -> str:
@@ -168,7 +164,7 @@ class LatestPick:
         if self.reason == "complete":
             th, en = f"รอบ {be} ได้รับรายงานครบทุกจังหวัดแล้ว", f"round {be} ({self.round}) is reported by every province"
         elif self.reason == "past_deadline" and status.deadline is not None:
-            th = f"รอบ {be} พ้นกำหนดส่งรายงาน ({_date_th(status.deadline)}) แล้ว"
+            th = f"รอบ {be} พ้นกำหนดส่งรายงาน ({date_th(status.deadline)}) แล้ว"
             en = f"round {be} ({self.round}) is past its reporting deadline ({_date_en(status.deadline)})"
             if coverage:
                 th += f" ได้รับรายงาน {coverage[0]} จาก {coverage[1]} จังหวัด"
@@ -191,12 +187,12 @@ class LatestPick:
                 th += f" (ได้รับ {got[0]} จาก {got[1]} จังหวัด"
                 en += f" ({got[0]} of {got[1]} provinces"
                 if waiting.deadline:
-                    th += f" กำหนดส่ง {_date_th(waiting.deadline)}"
+                    th += f" กำหนดส่ง {date_th(waiting.deadline)}"
                     en += f", deadline {_date_en(waiting.deadline)}"
                 th += ")"
                 en += ")"
             elif waiting.deadline:
-                th += f" (กำหนดส่ง {_date_th(waiting.deadline)})"
+                th += f" (กำหนดส่ง {date_th(waiting.deadline)})"
                 en += f" (deadline {_date_en(waiting.deadline)})"
             th += " จึงยังไม่เป็นรอบล่าสุด"
             en += " and is not the latest yet"

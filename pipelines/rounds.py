@@ -35,6 +35,12 @@ THAI_MONTHS_ABBR = (
     "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
 )  # fmt: skip
 
+
+def date_th(day: dt.date) -> str:
+    """``4 พ.ย. 2563``: the Thai abbreviated month and the Buddhist Era year, as Thai documents write a date."""
+    return f"{day.day} {THAI_MONTHS_ABBR[day.month - 1]} {day.year + BE_OFFSET}"
+
+
 _ROUND_RE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})\s*$")
 
 

@@ -12,7 +12,7 @@ import calendar
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from pipelines.rounds import BE_OFFSET, THAI_MONTHS_ABBR
+from pipelines.rounds import date_th
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
@@ -193,11 +193,6 @@ def both(pair: tuple[str, str], sep: str = " / ") -> str:
     """``Thai / English`` (or the Thai alone when there is no English beside it)."""
     th, en = pair
     return f"{th}{sep}{en}" if en else th
-
-
-def date_th(day: dt.date) -> str:
-    """``4 พ.ย. 2563``: the Thai abbreviated month and the Buddhist Era year."""
-    return f"{day.day} {THAI_MONTHS_ABBR[day.month - 1]} {day.year + BE_OFFSET}"
 
 
 def date_en(day: dt.date) -> str:

@@ -3,6 +3,7 @@
 ``data/`` (or ``$TAMBON_DATA_DIR``) mirrors the data flow::
 
     landing/<dataset>/<round>/   files as field offices sent them (round as 2563-10 or 2020-10)
+        corrections/<amphoe>/    an office's returned corrections, each with a hidden origin sidecar
     archive/<sha[:2]>/<sha>.ext  every raw file kept byte-for-byte, keyed by content
     work/<dataset>/<round>/      received -> validated -> quarantine -> quality -> aggregates
     catalog/<output>/<round>/rN/ published, immutable, versioned packages (+ latest.json)
@@ -35,6 +36,10 @@ class Layout:
     def landing_dir(self, dataset: str, round_: Round) -> Path:
         """Where new files for a round are dropped (B.E., as offices name it)."""
         return self.root / "landing" / dataset / round_.be_key
+
+    def corrections_dir(self, dataset: str, round_: Round, amphoe_code: str) -> Path:
+        """Where a district office's returned corrections for a round land (``pipelines.ingest.corrections``)."""
+        return self.landing_dir(dataset, round_) / "corrections" / amphoe_code
 
     @property
     def archive(self) -> Path:

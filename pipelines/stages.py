@@ -40,6 +40,7 @@ from pipelines.ingest.received import read_round
 from pipelines.layout import Layout
 from pipelines.report import write_quality_page
 from pipelines.report.corrections import Written, write_correction_workbooks
+from pipelines.report.corrections.applied import CORRECTIONS_TABLE, correction_figures, correction_files
 from pipelines.report.internal_tables import QUARANTINE_FILE, write_frame_csv, write_quarantine_csv
 from pipelines.rounds import Round
 from pipelines.work import WorkArea
@@ -67,28 +68,38 @@ class RoundJob:
 
 
 def ingest(job: RoundJob) -> dict[str, Any]:
-    """Archive every landed file and read it into normalised rows with lineage."""
+    """Archive every landed file and read it into normalised rows with lineage.
+
+    The offices' returned corrections (``<round>/corrections/<amphoe_code>/``) are read with the
+    round; ``corrections`` (work area) says which quarantined row each returned row corrects.
+    """
     received = read_round(
         job.spec,
         job.layout.landing_dirs(job.spec.name, job.round),
         job.layout.archive,
         job.work.path("received"),  # streamed to Parquet, written then renamed
+        round_=job.round,
     )
     job.work.write("files", received.files)
+    job.work.write(CORRECTIONS_TABLE, received.corrections)
     files = received.files
     return {
         "files": len(files),
         "files_rejected": int((files["status"] == "rejected").sum()),
         "files_duplicate": int((files["status"] == "duplicate").sum()),
+        "files_corrections": int((files["office"] != "").sum()),
         "rows_received": received.rows,
     }
 
 
 def validate(job: RoundJob) -> dict[str, Any]:
-    """Schema, declared rules and duplicates over the received rows, in DuckDB (frictionless for small rounds)."""
+    """Schema, declared rules and duplicates over the received rows, in DuckDB (frictionless for small rounds).
+
+    An office's corrections are checked against its district and supersede by the dataset's key.
+    """
     files = job.work.read("files")
     file_names = dict(zip(files["sha256"], files["name"], strict=True))
-    return validate_round(job.work, job.spec, job.round, job.geography, file_names)
+    return validate_round(job.work, job.spec, job.round, job.geography, file_names, corrections=correction_files(files))
 
 
 def balance_by_file(job: RoundJob) -> pd.DataFrame:
@@ -111,6 +122,8 @@ def balance_by_file(job: RoundJob) -> pd.DataFrame:
             "problem_code",
             "message_th",
             "message_en",
+            # an office's correction: its office, its place in the landed order, rows sent back unchanged
+            *(c for c in ("office", "correction_order", "rows_unchanged") if c in files.columns),
         ]
     ].copy()
     out["rows_accepted"] = out["sha256"].map(counted["accepted"]).fillna(0).astype(int)
@@ -292,6 +305,8 @@ def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
     }
     if job.spec.has_quality_figures:
         report |= _quality_report(job.work.read("quality"))
+    # per office: rows returned for correction, corrected and accepted, refused, still open
+    report["corrections"] = correction_figures(job.spec, job.work, job.geography)
     report["published"] = [
         {
             "output": p.output,

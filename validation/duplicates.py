@@ -1,11 +1,14 @@
 """The same unit sent more than once in a round: keep one row, quarantine the rest.
 
 Only rows that passed every other check compete, so a broken copy never wins
-over a good one. Preference: the declared ``prefer`` order (for villages, the
-latest survey date), then the row with more filled fields, then the file whose
-SHA-256 sorts first and the earlier row in it: content-based, so a re-run picks
-the same row whatever order the files arrived in. Keys are compared as received
-(text); a missing preferred value sorts last whichever the order.
+over a good one. Preference: a district office's correction first (the typed rows'
+``_correction``: its place in the order corrections landed, the latest first, so an
+office's corrected row supersedes what was sent before, whatever its survey date),
+then the declared ``prefer`` order (for villages, the latest survey date), then the
+row with more filled fields, then the file whose SHA-256 sorts first and the earlier
+row in it: content-based, so a re-run picks the same row whatever order the files
+arrived in. Keys are compared as received (text); a missing preferred value sorts
+last whichever the order.
 
 SQL over the typed rows, which carry each key's received text as ``key:<field>``
 and the count of filled fields as ``_filled`` (see ``key_columns``); only keys
@@ -27,13 +30,20 @@ def key_columns(policy: dict[str, Any], field_names: list[str]) -> dict[str, str
     return {"_filled": filled, **{f"key:{k}": ident(k) for k in policy["key"]}}
 
 
-def duplicate_findings(policy: dict[str, Any], typed: str, found: str, file_names: str) -> str | None:
-    """SQL of raw ``duplicate_row`` findings; ``found`` holds the findings so far, ``file_names`` (sha256, name)."""
+def duplicate_findings(
+    policy: dict[str, Any], typed: str, found: str, file_names: str, superseding: str | None = None
+) -> str | None:
+    """SQL of raw ``duplicate_row`` findings; ``found`` holds the findings so far, ``file_names`` (sha256, name).
+
+    ``superseding``: a column of ``typed`` ranked before everything else, highest first, NULL last
+    (the order in which an office's corrections landed).
+    """
     key = policy.get("key", [])
     if not key:
         return None
     keys = [ident(f"key:{k}") for k in key]
-    order = [
+    order = [f"{ident(superseding)} DESC NULLS LAST"] if superseding else []
+    order += [
         f"{ident(item['field'])} {'ASC' if item.get('order', 'asc') == 'asc' else 'DESC'} NULLS LAST"
         for item in policy.get("prefer", [])
     ]

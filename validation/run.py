@@ -3,6 +3,12 @@
 Nothing is dropped: every received row ends up in exactly one of ``accepted``
 or ``quarantine``, and ``findings`` says why for each quarantined row.
 
+A district office's corrections (files from its corrections folder: ``corrections``, one row
+per file with its office and landed order) are checked like every row, and more: a row naming
+a village outside the office's district is ``correction_outside_area`` (an office cannot
+overwrite another's data), and an accepted correction supersedes every other row of its key
+(``validation.duplicates``).
+
 Everything after the schema check runs in DuckDB over the received Parquet file,
 so a national household round (12.8 million rows) never sits in pandas. Two
 engines check the Table Schema and feed the same assembly:
@@ -28,6 +34,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.aggregate.geography import Geography
 from pipelines.declarations import DatasetSpec
@@ -79,14 +86,19 @@ def validate_round(
     file_names: dict[str, str],
     engine: str | None = None,
     auto_rows: int = AUTO_ROWS,
+    corrections: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Read ``received``, write ``accepted``, ``quarantine`` and ``findings`` (Parquet); return the counts."""
+    """Read ``received``, write ``accepted``, ``quarantine`` and ``findings`` (Parquet); return the counts.
+
+    ``corrections``: the round's correction files (``sha256``, ``office``, ``correction_order``).
+    """
     scratch = work.folder / f".validate.{os.getpid()}.tmp"
     con = schema_sql.connect(temp_directory=scratch, memory_limit=MEMORY_LIMIT)
     try:
         source = schema_sql.source_relation(con, work.path("received"), "received_file")
         rows = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
         chosen = choose_engine(engine, rows, validation_descriptor(spec.schema), auto_rows)
+        con.register("correction_files", correction_files(corrections))
         _assemble(con, source, spec, round_, geography, file_names, chosen)
         for name, query in _outputs(spec).items():
             _copy(con, query, work.path(name))
@@ -111,6 +123,32 @@ def validate_frame(
         work.write("received", received.reset_index(drop=True))
         validate_round(work, spec, round_, geography, file_names, engine)
         return Validated(work.read("accepted"), work.read("quarantine"), work.read("findings"))
+
+
+def correction_files(files: pd.DataFrame | None) -> pa.Table:
+    """The correction files as a typed table (``_c_sha256``, ``_c_office``, ``_c_order``), empty when none."""
+    schema = pa.schema([("_c_sha256", pa.string()), ("_c_office", pa.string()), ("_c_order", pa.int64())])
+    if files is None or files.empty:
+        return schema.empty_table()
+    return pa.table(
+        [
+            pa.array(files["sha256"].astype(str).tolist(), pa.string()),
+            pa.array(files["office"].astype(str).tolist(), pa.string()),
+            pa.array(files["correction_order"].astype("int64").tolist(), pa.int64()),
+        ],
+        schema=schema,
+    )
+
+
+def _outside_area_sql(spec: DatasetSpec) -> str:
+    """Raw findings: a correction's row naming a village (the geography field) outside its office's district."""
+    code = ident(spec.geography_field)
+    return f"""
+        SELECT r._row_id, {lit(spec.geography_field)} AS field, 'correction_outside_area' AS code,
+               'corrections' AS rule, r.{code} AS value, c._c_office AS detail
+        FROM received_rows r JOIN correction_files c ON c._c_sha256 = r._file
+        WHERE r.{code} IS NOT NULL AND substr(r.{code}, 1, 4) <> c._c_office
+    """
 
 
 def _assemble(
@@ -148,10 +186,14 @@ def _assemble(
         f"CREATE TEMP VIEW received_short AS SELECT _row_id, {', '.join(short + list(map(ident, LINEAGE)))} "
         "FROM received_rows"
     )
-    con.execute(f"CREATE TEMP VIEW received_plus AS SELECT *{', ' + carried if carried else ''} FROM received_short")
+    # an office's correction carries its place in the landed order (NULL for every other row)
+    con.execute(
+        f"CREATE TEMP VIEW received_plus AS SELECT s.*, c._c_order AS _correction{', ' + carried if carried else ''} "
+        "FROM received_short s LEFT JOIN correction_files c ON c._c_sha256 = s._file"
+    )
     # The rows the fast path cannot vouch for, found once: every read of the typed rows splits on them.
     con.execute(f"CREATE TEMP TABLE suspects AS {schema_sql.suspects_sql('received_rows', schema)}")
-    typed = schema_sql.typed_sql("received_plus", schema, [*LINEAGE, *extra], suspects="suspects")
+    typed = schema_sql.typed_sql("received_plus", schema, [*LINEAGE, "_correction", *extra], suspects="suspects")
     con.execute(f"CREATE TEMP VIEW typed_rows AS {typed}")
     geography.register(con)
     names = pd.DataFrame({"sha256": list(file_names), "name": list(file_names.values())}, dtype=object)
@@ -170,10 +212,13 @@ def _assemble(
     for declared in spec.rules:
         params = {k: v for k, v in declared.items() if k != "rule"}
         parts.append(RULES[declared["rule"]](params, context))
+    if con.execute("SELECT count(*) FROM correction_files").fetchone()[0]:
+        parts.append(_outside_area_sql(spec))
     columns = ", ".join(findings.RAW_COLUMNS)
     union = " UNION ALL ".join(f"SELECT {columns} FROM ({sql})" for sql in parts)
     con.execute(f"CREATE TEMP TABLE found AS {union}")
-    if (duplicates := duplicate_findings(spec.duplicates, "typed_rows", "found", "file_names")) is not None:
+    duplicates = duplicate_findings(spec.duplicates, "typed_rows", "found", "file_names", superseding="_correction")
+    if duplicates is not None:
         con.execute(f"INSERT INTO found SELECT {columns} FROM ({duplicates})")
     con.register("message_templates", findings.templates(spec.fields, limit))
     con.execute(

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,14 +48,20 @@ def _land(base: Path, path: Path, max_bytes: int | None) -> LandedFile:
     return LandedFile(path, relative, hashlib.sha256(data).hexdigest(), len(data), landed_at, data)
 
 
-def find_files(landing_dirs: list[Path], max_bytes: int | None = None) -> Iterator[LandedFile]:
+def find_files(
+    landing_dirs: list[Path], max_bytes: int | None = None, where: Callable[[str], bool] | None = None
+) -> Iterator[LandedFile]:
     """Every regular file under the round's landing folders, in a stable order, one in memory at a time.
 
     A file larger than ``max_bytes`` is hashed from disk and not read into memory (it will be rejected).
+    A name starting with a dot is never a file sent (a temporary file, an origin sidecar). ``where``:
+    only the files whose relative name (``2563-10/a/b.csv``) it accepts, e.g. an office's corrections.
     """
     for base in landing_dirs:
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             if path.name.startswith("."):
+                continue
+            if where is not None and not where(f"{base.name}/{path.relative_to(base).as_posix()}"):
                 continue
             yield _land(base, path, max_bytes)
 

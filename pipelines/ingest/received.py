@@ -8,10 +8,18 @@ Rows are streamed: each file's rows are parsed to Arrow, gathered into batches o
 about :data:`BATCH_ROWS`, normalised in DuckDB and appended to the Parquet file, so
 memory stays bounded however large the round. ``_row_id`` numbers the rows 0..n-1
 in the order they are read; pandas reads it back as the frame's index.
+
+A district office's corrections (``<round>/corrections/<amphoe_code>/``, see
+``pipelines.ingest.corrections``) are read after every other file: a returned correction
+workbook's rows are compared with the rows they correct (read just before, normalised
+alike), so a row sent back unchanged is not taken for a correction. Each correction file's
+record says its office and its place in the landed order (the later supersedes the earlier),
+and ``Received.corrections`` which quarantined row each returned row corrects.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import deque
 from collections.abc import Iterator
@@ -22,16 +30,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.declarations import DatasetSpec
+from pipelines.ingest.corrections import in_corrections
 from pipelines.ingest.decode import container, decode_text
 from pipelines.ingest.landing import LandedFile, archive_file, find_files
 from pipelines.ingest.limits import Limits, cap_long_cells, keep_cut_cells, limits_for
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
 from pipelines.ingest.problems import FileProblem
+from pipelines.ingest.returned_rows import (
+    CORRECTS,
+    IDENTITY_MARK,
+    Pending,
+    capture,
+    landed_order,
+    prepare,
+    returned_table,
+    unchanged,
+    wanted_identities,
+)
 from pipelines.ingest.tables import Sheet, read_csv, read_workbook
 from pipelines.ingest.workbooks import ole2_kind, workbook_kind
+from pipelines.rounds import Round
 
 LINEAGE = ["_file", "_sheet", "_row"]
 ROW_ID = "_row_id"
@@ -60,6 +82,15 @@ class FileRecord:
     problem_code: str = ""
     message_th: str = ""
     message_en: str = ""
+    office: str = ""  # a correction: the district office whose corrections folder it landed in
+    correction_order: int = 0  # a correction: 1, 2, … in the order corrections landed (the later wins)
+    rows_unchanged: int = 0  # a returned workbook: rows sent back as they were (their originals stay open)
+    origin: str = ""  # a correction: its origin sidecar as JSON (who uploaded it, when, from where)
+
+
+#: Columns of ``Received.corrections``: a returned row (its lineage) and the row it corrects.
+CORRECTION_COLUMNS = [*("_file", "_sheet", "_row"), *CORRECTS]
+CORRECTION_SCHEMA = pa.schema([(c, pa.int64() if c.endswith("_row") else pa.string()) for c in CORRECTION_COLUMNS])
 
 
 @dataclass
@@ -67,6 +98,8 @@ class Received:
     files: pd.DataFrame  # one FileRecord per landed file
     rows: int  # rows written to ``path``
     path: Path  # received.parquet: _row_id, schema fields (normalised text), lineage
+    #: per returned workbook row: its lineage and the quarantined row it corrects (CORRECTION_COLUMNS)
+    corrections: pd.DataFrame = field(default_factory=lambda: CORRECTION_SCHEMA.empty_table().to_pandas())
 
     def read_rows(self) -> pd.DataFrame:
         """The received rows as pandas reads them (``_row_id`` as the index): for small rounds and tests."""
@@ -125,6 +158,8 @@ def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord, limit
     record.sheets = ",".join(s.name for s in sheets)
     record.header_row = sheets[0].header_row
     record.rows_received = sum(t.num_rows for t in out)
+    if IDENTITY_MARK in record.unknown_columns:  # a correction workbook outside an office's corrections folder
+        raise FileProblem("correction_retyped" if record.office else "correction_misplaced")
     if not record.rows_received:
         raise FileProblem("no_data_rows")
     return out
@@ -158,10 +193,23 @@ def _parse(data: bytes, spec: DatasetSpec, match: HeaderMatcher, record: FileRec
 
 
 class _RowWriter:
-    """Gathers parsed rows into batches, normalises each and appends it to the Parquet file."""
+    """Gathers parsed rows into batches, normalises each and appends it to the Parquet file.
 
-    def __init__(self, spec: DatasetSpec, target: Path, batch_rows: int, cell_limit: int) -> None:
+    ``wanted``: per file, the identities of rows a returned workbook corrects; their normalised
+    values are kept in ``originals`` as they pass, to tell a correction from a row sent back as it was.
+    """
+
+    def __init__(
+        self,
+        spec: DatasetSpec,
+        target: Path,
+        batch_rows: int,
+        cell_limit: int,
+        wanted: dict[str, set[str]] | None = None,
+    ) -> None:
         self.schema = received_schema(spec)
+        self.wanted = wanted or {}
+        self.originals: dict[str, tuple[object, ...]] = {}
         self.cell_limit = cell_limit
         self.normalise = Normaliser(spec.fields)
         self.writer = pq.ParquetWriter(target, self.schema, compression="snappy")
@@ -182,7 +230,18 @@ class _RowWriter:
             return
         batch = pa.concat_tables(self.pending)
         self.pending, self.pending_rows = [], 0
-        fields = keep_cut_cells(batch, self.normalise(batch), self.cell_limit)
+        fields = self.normalised(batch)
+        self.originals |= capture(batch, fields, self.wanted)
+        self.write(batch, fields)
+
+    def normalised(self, batch: pa.Table) -> pa.Table:
+        """The form's fields of ``batch`` as they are written (a cut cell kept as cut)."""
+        return keep_cut_cells(batch, self.normalise(batch), self.cell_limit)
+
+    def write(self, batch: pa.Table, fields: pa.Table) -> None:
+        """Append ``batch``'s rows (``fields`` normalised) after those written so far."""
+        if not batch.num_rows:
+            return
         ids = pa.array(np.arange(self.rows, self.rows + batch.num_rows, dtype=np.int64))
         columns = [ids, *fields.columns, *(batch.column(c) for c in LINEAGE)]
         self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
@@ -202,24 +261,40 @@ def read_round(
     *,
     batch_rows: int = BATCH_ROWS,
     workers: int = 2,
+    round_: Round | None = None,
 ) -> Received:
     """Archive and read every file of the round into ``out`` (Parquet); a bad file is recorded, never fatal.
 
     Files are archived, hashed and checked for repeats in order on this thread; up to ``workers``
     threads parse them (Arrow, calamine and DuckDB release the GIL), and rows are written
-    in file order whatever finishes first.
+    in file order whatever finishes first. The offices' corrections come last (see the module's
+    docstring); ``round_``: the round, which a returned correction workbook must be for.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     match = header_matcher(spec.fields)
     limits = limits_for(spec)
     records: list[FileRecord] = []
-    writer = _RowWriter(spec, temporary, batch_rows, limits.max_cell_length)
+    corrections = landed_order(
+        [
+            prepare(landed, spec, round_, limits)
+            for landed in find_files(landing_dirs, limits.max_file_bytes, where=in_corrections)
+        ]
+    )
+    writer = _RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections))
+    seen: dict[str, str] = {}
+    corrected: list[pa.Table] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ingest") as pool:
-            for record, rows in _in_order(_submit_all(spec, landing_dirs, archive, match, pool, limits)):
+            for record, rows in _in_order(_submit_all(spec, landing_dirs, archive, match, pool, limits, seen)):
                 records.append(record)
                 writer.add(rows)
+        writer.flush()
+        for order, pending in enumerate(corrections, start=1):
+            record, returned = _read_correction(pending, order, spec, match, archive, seen, limits, writer)
+            records.append(record)
+            if returned is not None:
+                corrected.append(returned)
         writer.flush()
     except BaseException:
         writer.close()
@@ -228,7 +303,46 @@ def read_round(
     rows_written = writer.close()
     os.replace(temporary, out)
     files = pd.DataFrame([asdict(r) for r in records], columns=list(FileRecord.__dataclass_fields__))
-    return Received(files=files, rows=rows_written, path=out)
+    mapping = pa.concat_tables(corrected) if corrected else CORRECTION_SCHEMA.empty_table()
+    return Received(files=files, rows=rows_written, path=out, corrections=mapping.to_pandas())
+
+
+def _read_correction(
+    pending: Pending,
+    order: int,
+    spec: DatasetSpec,
+    match: HeaderMatcher,
+    archive: Path,
+    seen: dict[str, str],
+    limits: Limits,
+    writer: _RowWriter,
+) -> tuple[FileRecord, pa.Table | None]:
+    """One office's correction, archived and read; its record, and for a returned workbook which rows it corrects."""
+    record = _record(pending.landed, archive, seen, limits)
+    record.office, record.correction_order = pending.office, order
+    record.origin = json.dumps(pending.origin, ensure_ascii=False, sort_keys=True) if pending.origin else ""
+    if record.status != "ok":
+        return record, None
+    if pending.problem is not None:
+        _reject(record, pending.problem)
+        return record, None
+    if pending.returned is None:  # a fixed file in the office's own form
+        writer.add(_parse(pending.landed.data, spec, match, record, limits))
+        return record, None
+    table = returned_table(pending, spec)
+    table = cap_long_cells(table, spec.field_names, limits.max_cell_length)
+    fields = writer.normalised(table)
+    same = unchanged(table, fields, writer.originals)
+    keep = pc.invert(same)
+    table, fields = table.filter(keep), fields.filter(keep)
+    writer.originals |= capture(table, fields, writer.wanted)  # a later workbook may correct these rows again
+    writer.flush()  # rows of the files before it first: rows stay in file order
+    writer.write(table.select(["_file", "_sheet", "_row"]), fields)
+    record.format = workbook_kind(pending.landed.data, limits)  # read already: xlsx or ods
+    record.sheets = ",".join(dict.fromkeys(table.column("_sheet").to_pylist()))
+    record.rows_received = table.num_rows
+    record.rows_unchanged = int(pc.sum(same).as_py() or 0)
+    return record, table.select(CORRECTION_COLUMNS).cast(CORRECTION_SCHEMA)
 
 
 def _submit_all(
@@ -238,14 +352,19 @@ def _submit_all(
     match: HeaderMatcher,
     pool: Executor,
     limits: Limits,
+    seen: dict[str, str],
 ) -> Iterator[tuple[FileRecord, Future[list[pa.Table]] | None]]:
-    seen: dict[str, str] = {}
-    for landed in find_files(landing_dirs, max_bytes=limits.max_file_bytes):
+    for landed in find_files(landing_dirs, max_bytes=limits.max_file_bytes, where=_ordinary):
         record = _record(landed, archive, seen, limits)
         if record.status in ("duplicate", "rejected"):
             yield record, None
         else:
             yield record, pool.submit(_parse, landed.data, spec, match, record, limits)
+
+
+def _ordinary(relative_name: str) -> bool:
+    """Not an office's correction (those are read after every other file, see :func:`read_round`)."""
+    return not in_corrections(relative_name)
 
 
 def _in_order(

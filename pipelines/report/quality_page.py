@@ -43,6 +43,7 @@ PAGE_NAME = "quality_report.html"
 #: Short chart labels for the row reason codes of ``validation/messages.yaml`` (whose
 #: messages carry placeholders and are too long for a bar label).
 REASON_LABELS: dict[str, tuple[str, str]] = {
+    "correction_outside_area": ("แก้ไขหมู่บ้านนอกเขตอำเภอ", "Correction outside the office's district"),
     "missing_value": ("ไม่ได้กรอกช่องที่ต้องกรอก", "Required value missing"),
     "wrong_type": ("ชนิดข้อมูลไม่ถูกต้อง", "Not a valid value of its type"),
     "not_in_list": ("ค่าไม่อยู่ในรายการที่กำหนด", "Not an allowed value"),

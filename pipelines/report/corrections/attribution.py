@@ -1,7 +1,9 @@
 """Which district office (and which tambon team in it) sent each file of a round.
 
 File names say nothing reliable and nobody logs in to send a file, so the office is read from
-what the file gave:
+what the file gave (except an office's returned correction: it landed in that office's own
+corrections folder, which says who sent it, and its rows, refused ones included, go back to that
+office alone, whatever villages they name):
 
 * **by its rows**: the district (amphoe) that most of the file's rows name by their village code
   (its first four digits), the tambon likewise. The whole file goes back to that office, the rows
@@ -57,7 +59,7 @@ class Place:
 
     amphoe_code: str | None
     tambon_code: str | None
-    how: str  # rows | name | content | none
+    how: str  # rows | name | content | corrections | none
     evidence_th: str
     evidence_en: str
 
@@ -263,7 +265,16 @@ def attribute_files(files: pd.DataFrame, by_rows: pd.DataFrame, geography: Geogr
     places = []
     for record in files.itertuples(index=False):
         found = rows.loc[record.sha256] if record.sha256 in rows.index else None
-        if found is not None and pd.notna(found["amphoe_code"]):
+        office = getattr(record, "office", "") or ""
+        if office:  # a correction: its folder says which office sent it
+            place = Place(
+                office,
+                None,
+                "corrections",
+                "อำเภอนี้ส่งกลับมาในโฟลเดอร์แก้ไขของอำเภอเอง",
+                "returned by this office into its own corrections folder",
+            )
+        elif found is not None and pd.notna(found["amphoe_code"]):
             count = found["amphoe_rows"][found["amphoe_code"]]
             place = Place(
                 found["amphoe_code"],

@@ -12,10 +12,14 @@ give their saved value and are never evaluated). Then:
   ``.0``; a date as ISO), with the apostrophe the writer put in front of a formula-like text taken
   off again (``catalog.files.guard_formula`` is undone exactly: its rule adds one apostrophe to
   text that starts with one or would run); a row without identity (one the office added) is
-  counted, not guessed.
+  counted, never given a guessed identity: it comes back with an empty ``_file`` (``_row`` 0) when
+  it fills any form field, so that a village the office adds is checked like any other row rather
+  than silently dropped;
+* every row carries ``row``, its own row number in the returned workbook as Excel shows it.
 
 Matching the rows to the round's quarantine (same file, sheet and row, and only this office's
-rows) and re-validating them is the upload loop's work, not this module's.
+rows) and re-validating them is the ingest's work (``pipelines.ingest.returned_rows``), not this
+module's.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pipelines.ingest.workbooks import workbook_kind, worksheets
 from pipelines.report.corrections.texts import ABOUT_SHEET, IDENTITY, NOTE_COLUMN
 
 HEADER_SEARCH_ROWS = 10
+COLUMNS = ["_file", "_sheet", "_row", "sheet", "row"]
 
 
 @dataclass
@@ -41,7 +46,7 @@ class Returned:
 
     about: dict[str, str]  # format, dataset, round, amphoe_code, produced, correction_deadline
     sheets: dict[str, str]  # sheet title -> SHA-256 of the file it was written for
-    rows: pd.DataFrame  # _file, _sheet, _row, sheet, every form field (text or None), office_note
+    rows: pd.DataFrame  # _file, _sheet, _row, sheet, row, every form field (text or None), office_note
     rows_without_identity: int = 0
     sheets_without_header: list[str] = field(default_factory=list)
 
@@ -79,16 +84,19 @@ def read_returned(source: Path | bytes, spec: DatasetSpec) -> Returned:
             out.sheets_without_header.append(title)
             continue
         records = []
-        for cells in rows:  # the same iterator: the rows below the header
+        for number, cells in enumerate(rows, start=header + 1):  # the same iterator: the rows below the header
             cell = _getter(cells, columns)
-            if not cell("_file"):
+            identified = bool(cell("_file"))
+            if not identified:
                 out.rows_without_identity += any(c.strip() for c in cells)
-                continue
+                if not any(cell(name).strip() for name in names):
+                    continue  # a note or a total below the table: not a row of the form
             record: dict[str, object] = {
-                "_file": cell("_file"),
-                "_sheet": cell("_sheet") or "",
-                "_row": int(float(cell("_row"))),
+                "_file": cell("_file") if identified else "",
+                "_sheet": (cell("_sheet") or "") if identified else "",
+                "_row": int(float(cell("_row"))) if identified else 0,
                 "sheet": title,
+                "row": number,
             }
             for name in names:
                 value = cell(name)
@@ -96,11 +104,9 @@ def read_returned(source: Path | bytes, spec: DatasetSpec) -> Returned:
             note = cell(NOTE_COLUMN[2])
             record["office_note"] = unguard(note) if note else None
             records.append(record)
-        frames.append(pd.DataFrame(records, columns=["_file", "_sheet", "_row", "sheet", *names, "office_note"]))
+        frames.append(pd.DataFrame(records, columns=COLUMNS + names + ["office_note"]))
     out.rows = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=["_file", "_sheet", "_row", "sheet", *names, "office_note"])
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS + names + ["office_note"])
     )
     return out
 

@@ -10,6 +10,11 @@ The values are those of ``quarantine.parquet``: the text as received, normalised
 spelling (Thai digits, B.E. dates to ISO, spaces, thousands separators). Re-reading every raw
 file would give the cells byte for byte but parse the whole round a second time, and the
 office corrects the value that was checked, which is this one.
+
+A quarantined row that an accepted correction has replaced (``applied.settled_rows``) is no
+longer the office's to correct: it stays in the quarantine (nothing is dropped) but leaves the
+workbooks and their counts, so a re-run after corrections lists what is still open and the
+corrections that were refused.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import pandas as pd
 from pipelines.aggregate.geography import Geography
 from pipelines.declarations import DatasetSpec
 from pipelines.report.corrections import texts as T
+from pipelines.report.corrections.applied import settled_rows
 from pipelines.report.corrections.attribution import attribute_files, places_by_rows
 from pipelines.rounds import Round
 from pipelines.work import WorkArea
@@ -55,6 +61,7 @@ class RoundTables:
     files: pd.DataFrame  # files.parquet + amphoe_code, tambon_code, attributed_by, evidence, held, sheet_no
     villages_missing: pd.DataFrame  # village_code, village_name, tambon_code, amphoe_code
     by_rows: pd.DataFrame  # per SHA-256: the districts its rows name (see attribution.places_by_rows)
+    settled: frozenset[int] = frozenset()  # _row_id of quarantined rows an accepted correction replaced
 
     def figures(self, level: str, code: str) -> dict[str, Any] | None:
         rows = self.quality[(self.quality["level"] == level) & (self.quality["area_code"] == code)]
@@ -72,13 +79,18 @@ class RoundTables:
 
 def load_round(spec: DatasetSpec, work: WorkArea, geography: Geography) -> RoundTables:
     """Read the files, quality and received tables and attribute every file (see ``attribution``)."""
+    files = work.read("files")
+    corrections = "office" in files.columns and bool((files["office"].fillna("") != "").any())
+    settled = frozenset(settled_rows(spec, work, geography)) if corrections else frozenset()
     con = _connect()
     try:
         geography.register(con)
         by_rows = places_by_rows(con, work.path("received"), spec.geography_field)
+        con.register("settled", pd.DataFrame({"_row_id": pd.Series(sorted(settled), dtype="int64")}))
         held = dict(
             con.execute(
-                f"SELECT _file, count(*) FROM read_parquet({_lit(work.path('quarantine'))}) GROUP BY 1"
+                f"SELECT _file, count(*) FROM read_parquet({_lit(work.path('quarantine'))}) "
+                "WHERE _row_id NOT IN (SELECT _row_id FROM settled) GROUP BY 1"
             ).fetchall()
         )
         missing = con.execute(
@@ -93,7 +105,7 @@ def load_round(spec: DatasetSpec, work: WorkArea, geography: Geography) -> Round
         ).df()
     finally:
         con.close()
-    files = attribute_files(work.read("files"), by_rows, geography)
+    files = attribute_files(files, by_rows, geography)
     files["held"] = files["sha256"].map(held).fillna(0).astype(int)
     files.loc[files["status"] != "ok", "held"] = 0  # a duplicate's rows are its original's
     files = files.sort_values(["amphoe_code", "tambon_code", "name"], na_position="last", kind="mergesort")
@@ -102,7 +114,7 @@ def load_round(spec: DatasetSpec, work: WorkArea, geography: Geography) -> Round
     files.loc[with_rows, "sheet_no"] = files[with_rows].groupby(files["amphoe_code"].fillna(NOBODY)).cumcount() + 1
     for column in ("amphoe_code", "tambon_code"):  # None, never NaN: "no office" reads the same everywhere
         files[column] = files[column].astype(object).where(files[column].notna(), None)
-    return RoundTables(work.read("quality"), files.reset_index(drop=True), missing, by_rows)
+    return RoundTables(work.read("quality"), files.reset_index(drop=True), missing, by_rows, settled)
 
 
 def held_rows(
@@ -131,11 +143,13 @@ def held_rows(
         FROM read_parquet({_lit(work.path("quarantine"))}) q
         JOIN places p ON p.sha256 = q._file
         LEFT JOIN found f USING (_row_id)
+        WHERE q._row_id NOT IN (SELECT _row_id FROM settled)
         ORDER BY p.amphoe_code, p.sheet_no, _sheet, q._row, q._row_id
     """
     con = _connect()
     try:
         con.register("places", places)
+        con.register("settled", pd.DataFrame({"_row_id": pd.Series(sorted(tables.settled), dtype="int64")}))
         reader = con.execute(query).fetch_record_batch(BATCH_ROWS)
         n = len(spec.field_names)
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -352,6 +353,9 @@ class CkanPublisher:
             if not _same(_shown(package, "groups"), desired["groups"]):  # joins a theme group: make sure it exists
                 self._ensure_groups()
             package = self.client.call("package_patch", id=package["id"], **desired)
+            # the previews of the "latest" links the switch may have added (CKAN makes a resource's default
+            # views on resource_create, not on a package update); existing views are left as they are
+            self.client.call("package_create_default_resource_views", package=package, create_datastore_views=False)
             outcome.switched = True
         if schema is not None:  # 3. DataStore
             outcome.datastore_rows = self._datastore(package, schema, rounds, output)
@@ -480,31 +484,28 @@ class CkanPublisher:
     def _datastore(
         self, package: dict[str, Any], schema: dict[str, Any], rounds: list[dict[str, Any]], output: str
     ) -> int:
-        """Upsert each round's current revision into one DataStore table (the Data API and previews)."""
+        """Upsert each round's current revision into one DataStore table (the Data API and previews).
+
+        The table's data dictionary (CKAN's own, shown on the resource page and read by the portal's
+        downloads) is rewritten only when what we declare changed, recognised by its digest on the resource.
+        """
         table = next((r for r in package["resources"] if r.get("role") == "datastore"), None)
-        fields = [
-            {
-                "id": f["name"],
-                "type": DATASTORE_TYPES[f.get("type", "string")],
-                "info": {
-                    "label": f"{f.get('title_th', f['name'])} / {f.get('title', f['name'])}",
-                    "notes": f"{f.get('description_th', '')}\n\n{f.get('description', '')}".strip(),
-                },
-            }
-            for f in schema["fields"]
-        ]
+        fields = datastore_fields(schema)
+        hiding = schema.get("tambon:suppression") or {}
+        about = {
+            "name": DATASTORE_NAME,
+            "role": "datastore",
+            "format": "DataStore",
+            "description": "ข้อมูลฉบับปัจจุบันของทุกรอบ ค้นด้วย Data API ได้ / current revision of "
+            "every round, queryable through the Data API",
+            "dictionary_digest": _digest([fields, hiding.get("th"), hiding.get("en")]),
+            **({"suppression_th": hiding["th"], "suppression_en": hiding["en"]} if hiding else {}),
+        }
         key = schema.get("primaryKey", [])
         if table is None:
             result = self.client.call(
                 "datastore_create",
-                resource={
-                    "package_id": package["id"],
-                    "name": DATASTORE_NAME,
-                    "role": "datastore",
-                    "format": "DataStore",
-                    "description": "ข้อมูลฉบับปัจจุบันของทุกรอบ ค้นด้วย Data API ได้ / current revision of "
-                    "every round, queryable through the Data API",
-                },
+                resource={"package_id": package["id"], **about},
                 fields=fields,
                 primary_key=key,
                 force=True,
@@ -521,6 +522,9 @@ class CkanPublisher:
         else:
             table_id = table["id"]
             loaded = json.loads(table.get("loaded_versions") or "{}")
+            if table.get("dictionary_digest") != about["dictionary_digest"]:  # a table published before
+                self.client.call("datastore_create", resource_id=table_id, fields=fields, force=True)
+                self.client.call("resource_patch", id=table_id, **about)
         rows = 0
         for current in rounds:
             if loaded.get(current["round"]) == current["version"]:
@@ -548,6 +552,36 @@ class CkanPublisher:
         if rows:
             self.client.call("resource_patch", id=table_id, loaded_versions=json.dumps(loaded, sort_keys=True))
         return rows
+
+
+def datastore_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The DataStore columns with CKAN's data dictionary, and what the portal's downloads need to read a value.
+
+    ``label_translated`` (Thai and English) heads the columns of the CSV people download and, with
+    ``notes_translated``, is what CKAN's own dictionary view shows in each language; ``true_text``/``false_text`` are
+    the words the CSV file writes for a boolean (มี/ไม่มี); ``suppressed_text`` marks a column whose NULL
+    is a count hidden on purpose, written as the CSV file writes it (``x``), never as a blank.
+    """
+    marker = (schema.get("tambon:suppression") or {}).get("marker", "x")
+    fields = []
+    for f in schema["fields"]:
+        info = {
+            "label": f"{f.get('title_th', f['name'])} / {f.get('title', f['name'])}",
+            "notes": f"{f.get('description_th', '')}\n\n{f.get('description', '')}".strip(),
+            # what CKAN's own dictionary view shows in each language (h.get_translated reads ``<key>_translated``)
+            "label_translated": {"th": f.get("title_th", f["name"]), "en": f.get("title", f["name"])},
+            "notes_translated": {"th": f.get("description_th", ""), "en": f.get("description", "")},
+        }
+        if f.get("type") == "boolean":
+            info["true_text"], info["false_text"] = f.get("trueValues", ["true"])[0], f.get("falseValues", ["false"])[0]
+        if f.get("tambon:suppressible"):
+            info["suppressed_text"] = marker
+        fields.append({"id": f["name"], "type": DATASTORE_TYPES[f.get("type", "string")], "info": info})
+    return fields
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def province_codes(csv: Path) -> set[str]:
@@ -647,6 +681,9 @@ def _latest_fields(target: dict[str, Any], pick: LatestPick) -> dict[str, Any]:
         "issued": target.get("issued"),
         "modified": target.get("issued"),
         "description": _latest_description(target, pick),
+        # the same reason and rule in fields of their own, for the front page (ckanext/tambon/portal.py)
+        "latest_reason_th": f"{pick.note()['th']} หลักการ: {RULE['th']}",
+        "latest_reason_en": f"{pick.note()['en']}. Rule: {RULE['en']}",
     }
 
 

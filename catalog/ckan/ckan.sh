@@ -325,8 +325,8 @@ write_config() {
         "ckan.datastore.read_url=postgresql://datastore_ro:$ro_pw@127.0.0.1:$TAMBON_CKAN_PG_PORT/datastore_default" \
         "ckan.redis.url=redis://127.0.0.1:$TAMBON_CKAN_REDIS_PORT/0" \
         "solr_url=http://127.0.0.1:9/solr/not-used" \
-        "ckan.plugins=tambon_portal activity tambon_gdc tambon_publishing tambon_limits scheming_datasets tambon_pgsearch datastore dcat dcat_json_interface structured_data datatables_view text_view webpage_view" \
-        "ckan.views.default_views=datatables_view text_view" \
+        "ckan.plugins=tambon_portal activity tambon_gdc tambon_publishing tambon_limits scheming_datasets tambon_pgsearch datastore dcat dcat_json_interface structured_data datatables_view text_view webpage_view tambon_table_view" \
+        "ckan.views.default_views=datatables_view text_view tambon_table_view" \
         "scheming.dataset_schemas=ckanext.tambon:thai_gdc_dataset.yaml" \
         "scheming.presets=ckanext.scheming:presets.json" \
         "scheming.dataset_fallback=false" \

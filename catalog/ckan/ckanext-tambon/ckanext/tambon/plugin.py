@@ -9,7 +9,11 @@
   request can exhaust the server (see ``limits.py``, ``body_limit.py``).
 * ``tambon_portal``: the programme's front page, our Thai translations of the labels
   CKAN leaves in English, and ``/dataset/village_profile`` -> ``village-profile``
-  (see ``portal.py``). Listed first in ``ckan.plugins``: see ``PortalPlugin``.
+  (see ``portal.py``), the Thai CSV behind every download button (``downloads.py``) and the
+  data dictionary on the dataset page (``dictionary.py``). Listed first in ``ckan.plugins``:
+  see ``PortalPlugin``.
+* ``tambon_table_view``: the table preview of the published CSV files (first rows, Thai
+  headings), which CKAN 2.11 only offers for DataStore tables.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from ckan.lib.plugins import DefaultTranslation
 from ckan.lib.search.common import SearchQueryError
 from flask import Blueprint
 
-from . import body_limit, limits, portal, publishing, search, validators
+from . import body_limit, dictionary, downloads, limits, portal, publishing, search, validators
 
 
 class PgSearchPlugin(plugins.SingletonPlugin):
@@ -145,7 +149,50 @@ class PortalPlugin(plugins.SingletonPlugin, DefaultTranslation):
         return "ckanext-tambon"
 
     def get_helpers(self) -> dict[str, Callable[..., Any]]:
-        return dict(portal.HELPERS)
+        return {
+            **portal.HELPERS,
+            "tambon_download_url": downloads.people_csv_url,
+            "tambon_data_dictionary": dictionary.dataset_dictionary,
+        }
 
     def get_blueprint(self) -> Blueprint:
-        return portal.blueprint()
+        blueprint = portal.blueprint()
+        blueprint.before_app_request(downloads.people_dump)
+        blueprint.add_url_rule("/dataset/<id>/resource/<resource_id>/th/<filename>", "people_csv", downloads.people_csv)
+        return blueprint
+
+
+class TableViewPlugin(plugins.SingletonPlugin):
+    """The first rows of a published CSV file, with Thai headings, on its resource page.
+
+    Rendered on the server from the stored file (no DataStore table per file, no script), so a
+    preview costs one read of the file's first rows. Offered for the CSV revisions and the
+    "latest" CSV links of our datasets; a default view, so CKAN adds it to each one it creates.
+    """
+
+    plugins.implements(plugins.IResourceView, inherit=True)
+
+    ROWS = 100
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": "tambon_table_view",
+            "title": "ตาราง / Table",
+            "default_title": "ตัวอย่างข้อมูล / Table preview",
+            "icon": "table",
+            "iframed": False,
+            "always_available": False,
+        }
+
+    def can_view(self, data_dict: dict[str, Any]) -> bool:
+        return downloads.is_people_csv(data_dict.get("package") or {}, data_dict["resource"])
+
+    def setup_template_variables(self, context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+        try:
+            table = downloads.preview_rows(data_dict["package"], data_dict["resource"], self.ROWS)
+        except (OSError, downloads.NotOurCsv):
+            table = None
+        return {"table": table, "rows_shown": self.ROWS}
+
+    def view_template(self, context: Any, data_dict: dict[str, Any]) -> str:
+        return "tambon/table_view.html"

@@ -138,14 +138,11 @@ def nation_row(package: dict[str, Any], round_key: str) -> dict[str, Any] | None
 
 
 def _latest_note(package: dict[str, Any], lang: str) -> str:
-    """Why this round is the latest, as the publisher wrote it on the stable CSV link (Thai part or English part)."""
+    """Why this round is the latest, and the rule, as the publisher put them on the stable CSV link."""
     link = next(
         (r for r in package.get("resources", []) if r.get("role") == "latest" and r.get("file_format") == "csv"), None
     )
-    parts = str((link or {}).get("description") or "").split("\n\n")
-    if len(parts) < 2:
-        return parts[0]
-    return parts[1] if lang == "en" else parts[0]
+    return str((link or {}).get(f"latest_reason_{'en' if lang == 'en' else 'th'}") or "")
 
 
 def headline_figures(package: dict[str, Any] | None, lang: str | None = None) -> dict[str, Any] | None:

@@ -240,6 +240,10 @@ class CkanPublisher:
         ``latest_revision`` the version the latest links serve (the latest rule's round)."""
         gdc = package.get("thai_gdc", {})
         fields = {key: gdc[key] for key in GDC_KEYS if key in gdc and gdc[key] not in (None, "")}
+        # ckanext-thai_gdc's allow_harvest ("True"/"False"): may the national catalog (GD-Catalog) harvest the
+        # dataset; on unless the declaration says false (``allow_harvest: false`` in its catalog block)
+        refused = str(gdc.get("allow_harvest", True)).strip().lower() in ("false", "no", "0")
+        fields["allow_harvest"] = "False" if refused else "True"
         newest = rounds[-1]
         shown = next(r for r in rounds if r["round"] == pick.round)
         fields.update(

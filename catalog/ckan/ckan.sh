@@ -12,6 +12,18 @@
 #   ckan.sh url       prints CKAN_URL
 #   ckan.sh env       prints the env file's shell lines (includes the token:
 #                     meant for `eval "$(ckan.sh env)"`); `env-file` its path
+#   ckan.sh harvest SOURCE
+#                     national role only: runs one harvest job of the harvest
+#                     source SOURCE (name or id) in this process, without the
+#                     gather/fetch queue consumers, and prints the finished job
+#                     (harvest_job_show, with its errors) as JSON
+#
+# Roles (TAMBON_CKAN_ROLE): `catalog` (default) is our catalog. `national` is a
+# second CKAN playing the national catalog (GD-Catalog) that harvests ours:
+# ckanext-harvest's `harvest` and `ckan_harvester` plugins, the same Thai GDC
+# schema and search backend, no DataStore; its web server and harvest runs
+# reach no address other than 127.0.0.1 (HTTP proxy variables point at a closed
+# local port); default run dir $TAMBON_CKAN_HOME/run-national-$TAMBON_CKAN_PORT.
 #
 # Settings (environment): TAMBON_CKAN_HOME (default <repo>/.cache/ckan),
 # TAMBON_CKAN_PORT (5000), TAMBON_CKAN_PG_PORT (54329),
@@ -19,7 +31,8 @@
 # $TAMBON_CKAN_HOME/run-$TAMBON_CKAN_PORT), TAMBON_CKAN_PYTHON (python3),
 # TAMBON_CKAN_WORKERS (2), TAMBON_CKAN_STATEMENT_TIMEOUT (5s: PostgreSQL's
 # statement_timeout for CKAN's database roles), TAMBON_CKAN_WORKER_TIMEOUT (60:
-# seconds before gunicorn replaces a worker stuck in one request).
+# seconds before gunicorn replaces a worker stuck in one request),
+# TAMBON_CKAN_ROLE (catalog | national, see above).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +42,16 @@ TAMBON_CKAN_HOME="$(realpath -m "${TAMBON_CKAN_HOME:-$REPO_ROOT/.cache/ckan}")"
 TAMBON_CKAN_PORT="${TAMBON_CKAN_PORT:-5000}"
 TAMBON_CKAN_PG_PORT="${TAMBON_CKAN_PG_PORT:-54329}"
 TAMBON_CKAN_REDIS_PORT="${TAMBON_CKAN_REDIS_PORT:-63799}"
-TAMBON_CKAN_RUN="$(realpath -m "${TAMBON_CKAN_RUN:-$TAMBON_CKAN_HOME/run-$TAMBON_CKAN_PORT}")"
+TAMBON_CKAN_ROLE="${TAMBON_CKAN_ROLE:-catalog}"
+case "$TAMBON_CKAN_ROLE" in
+    catalog) _default_run="$TAMBON_CKAN_HOME/run-$TAMBON_CKAN_PORT" ;;
+    national) _default_run="$TAMBON_CKAN_HOME/run-national-$TAMBON_CKAN_PORT" ;;
+    *)
+        printf '[ckan.sh] error: TAMBON_CKAN_ROLE must be catalog or national, not %s\n' "$TAMBON_CKAN_ROLE" >&2
+        exit 2
+        ;;
+esac
+TAMBON_CKAN_RUN="$(realpath -m "${TAMBON_CKAN_RUN:-$_default_run}")"
 TAMBON_CKAN_PYTHON="${TAMBON_CKAN_PYTHON:-python3}"
 TAMBON_CKAN_WORKERS="${TAMBON_CKAN_WORKERS:-2}"
 TAMBON_CKAN_STATEMENT_TIMEOUT="${TAMBON_CKAN_STATEMENT_TIMEOUT:-5s}"
@@ -50,6 +72,8 @@ REDIS_PID="$RUN/redis.pid"
 CKAN_URL="http://127.0.0.1:$TAMBON_CKAN_PORT"
 ADMIN_USER="tambon_admin"
 INSTALL_LOG="$TAMBON_CKAN_HOME/install.log"
+# requirements.txt's lines from this marker on: the national catalog's harvester (install_harvest)
+HARVEST_MARK='^# -- harvest'
 APT_PACKAGES=(postgresql redis-server libpq-dev gcc)
 
 log() { printf '[ckan.sh] %s\n' "$*" >&2; }
@@ -79,6 +103,21 @@ sha() { sha256sum | cut -c1-16; }
 http_ok() { curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; }
 
 ckan_cli() { CKAN_INI="$INI" "$VENV/bin/ckan" -c "$INI" "$@"; }
+
+is_national() { [[ "$TAMBON_CKAN_ROLE" == national ]]; }
+
+# The national catalog's processes (web server, harvest runs) reach 127.0.0.1 only: every other address
+# goes to an HTTP proxy on a closed local port (requests, which the harvester uses, honours these).
+local_only() {
+    local closed="http://127.0.0.1:9"
+    env http_proxy="$closed" https_proxy="$closed" HTTP_PROXY="$closed" HTTPS_PROXY="$closed" \
+        ALL_PROXY="$closed" all_proxy="$closed" no_proxy="127.0.0.1" NO_PROXY="127.0.0.1" "$@"
+}
+
+# A command as the role runs it: the national role's through local_only, ours as it is.
+role_run() {
+    if is_national; then local_only "$@"; else "$@"; fi
+}
 
 psql_admin() {
     as_pg "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$TAMBON_CKAN_PG_PORT" -U postgres "$@"
@@ -137,7 +176,8 @@ cmd_install() {
     : >"$INSTALL_LOG"
     local py_version req_hash stamp="$VENV/.tambon-requirements"
     py_version="$("$TAMBON_CKAN_PYTHON" -c 'import sys; print(sys.version)')"
-    req_hash="$({ cat "$REQUIREMENTS"; echo "$py_version"; } | sha)"
+    # the harvest lines are left out: adding them does not rebuild a virtualenv (install_harvest adds them)
+    req_hash="$({ main_requirements; echo "$py_version"; } | sha)"
     if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$req_hash" ]]; then
         log "CKAN venv up to date ($VENV)"
     else
@@ -147,10 +187,30 @@ cmd_install() {
         pip_quiet install --upgrade pip==24.3.1
         pip_quiet install -r "$REQUIREMENTS"
         echo "$req_hash" >"$stamp"
-        rm -f "$VENV/.tambon-extension"
+        rm -f "$VENV/.tambon-extension" "$VENV/.tambon-harvest"
     fi
     install_extension
+    is_national && install_harvest
     log "install done"
+}
+
+main_requirements() { sed "/$HARVEST_MARK/,\$d" "$REQUIREMENTS"; }
+
+harvest_requirements() { sed -n "/$HARVEST_MARK/,\$p" "$REQUIREMENTS" | sed -e 's/#.*//' -e '/^[[:space:]]*$/d'; }
+
+# ckanext-harvest (the national role only) added to the shared virtualenv under the install lock, without
+# its dependencies (they are pinned in the main requirements): nothing else in the virtualenv changes.
+install_harvest() {
+    local want
+    want="$(harvest_requirements | sha)"
+    if [[ "$(cat "$VENV/.tambon-harvest" 2>/dev/null)" == "$want" ]] \
+        && "$VENV/bin/python" -c 'import ckanext.harvest.harvesters' 2>/dev/null; then
+        return 0
+    fi
+    log "installing the harvester into $VENV ($(harvest_requirements | tr '\n' ' '))"
+    # shellcheck disable=SC2046 # one requirement per line, no spaces
+    pip_quiet install --no-deps $(harvest_requirements)
+    echo "$want" >"$VENV/.tambon-harvest"
 }
 
 # The extension is installed editable: only a changed pyproject.toml (e.g. a new
@@ -341,7 +401,22 @@ write_config() {
         "ckan.datastore.default_fts_lang=simple" \
         "debug=false" \
         >>"$LOGS/setup.log" 2>&1 || die "ckan config-tool failed, see $LOGS/setup.log"
+    is_national && write_national_config
     write_limits
+}
+
+# The national catalog (GD-Catalog) over the settings above: the harvester, our Thai GDC schema (its
+# validators: tambon_gdc), our search backend (no Solr; tambon_limits declares its caps); no DataStore,
+# no views, no portal pages. Harvest jobs go through ckanext-harvest's Redis queues (ckan.redis.url) when
+# the consumers run; `ckan.sh harvest` runs a job without them.
+write_national_config() {
+    "$VENV/bin/ckan" config-tool "$INI" \
+        "ckan.plugins=harvest ckan_harvester tambon_gdc tambon_limits scheming_datasets tambon_pgsearch" \
+        "ckan.views.default_views=" \
+        "ckan.site_title=GD-Catalog (national catalog, local)" \
+        "ckan.site_id=gd-catalog" \
+        "ckan.harvest.mq.type=redis" \
+        >>"$LOGS/setup.log" 2>&1 || die "ckan config-tool (national) failed, see $LOGS/setup.log"
 }
 
 # The caps of ckanext-tambon (limits.py, body_limit.py), written with their
@@ -372,16 +447,24 @@ write_limits() {
 migrate_database() {
     # Schema migrations (core and plugins; in 2.11 `db init` is an alias of
     # `db upgrade`) and DataStore permissions: once per installed venv.
-    local stamp="$RUN/.db-ready" want
-    want="$(cat "$VENV/.tambon-requirements" "$VENV/.tambon-extension" 2>/dev/null | sha)"
+    local stamp="$RUN/.db-ready" want stamps=("$VENV/.tambon-requirements" "$VENV/.tambon-extension")
+    if is_national; then stamps+=("$VENV/.tambon-harvest"); fi
+    want="$(cat "${stamps[@]}" 2>/dev/null | sha)"
     [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && return 0
     log "ckan db upgrade (creates the schema on first start)"
     # a migration may rewrite a big table: no statement timeout for it (libpq reads PGOPTIONS)
     PGOPTIONS="-c statement_timeout=0" ckan_cli db upgrade >>"$LOGS/setup.log" 2>&1 \
         || die "ckan db upgrade failed, see $LOGS/setup.log"
-    ckan_cli datastore set-permissions 2>>"$LOGS/setup.log" \
-        | psql_admin -d datastore_default >>"$LOGS/setup.log" 2>&1 \
-        || die "datastore set-permissions failed, see $LOGS/setup.log"
+    if is_national; then
+        # ckanext-harvest's tables (harvest_source, harvest_job, harvest_object...); `db upgrade` above
+        # applies them too, this names them
+        PGOPTIONS="-c statement_timeout=0" ckan_cli db upgrade -p harvest >>"$LOGS/setup.log" 2>&1 \
+            || die "ckan db upgrade -p harvest failed, see $LOGS/setup.log"
+    else
+        ckan_cli datastore set-permissions 2>>"$LOGS/setup.log" \
+            | psql_admin -d datastore_default >>"$LOGS/setup.log" 2>&1 \
+            || die "datastore set-permissions failed, see $LOGS/setup.log"
+    fi
     # index rows made by an older version of our search plugin are made again (none on a new catalog)
     PGOPTIONS="-c statement_timeout=0" ckan_cli tambon-search refresh 2>>"$LOGS/setup.log" | tee -a "$LOGS/setup.log" \
         | sed 's/^/[ckan.sh] /' >&2 || die "ckan tambon-search refresh failed, see $LOGS/setup.log"
@@ -464,7 +547,7 @@ start_gunicorn() {
     # most 100 headers of 8190 bytes; a worker stuck in one request for
     # TAMBON_CKAN_WORKER_TIMEOUT s is killed and replaced; each worker is
     # replaced after 2000-2200 requests (staggered), bounding slow leaks.
-    CKAN_INI="$INI" HOME="$RUN" setsid "$VENV/bin/gunicorn" \
+    CKAN_INI="$INI" HOME="$RUN" role_run setsid "$VENV/bin/gunicorn" \
         --chdir "$SCRIPT_DIR" --bind "127.0.0.1:$TAMBON_CKAN_PORT" \
         --workers "$TAMBON_CKAN_WORKERS" --timeout "$TAMBON_CKAN_WORKER_TIMEOUT" --graceful-timeout 30 \
         --limit-request-line 8190 --limit-request-fields 100 --limit-request-field_size 8190 \
@@ -518,6 +601,7 @@ cmd_start() {
     install_lock
     [[ -x "$VENV/bin/ckan" ]] || cmd_install
     install_extension
+    if is_national; then install_harvest; fi
     exec 8>&- # installed: other clusters may install or start now
     mkdir -p "$RUN" "$LOGS"
     chmod 711 "$RUN" # postgres must reach pgdata and its socket; nobody lists
@@ -542,6 +626,57 @@ cmd_stop() {
     stop_redis
     stop_postgres
     log "stopped ($RUN)"
+}
+
+# One harvest job of a source, gather then fetch and import of every object, in this process (what
+# ckanext-harvest's gather and fetch consumers do with the queued job, and what its `harvester run-test`
+# does without needing its test dependencies), then harvest_jobs_run marks the job finished. Prints
+# {"job": harvest_job_show, "report": harvest_job_report} as JSON.
+cmd_harvest() {
+    is_national || die "harvest: only the national role harvests (TAMBON_CKAN_ROLE=national)"
+    local source="${1:-}"
+    [[ -n "$source" ]] || die "usage: ckan.sh harvest SOURCE_NAME_OR_ID"
+    [[ -f "$INI" ]] || die "no $INI: run ckan.sh start"
+    exec 7>"$RUN/.harvest.lock"
+    flock -w 600 7 || die "another harvest has been running on $RUN for 10 minutes"
+    if ! CKAN_INI="$INI" HOME="$RUN" local_only "$VENV/bin/python" - "$source" 2>>"$LOGS/harvest.log" <<'PY'
+import json
+import os
+import sys
+
+from ckan.cli import CKANConfigLoader
+from ckan.config.middleware import make_app
+
+app = make_app(CKANConfigLoader(os.path.abspath(os.environ["CKAN_INI"])).get_config())
+with app._wsgi_app.test_request_context():
+    import ckan.model as model
+    from ckan.plugins import toolkit
+
+    from ckanext.harvest import queue
+    from ckanext.harvest.model import HarvestJob, HarvestObject
+
+    def context():
+        user = toolkit.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+        return {"model": model, "session": model.Session, "user": user, "ignore_auth": True}
+
+    source = toolkit.get_action("harvest_source_show")(context(), {"id": sys.argv[1]})
+    created = toolkit.get_action("harvest_job_create")(context(), {"source_id": source["id"], "run": False})
+    job = HarvestJob.get(created["id"])
+    job.status = "Running"  # as harvest_send_job_to_gather_queue sets it
+    job.save()
+    harvester = queue.get_harvester(source["source_type"])
+    object_ids = queue.gather_stage(harvester, job)  # sets gather_started/finished
+    for object_id in object_ids if isinstance(object_ids, list) else []:
+        queue.fetch_and_import_stages(harvester, HarvestObject.get(object_id))
+    toolkit.get_action("harvest_jobs_run")(context(), {"source_id": source["id"]})
+    shown = toolkit.get_action("harvest_job_show")(context(), {"id": job.id})
+    report = toolkit.get_action("harvest_job_report")(context(), {"id": job.id})
+    print(json.dumps({"job": shown, "report": report}, default=str, ensure_ascii=False))
+PY
+    then
+        tail -n 30 "$LOGS/harvest.log" >&2
+        die "harvest of $source failed, see $LOGS/harvest.log"
+    fi
 }
 
 cmd_status() {
@@ -569,6 +704,7 @@ case "${1:-}" in
     stop) cmd_stop ;;
     restart) cmd_stop && cmd_start ;;
     status) cmd_status ;;
+    harvest) cmd_harvest "${2:-}" ;;
     url) echo "$CKAN_URL" ;;
     env)
         [[ -f "$ENV_FILE" ]] || die "no $ENV_FILE: run ckan.sh start"
@@ -576,7 +712,7 @@ case "${1:-}" in
         ;;
     env-file) echo "$ENV_FILE" ;;
     *)
-        sed -n '2,20p' "$0" >&2
+        sed -n '2,35p' "$0" >&2
         exit 2
         ;;
 esac

@@ -83,3 +83,43 @@ def ckan_server():
         yield CkanServer(url=values["CKAN_URL"], token=values["CKAN_API_TOKEN"], run_dir=run_dir, env=env)
     finally:
         ckan_sh("stop", timeout=120, check=False)
+
+
+# the national catalog's ports (GD-Catalog, a second CKAN that harvests ours: test_ckan_harvest.py), beside the
+# test CKAN's; TAMBON_TEST_NATIONAL_CKAN_PORTS="web,postgres,redis" moves them; worker N adds 1000 * N
+NATIONAL_PORTS = dict(
+    zip(
+        ("TAMBON_CKAN_PORT", "TAMBON_CKAN_PG_PORT", "TAMBON_CKAN_REDIS_PORT"),
+        (
+            str(int(port) + 1000 * _WORKER)
+            for port in (os.environ.get("TAMBON_TEST_NATIONAL_CKAN_PORTS") or "5058,54358,63758").split(",")
+        ),
+        strict=True,
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def national_ckan():
+    """A second CKAN playing the national catalog (``ckan.sh`` with ``TAMBON_CKAN_ROLE=national``: ckanext-harvest
+    added to the shared virtualenv under its install lock), on its own ports and run dir; always stopped, and
+    its run dir wiped, at the end of the module."""
+    env = {**os.environ, **NATIONAL_PORTS, "TAMBON_CKAN_ROLE": "national"}
+    home = Path(env.get("TAMBON_CKAN_HOME") or REPO_ROOT / ".cache" / "ckan")
+    run_dir = home / f"run-national-test-{NATIONAL_PORTS['TAMBON_CKAN_PORT']}"
+    env["TAMBON_CKAN_HOME"] = str(home)
+    env["TAMBON_CKAN_RUN"] = str(run_dir)
+
+    def ckan_sh(command: str, timeout: float, check: bool = True) -> None:
+        subprocess.run(["bash", str(CKAN_SH), command], env=env, check=check, timeout=timeout)
+
+    ckan_sh("stop", timeout=120, check=False)  # a session killed before its teardown
+    shutil.rmtree(run_dir, ignore_errors=True)
+    try:
+        ckan_sh("install", timeout=900)
+        ckan_sh("start", timeout=300)
+        values = _read_env_file(run_dir / "env")
+        yield CkanServer(url=values["CKAN_URL"], token=values["CKAN_API_TOKEN"], run_dir=run_dir, env=env)
+    finally:
+        ckan_sh("stop", timeout=120, check=False)
+        shutil.rmtree(run_dir, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""District offices in CKAN: one organisation and one read-only office user per amphoe, from the registry.
+"""District offices in CKAN: one organisation and one office user per amphoe, from the registry.
 
 Why an organisation per amphoe (อำเภอ), not per province: in CKAN, being a member of an
 organisation, in any role, is what lets a user read that organisation's private datasets (the
@@ -13,8 +13,12 @@ The province stays on each organisation (its code and Thai and English names in 
 dataset to one user inside a province organisation, but they are off by default and every new
 dataset would need its collaborator added; an organisation per district needs no setting.
 
-The office user is a ``member`` (read-only) of its organisation, never an ``editor``: an editor
-can make a private dataset public, which would publish personal data.
+The office user is an ``editor`` of its organisation: CKAN lets only editors add a resource, and
+the office sends its corrected workbook back by adding it to its own correction dataset. An
+editor could also make a private dataset public, which would publish the personal data the
+workbooks hold: our CKAN extension refuses that, and everything else an editor could do beyond
+adding its corrections, to anyone but a sysadmin in an office organisation
+(``ckanext/tambon/office_guard.py``).
 
 Names are derived from codes, so they never change with a spelling: organisation
 ``amphoe-4701``, user ``office-4701``. The data team's organisation (``tambon-data-team``)
@@ -36,7 +40,7 @@ from catalog.ckan_client import CkanClient
 
 DATA_TEAM_ORG = "tambon-data-team"
 DATA_TEAM_TITLE = "ทีมข้อมูล กรมการปกครอง (ภายใน) / DOPA data team (internal)"
-OFFICE_ROLE = "member"  # read the organisation's private datasets, change nothing
+OFFICE_ROLE = "editor"  # read the organisation's private datasets and add corrections (office_guard.py: no more)
 EMAIL_DOMAIN = "offices.tambon-opendata.invalid"  # a placeholder until the office gives its own address
 CREDENTIALS_HEADER = ["user", "password", "organization", "amphoe_code", "name_th", "name_en"]
 
@@ -173,7 +177,7 @@ def ensure_data_team(client: CkanClient, result: SyncResult | None = None) -> di
 def sync_offices(
     client: CkanClient, offices: list[Office], on_new_user: Callable[[Office, str], None] = lambda o, p: None
 ) -> SyncResult:
-    """Organisations, office users and their read-only memberships for ``offices``; idempotent.
+    """Organisations, office users and their memberships for ``offices``; idempotent.
 
     Reads first and writes only what differs, so a second run makes no write call. A new
     user's password is random (``secrets``) and handed to ``on_new_user`` as soon as the user

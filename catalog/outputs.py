@@ -222,9 +222,12 @@ def _quality_outputs(spec: DatasetSpec, quality: pd.DataFrame, reasons: pd.DataF
             },
             description={
                 "th": "ความครบถ้วนและความถูกต้องของข้อมูลที่ได้รับในแต่ละรอบ รายตำบล อำเภอ จังหวัด และประเทศ"
-                " ใช้ประกอบการคัดเลือกอำเภอต้นแบบ (หลักเกณฑ์ข้อ 2)",
+                " ใช้ประกอบการคัดเลือกอำเภอต้นแบบ (หลักเกณฑ์ข้อ 2) และการแก้ไขข้อมูลของอำเภอ (คอลัมน์ correction_*:"
+                " แถวที่ส่งคืนให้แก้ไข แก้ไขแล้ว ยังไม่ได้แก้ไข ทันกำหนด และระยะเวลาแก้ไข ว่างในแถวระดับตำบล)",
                 "en": "Completeness and accuracy of the data received each round, by tambon, amphoe,"
-                " province and nation (criterion 2 of the role-model district selection).",
+                " province and nation (criterion 2 of the role-model district selection), and how the district"
+                " offices corrected their rows (correction_* columns: rows returned, fixed, still open, on time and"
+                " the turnaround; blank on tambon rows).",
             },
             schema=_schema([*head, *(common[c] for c in quality_fields)], ["round", "level", "area_code"]),
             frame=quality,

@@ -24,6 +24,7 @@ from pipelines.declarations import DatasetSpec, load_datasets
 from pipelines.partitions import rounds
 from pipelines.progress import say
 from pipelines.report.corrections import OFFICES_FOLDER
+from pipelines.report.corrections.measured import LOOP_TABLE, MEASURES, loop_totals
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
 from pipelines.rounds import parse_round
 from pipelines.scorecards import MissingInputError, Scorecard, compute_round, scorecard_outputs
@@ -53,6 +54,26 @@ def _files_table(balance, limit: int = 300) -> dg.MetadataValue:
     if len(balance) > limit:
         lines.append(f"| … {len(balance) - limit:,} more files in the run report | | | | | | | |")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def correction_metadata(loop: pd.DataFrame) -> dict[str, dg.MetadataValue]:
+    """The correction loop (issue #14.4) as the quality asset's metadata: the nation's totals, one value each
+    (so Dagster plots them over the rounds), and the per-office table (``corrections.measured``)."""
+    totals = loop_totals(loop)
+    out: dict[str, dg.MetadataValue] = {
+        "corrections_offices": dg.MetadataValue.int(totals["offices"]),
+    }
+    for column in MEASURES:
+        value = totals[column]
+        if value is None:
+            out[column] = dg.MetadataValue.null()
+        elif isinstance(value, int):
+            out[column] = dg.MetadataValue.int(value)
+        else:
+            out[column] = dg.MetadataValue.float(value)
+    shown = loop[["level", "area_code", "area_name_th", *MEASURES]].astype(object)
+    out["corrections_by_office"] = dg.MetadataValue.md(shown.where(shown.notna(), "–").to_markdown(index=False))
+    return out
 
 
 def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
@@ -167,12 +188,13 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
                 f"{len(figures['tambons_not_reported'])} tambons not reported",
             )
             return dg.MaterializeResult(
-                metadata={k: v for k, v in figures.items() if k != "tambons_not_reported"}
+                metadata={k: v for k, v in figures.items() if k not in ("tambons_not_reported", "corrections")}
                 | {
                     "tambons_not_reported": len(figures["tambons_not_reported"]),
                     "quality_page": dg.MetadataValue.path(str(page)),
                     "tambons_not_reported_list": dg.MetadataValue.path(str(full_list)),
-                },
+                }
+                | correction_metadata(job.work.read(LOOP_TABLE)),
                 check_results=[
                     checks.completeness(spec, figures, missing, links),
                     checks.reported_by_deadline(deadline, judged_on, late, missing.tambons, links),

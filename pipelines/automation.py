@@ -207,6 +207,41 @@ def landing_sensor(spec: DatasetSpec, job_name: str) -> dg.SensorDefinition:
     return sensor
 
 
+def office_uploads_sensor(spec: DatasetSpec) -> dg.SensorDefinition:
+    """``<dataset>_office_uploads``: the corrections the district offices added in CKAN, landed in their round.
+
+    Only lands files (pipelines/office_returns.py); the landing sensor then re-runs the round they
+    belong to, exactly as for a file a field office copied in. The cursor holds the uploads already
+    landed (resource and upload time), so a tick downloads only what is new; a refused one (a link
+    elsewhere, too large) is said in the log, once.
+    """
+
+    @dg.sensor(
+        name=f"{spec.name}_office_uploads",
+        required_resource_keys={"ckan"},
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Corrections the district offices send back through CKAN land in data/landing/{spec.name}/"
+        "<round>/corrections/ / ไฟล์แก้ไขที่อำเภอส่งกลับทาง CKAN ถูกนำเข้ารอบของมัน",
+    )
+    def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        from pipelines.office_returns import land_uploads
+
+        seen: set[str] = set(json.loads(context.cursor)) if context.cursor else set()
+        handled = land_uploads(context.resources.ckan.client(), spec, Layout.from_env(), seen)
+        for item in handled:
+            if item.path is not None:
+                context.log.info(f"อำเภอ {item.amphoe_code} ส่งไฟล์แก้ไข รอบ {item.round} / office {item.amphoe_code} "
+                                 f"sent corrections for {item.round}: {item.path.name}")  # fmt: skip
+            else:
+                context.log.warning(f"อำเภอ {item.amphoe_code}: {item.reason}")
+        if not handled:
+            return dg.SkipReason("ไม่มีไฟล์แก้ไขใหม่ / no new corrections")
+        return dg.SensorResult(cursor=json.dumps(sorted(seen | {h.key for h in handled})))
+
+    return sensor
+
+
 def _has_files(layout: Layout, dataset: str, round_: Round) -> bool:
     return any(any(p.is_file() for p in folder.rglob("*")) for folder in layout.landing_dirs(dataset, round_))
 

@@ -400,7 +400,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_offices_sync(args: argparse.Namespace) -> int:
-    """Organisations and read-only users of the district offices in CKAN (catalog/offices.py); idempotent.
+    """Organisations and users of the district offices in CKAN (catalog/offices.py); idempotent.
 
     New users' passwords go to a file only its owner can read (0600), never to the screen or a log:
     the data team hands each office its line, then deletes the file.

@@ -11,7 +11,7 @@ import dagster as dg
 
 from pipelines import alerts
 from pipelines.assets import SCORECARDS_GROUP, ckan_asset, ckan_corrections_asset, dataset_assets, scorecard_asset
-from pipelines.automation import landing_sensor, monthly_schedule
+from pipelines.automation import landing_sensor, monthly_schedule, office_uploads_sensor
 from pipelines.declarations import load_datasets
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
 from pipelines.scorecards import load_scorecards
@@ -30,10 +30,12 @@ def build_definitions() -> dg.Definitions:
     assets = [a for spec in specs.values() for a in dataset_assets(spec)]
     assets += [scorecard_asset(card) for card in cards.values()]
     resources: dict = {"data": DataLayout(), "catalog": LocalCatalogResource(), "locks": RunLocks()}
-    if os.environ.get("CKAN_URL"):  # publish to CKAN too when one is configured
+    sensors: list[dg.SensorDefinition] = []
+    if os.environ.get("CKAN_URL"):  # publish to CKAN, and read the offices' corrections, when one is configured
         assets += [ckan_asset(name) for name in [*specs, *cards]]
         assets += [ckan_corrections_asset(spec) for spec in specs.values() if spec.has_quality_figures]
         resources["ckan"] = CkanResource(url=os.environ["CKAN_URL"])
+        sensors += [office_uploads_sensor(spec) for spec in specs.values() if spec.has_quality_figures]
     jobs = {
         name: dg.define_asset_job(
             round_job_name(name),
@@ -51,6 +53,7 @@ def build_definitions() -> dg.Definitions:
         assets=assets,
         jobs=[*jobs.values(), scorecards],
         sensors=[
+            *sensors,
             *(landing_sensor(spec, round_job_name(name)) for name, spec in specs.items()),
             alerts.alert_on_run_failure,
             alerts.alert_on_check_failure,

@@ -44,10 +44,11 @@ class CkanResource(dg.ConfigurableResource):
     organization: str = "dopa"
     organization_title: str = "กรมการปกครอง"
 
+    def client(self) -> CkanClient:
+        return CkanClient(self.url, token_from_environment(Path(self.secrets_file)))
+
     def publisher(self, local: LocalCatalog) -> CkanPublisher:
-        token = token_from_environment(Path(self.secrets_file))
-        client = CkanClient(self.url, token)
-        return CkanPublisher(client, local, Organization(self.organization, self.organization_title))
+        return CkanPublisher(self.client(), local, Organization(self.organization, self.organization_title))
 
 
 class RunLocks(dg.ConfigurableResource):

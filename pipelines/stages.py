@@ -41,6 +41,7 @@ from pipelines.layout import Layout
 from pipelines.report import write_quality_page
 from pipelines.report.corrections import Written, write_correction_workbooks
 from pipelines.report.corrections.applied import CORRECTIONS_TABLE, correction_figures, correction_files
+from pipelines.report.corrections.measured import LOOP_TABLE, correction_loop, loop_totals, published_on, with_quality
 from pipelines.report.internal_tables import QUARANTINE_FILE, write_frame_csv, write_quarantine_csv
 from pipelines.rounds import Round
 from pipelines.work import WorkArea
@@ -133,8 +134,19 @@ def balance_by_file(job: RoundJob) -> pd.DataFrame:
 
 
 def quality(job: RoundJob) -> dict[str, Any]:
+    """Completeness, accuracy, timeliness and the correction loop (issue #14.4) per area.
+
+    The loop (``correction_loop`` in the work area: per office, province, nation) is measured here,
+    once, and its columns join the quality figures: the report, the published quality table, the
+    scorecard, the Dagster metadata and the next round's workbooks all read these numbers.
+    """
     con = tables.connect(job.geography, job.work.folder / "spill")
     figures, reasons = tables.quality(con, job.spec, job.round, job.work, reporting_deadline(job.spec, job.round))
+    loop = correction_loop(
+        job.spec, job.round, job.work, job.geography, published_on(job.layout.reports(job.spec.name, job.round))
+    )
+    figures = with_quality(figures, loop)
+    job.work.write(LOOP_TABLE, loop)
     job.work.write("quality", figures)
     job.work.write("quality_reasons", reasons)
     nation = figures[figures["level"] == "nation"].iloc[0]
@@ -145,6 +157,7 @@ def quality(job: RoundJob) -> dict[str, Any]:
         "villages_expected": int(nation["villages_expected"]),
         "villages_accepted": int(nation["villages_accepted"]),
         "tambons_not_reported": not_reported(figures)["area_code"].tolist(),
+        "corrections": loop_totals(loop),
     }
 
 
@@ -271,13 +284,18 @@ def field_workers(job: RoundJob) -> Path | None:
     return target
 
 
+def _blank(value: object) -> bool:
+    """NaN or pd.NA (a figure with nothing to measure): written as JSON null, not NaN."""
+    return not isinstance(value, str | list | dict) and bool(pd.isna(value))
+
+
 def _quality_report(figures: pd.DataFrame) -> dict[str, Any]:
     nation = figures[figures["level"] == "nation"].iloc[0].to_dict()
     provinces = figures[(figures["level"] == "province") & (figures["rows_received"] > 0)]
     columns = ["area_code", "area_name_th", "area_name_en", "completeness_pct", "accuracy_pct", "on_time_pct"]
     columns += ["tambons_expected", "tambons_reported"]
     return {
-        "quality": {k: (v.item() if hasattr(v, "item") else v) for k, v in nation.items()},
+        "quality": {k: (None if _blank(v) else v.item() if hasattr(v, "item") else v) for k, v in nation.items()},
         "quality_by_province": json.loads(provinces[columns].to_json(orient="records", force_ascii=False)),
         "tambons_not_reported": not_reported(figures)["area_code"].tolist(),
     }

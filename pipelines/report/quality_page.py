@@ -34,6 +34,7 @@ from catalog.outputs import common_fields
 from pipelines.deadlines import NOT_REPORTED_FILE, provinces_that_sent_data
 from pipelines.declarations import DatasetSpec
 from pipelines.report import svg
+from pipelines.report.corrections.measured import LOOP_TABLE
 from pipelines.report.internal_tables import QUARANTINE_FILE
 from pipelines.rounds import THAI_MONTHS_ABBR, Round, parse_round
 from validation.codes import catalogue, message
@@ -186,6 +187,8 @@ class RoundTables:
     quality: pd.DataFrame
     reasons: pd.DataFrame
     files: pd.DataFrame
+    #: the correction loop (``corrections.measured.correction_loop``): offices, provinces, nation
+    corrections: pd.DataFrame | None = None
 
     def level(self, level: str) -> pd.DataFrame:
         """The figures of one level (tambon, amphoe, province, nation): every section reads one level."""
@@ -236,11 +239,13 @@ def read_round(work_root: Path, round_: Round) -> RoundTables:
         )
     files_path = folder / "files.parquet"
     reasons_path = folder / "quality_reasons.parquet"
+    loop_path = folder / f"{LOOP_TABLE}.parquet"
     return RoundTables(
         round_,
         pd.read_parquet(folder / "quality.parquet"),
         pd.read_parquet(reasons_path) if reasons_path.is_file() else pd.DataFrame(columns=["level", "reason"]),
         pd.read_parquet(files_path) if files_path.is_file() else pd.DataFrame(columns=["name", "status"]),
+        pd.read_parquet(loop_path) if loop_path.is_file() else None,
     )
 
 
@@ -567,6 +572,72 @@ def missing_section(tables: RoundTables, internal_files: Collection[str] = ()) -
     return f"{head}{note}{full_list}{grid}{_silent_provinces(silent, by_province, amphoes)}</section>"
 
 
+def _days(value: object) -> str:
+    """Whole days (a median may be half a day); a dash for none."""
+    if value is None or pd.isna(value):
+        return "–"
+    return svg.fmt_number(float(value), 0 if float(value).is_integer() else 1)
+
+
+CORRECTION_COLUMNS = (
+    ("correction_rows_returned", "ส่งคืนให้แก้ไข", "Returned"),
+    ("correction_rows_fixed", "แก้ไขแล้ว", "Fixed"),
+    ("correction_rows_open", "ยังไม่ได้แก้ไข", "Still open"),
+    ("correction_rows_fixed_on_time", "แก้ไขทันกำหนด", "Fixed on time"),
+    ("corrections_on_time_pct", "ทันกำหนด (%)", "On time (%)"),
+    ("correction_turnaround_days_median", "ระยะเวลา มัธยฐาน (วัน)", "Turnaround median (days)"),
+    ("correction_turnaround_days_max", "นานที่สุด (วัน)", "Longest (days)"),
+)
+
+
+def _correction_row(row: dict, label: str, css: str = "") -> str:
+    cells = []
+    for column, _, _ in CORRECTION_COLUMNS:
+        value = row[column]
+        shown = pct(value) if column.endswith("_pct") else _days(value) if "days" in column else num(value)
+        cells.append(f'<td class="num">{shown}</td>')
+    return f'<tr class="{css}"><th>{label}</th>{"".join(cells)}</tr>'
+
+
+def corrections_section(tables: RoundTables) -> str:
+    """Per district office: rows returned for correction, fixed, still open, on time, and the turnaround.
+
+    The figures of ``corrections.measured`` (also published in the quality table); office names and
+    counts only, never a row.
+    """
+    head = '<section id="corrections"><h2>' + bilingual("การแก้ไขข้อมูลของอำเภอ", "Corrections by district office")
+    head += "</h2>"
+    loop = tables.corrections
+    offices = loop[loop["level"] == "amphoe"] if loop is not None else pd.DataFrame()
+    if offices.empty:
+        return head + '<p class="empty ok">ไม่มีแถวที่ต้องส่งคืนให้อำเภอแก้ไข / no row was returned to an office</p></section>'
+    note = (
+        '<p class="note">แถวที่ไม่ผ่านการตรวจสอบส่งคืนให้อำเภอในแบบแก้ไขข้อมูล แก้ไขแล้วเมื่อข้อมูลที่อำเภอส่งกลับผ่านการตรวจสอบ '
+        "ทันกำหนดเมื่อส่งภายในกำหนดส่งแก้ไข ระยะเวลาแก้ไขนับเป็นวันเต็มตั้งแต่วันที่จัดทำแบบแก้ไขจนถึงวันที่อำเภอส่งข้อมูลที่แก้ไข / "
+        '<span lang="en">Rows held back go back to their district office in its correction workbook; a row is fixed '
+        "when the office's correction passes every check, on time when it was uploaded by the correction deadline; "
+        "turnaround is whole days from the workbook's production to the upload of the fix.</span></p>"
+    )
+    header = "".join(
+        f'<th class="num">{esc(th)}<span class="en">{esc(en)}</span></th>' for _, th, en in CORRECTION_COLUMNS
+    )
+    body = []
+    for province in loop[loop["level"] == "province"].sort_values("area_code").to_dict("records"):
+        code = province["area_code"]
+        label = f"{esc(province['area_name_th'])} <span class='en'>{esc(province['area_name_en'])}</span> ({esc(code)})"
+        body.append(_correction_row(province, label, "group province"))
+        for office in offices[offices["area_code"].str.startswith(code)].sort_values("area_code").to_dict("records"):
+            name = f"{esc(office['area_name_th'])} <span class='en'>{esc(office['area_name_en'])}</span>"
+            body.append(_correction_row(office, f"{name} ({esc(office['area_code'])})"))
+    for nation in loop[loop["level"] == "nation"].to_dict("records"):
+        body.append(_correction_row(nation, bilingual("รวมทั้งประเทศ", "Nation"), "group"))
+    table = (
+        f"<table class='corrections'><thead><tr><th>{bilingual('อำเภอ', 'District office')}</th>{header}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+    return f"{head}{note}{table}</section>"
+
+
 def _files_table(files: pd.DataFrame) -> str:
     """File name, problem code, and the Thai and English message an office is sent."""
     rows = "".join(
@@ -700,12 +771,19 @@ def trend_section(trend: pd.DataFrame, rounds: list[Round], targets: Targets) ->
 
 
 def definitions() -> str:
-    """What the two percentages mean, in the words of the published data dictionary."""
+    """What the percentages and the correction figures mean, in the words of the published data dictionary."""
     fields = common_fields()
     items = "".join(
         f"<dt>{bilingual(fields[k]['title_th'], fields[k]['title'])}</dt>"
         f"<dd>{esc(fields[k]['description_th'])} <span class='en' lang='en'>{esc(fields[k]['description'])}</span></dd>"
-        for k in ("completeness_pct", "accuracy_pct", "rows_quarantined")
+        for k in (
+            "completeness_pct",
+            "accuracy_pct",
+            "rows_quarantined",
+            "correction_rows_fixed",
+            "corrections_on_time_pct",
+            "correction_turnaround_days_median",
+        )
         if k in fields
     )
     return f'<section id="definitions"><h2>{bilingual("นิยาม", "Definitions")}</h2><dl>{items}</dl></section>'
@@ -724,6 +802,7 @@ def _header(dataset: DatasetSpec, round_: Round, rounds: list[Round]) -> str:
             ("reasons", "สาเหตุ"),
             ("not-reported", "ตำบลที่ยังไม่รายงาน"),
             ("files", "ไฟล์ที่อ่านไม่ได้"),
+            ("corrections", "การแก้ไขของอำเภอ"),
             ("trend", "แนวโน้ม"),
             ("definitions", "นิยาม"),
         )
@@ -758,6 +837,7 @@ def render_quality_page(
             reasons_section(tables, internal_files),
             missing_section(tables, internal_files),
             files_section(tables),
+            corrections_section(tables),
             trend_section(trend, rounds, targets),
             definitions(),
             "</main>",

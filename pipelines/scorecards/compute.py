@@ -123,11 +123,17 @@ def _value_sql(criterion: Criterion) -> str:
     if criterion.combine == "single":
         return columns[0]
     parts = [f"coalesce({c}, 0.0)" for c in columns]
+    # ``also_counts`` switched on: a figure taken in when the unit has one (a district with nothing to
+    # correct has no on-time-corrections figure; it is scored on the others, not given 0)
+    extras = [f"CAST({ident(c)} AS DOUBLE)" for c in criterion.also]
     if criterion.combine == "mean":
-        return f"(({' + '.join(parts)}) / {len(parts)})"
+        total = " + ".join([*parts, *(f"coalesce({e}, 0.0)" for e in extras)])
+        count = " + ".join([str(len(parts)), *(f"({e} IS NOT NULL)::INTEGER" for e in extras)])
+        return f"(({total}) / ({count}))"
     if criterion.combine == "sum":
-        return f"({' + '.join(parts)})"
-    return f"{criterion.combine.replace('min', 'least').replace('max', 'greatest')}({', '.join(parts)})"
+        return f"({' + '.join([*parts, *(f'coalesce({e}, 0.0)' for e in extras)])})"
+    # least/greatest skip NULLs: a blank extra leaves the others to decide
+    return f"{criterion.combine.replace('min', 'least').replace('max', 'greatest')}({', '.join([*parts, *extras])})"
 
 
 def _where(conditions: dict[str, Any]) -> str:
@@ -149,7 +155,8 @@ def _order(card: Scorecard) -> str:
 
 def _check_input(card: Scorecard, name: str, frame: pd.DataFrame) -> None:
     spec = card.inputs[name]
-    missing = [c for c in (spec.key, *spec.columns, *spec.filter) if c not in frame.columns]
+    optional = card.optional_columns(name)
+    missing = [c for c in (spec.key, *spec.columns, *spec.filter) if c not in frame.columns and c not in optional]
     if missing:
         raise ScorecardError(
             f"{card.name}: input {name!r} ({spec.output}) has no column(s) {missing}; it has {list(frame.columns)}"

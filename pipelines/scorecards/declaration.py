@@ -71,6 +71,11 @@ class Criterion:
     where: dict[str, Any]
     normalise: Normalise
     kind: str = "score"
+    #: ``source.also_counts`` switched on: columns combined with ``columns`` when the unit has a figure there
+    #: (a blank one is left out of the combination rather than counted as 0)
+    also: tuple[str, ...] = ()
+    #: ``source.also_counts`` switched off: declared, not read (an older round may not publish them)
+    also_off: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,12 @@ class Scorecard:
     def share(self, criterion: Criterion) -> float:
         """The criterion's part of the total (weights are relative, the total is 0-100)."""
         return criterion.weight / self.total_weight
+
+    def optional_columns(self, input_name: str) -> set[str]:
+        """Columns of an input only switched-off ``also_counts`` name: a published table may lack them."""
+        read = {c for cr in self.criteria if cr.input == input_name for c in (*cr.columns, *cr.also, *cr.where)}
+        off = {c for cr in self.criteria if cr.input == input_name for c in cr.also_off}
+        return off - read
 
     def criterion(self, id_: str) -> Criterion:
         for c in self.criteria:
@@ -238,7 +249,14 @@ def _criteria(raw: Any, inputs: dict[str, Input], where: str) -> tuple[Criterion
                 raise ScorecardError(f"{at}: combine must be one of {COMBINES}, got {combine!r}")
         where_ = source.get("where", {}) or {}
         declared = inputs[input_name].columns
-        for column in (*columns, *where_):
+        switches = source.get("also_counts", {}) or {}
+        if not isinstance(switches, dict) or not all(isinstance(v, bool) for v in switches.values()):
+            raise ScorecardError(f"{at}: also_counts must map columns to true or false, got {switches!r}")
+        if switches and combine == "single":
+            raise ScorecardError(f"{at}: also_counts needs 'columns' and a 'combine', not a single 'column'")
+        also = tuple(c for c, on in switches.items() if on)
+        also_off = tuple(c for c, on in switches.items() if not on)
+        for column in (*columns, *where_, *switches):
             if column not in declared:
                 raise ScorecardError(
                     f"{at}: column {column!r} is not among input {input_name!r}'s columns {list(declared)}"
@@ -259,6 +277,8 @@ def _criteria(raw: Any, inputs: dict[str, Input], where: str) -> tuple[Criterion
                 where=dict(where_),
                 normalise=_normalise(_need(entry, "normalise", at), f"{at}.normalise"),
                 kind=kind,
+                also=also,
+                also_off=also_off,
             )
         )
     return tuple(out)

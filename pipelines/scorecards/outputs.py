@@ -76,7 +76,10 @@ def describe_normalise(norm: Normalise) -> tuple[str, str]:
 def _criterion_fields(card: Scorecard, c: Criterion) -> list[dict[str, Any]]:
     how_th, how_en = describe_normalise(c.normalise)
     source = card.inputs[c.input]
-    cols = ", ".join(c.columns)
+    cols = cols_th = ", ".join(c.columns)
+    if c.also:  # switched on in the declaration: combined when the unit has the figure
+        cols += f" and {', '.join(c.also)} where not blank"
+        cols_th += f" และ {', '.join(c.also)} เมื่อมีค่า"
     combine_en = {"single": "", "mean": "mean of ", "sum": "sum of ", "min": "lowest of ", "max": "highest of "}
     combine_th = {"single": "", "mean": "ค่าเฉลี่ยของ ", "sum": "ผลรวมของ ", "min": "ค่าต่ำสุดของ ", "max": "ค่าสูงสุดของ "}
     where = "".join(f", {k} = {v}" for k, v in {**source.filter, **c.where}.items())
@@ -90,7 +93,7 @@ def _criterion_fields(card: Scorecard, c: Criterion) -> list[dict[str, Any]]:
             f"{tag_th}: ค่าที่รายงาน",
             f"{c.title_en}. Raw value: {combine_en[c.combine]}{cols} from {source.output}{where}; "
             "empty when the unit has no row there.",
-            f"{c.title_th} ค่าที่ได้จาก {combine_th[c.combine]}{cols} ในชุดข้อมูล {source.output}{where} "
+            f"{c.title_th} ค่าที่ได้จาก {combine_th[c.combine]}{cols_th} ในชุดข้อมูล {source.output}{where} "
             "ว่างเมื่อไม่มีข้อมูลของหน่วยนี้",
         ),
         _field(

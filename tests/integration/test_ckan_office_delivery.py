@@ -1,7 +1,7 @@
 """Correction workbooks reach their own district office alone, through CKAN's own permissions.
 
 A small round (one province) is run up to the correction workbooks; ``tambon offices sync``
-makes the province's district organisations and read-only office users; the pipeline's
+makes the province's district organisations and office users; the pipeline's
 ``ckan_corrections`` asset delivers each workbook as a private dataset of its office's
 organisation. Then, over HTTP as each person would: the office's user finds, reads and
 downloads its own workbook; an anonymous visitor and another office's user find nothing and
@@ -159,7 +159,7 @@ def world(ckan_server, tmp_path_factory):
     mp.undo()
 
 
-def test_sync_makes_organisations_and_read_only_users_then_nothing(world):
+def test_sync_makes_organisations_and_office_users_then_nothing(world):
     assert world["first_sync"] == 0
     admin: Viewer = world["admin"]
     offices = offices_from_registry([PROVINCE])
@@ -167,7 +167,7 @@ def test_sync_makes_organisations_and_read_only_users_then_nothing(world):
         org = admin.action("organization_show", id=office.org, include_users=True)
         assert org["title"] == office.title
         capacities = {u["name"]: u["capacity"] for u in org["users"]}
-        assert capacities[office.user] == "member", "read-only: an editor could make a workbook public"
+        assert capacities[office.user] == "editor", "adds its corrections (office_guard refuses the rest)"
         assert not {o.user for o in offices if o != office} & set(capacities), "no other office is a member"
     data_team = admin.action("organization_show", id=DATA_TEAM_ORG, include_users=True)
     assert not [u for u in data_team["users"] if u["name"].startswith("office-")]
@@ -373,6 +373,56 @@ def test_the_sysadmin_sees_all(world):
     assert world["resource"]["id"] in _text(admin.action("package_activity_list", id=world["name"]))
     assert admin.get(f"/dataset/{world['name']}").status_code == 200
     assert world["package"]["id"] in admin.get(f"/dataset/{world['name']}.ttl").text  # DCAT names it by id
+
+
+def _upload(viewer: Viewer, package_id: str, name: str, data: bytes) -> requests.Response:
+    """A file added to a dataset as ``viewer`` would through CKAN's resource form (multipart ``resource_create``)."""
+    return requests.post(
+        f"{viewer.url}/api/3/action/resource_create",
+        data={"package_id": package_id, "name": name, "format": "XLSX"},
+        files={"upload": (name, data)},
+        headers=viewer.headers,
+        timeout=60,
+    )
+
+
+def test_an_office_sends_corrections_back_and_can_do_nothing_that_publishes(world):
+    """The office user is an editor so that it can add its corrections; office_guard refuses everything else."""
+    office, other, anonymous, admin = world["office"], world["other"], world["anonymous"], world["admin"]
+    package, delivered = world["package"], world["resource"]
+    sent = _upload(office, package["id"], "แก้ไขแล้ว.xlsx", b"corrected workbook bytes")
+    assert sent.status_code == 200 and sent.json()["success"], sent.text
+    upload = sent.json()["result"]
+    assert office.get(upload["url"]).content == b"corrected workbook bytes"
+    # nobody else can add to the office's dataset, or see what it sent
+    for viewer in (other, anonymous):
+        assert _upload(viewer, package["id"], "x.xlsx", b"x").status_code == 403, viewer.label
+        assert viewer.post("resource_show", id=upload["id"]).status_code in (403, 404), viewer.label
+        assert viewer.get(upload["url"]).status_code in (403, 404), viewer.label
+    refused = {
+        "make it public": office.post("package_patch", id=package["id"], private=False),
+        "update without saying private": office.post("package_update", **{**package, "private": None}),
+        "create a dataset in its organisation": office.post(
+            "package_create",
+            **{**{k: v for k, v in package.items() if k not in ("id", "resources")}, "name": "office-made-this",
+               "private": False},
+        ),
+        "bulk make public": office.post("bulk_update_public", org_id=package["owner_org"], datasets=[package["id"]]),
+        "bulk delete": office.post("bulk_update_delete", org_id=package["owner_org"], datasets=[package["id"]]),
+        "delete the dataset": office.post("package_delete", id=package["id"]),
+        "move it to another organisation": office.post(
+            "package_owner_org_update", id=package["id"], organization_id=org_name(world["other_code"])
+        ),
+        "replace the delivered workbook": office.post("resource_patch", id=delivered["id"], name="mine now"),
+        "delete the delivered workbook": office.post("resource_delete", id=delivered["id"]),
+    }  # fmt: skip
+    assert {what: r.status_code for what, r in refused.items()} == dict.fromkeys(refused, 403)
+    shown = admin.action("package_show", id=package["id"])
+    assert shown["private"] is True and shown["organization"]["name"] == org_name(world["own"])
+    assert any(r["id"] == delivered["id"] and r["name"] == delivered["name"] for r in shown["resources"])
+    # what it sent stays sent (a later upload supersedes it: nothing is lost); the data team may still do all
+    assert office.post("resource_delete", id=upload["id"]).status_code == 403
+    assert admin.post("resource_patch", id=delivered["id"], description=delivered["description"]).status_code == 200
 
 
 def test_the_gate_refuses_a_workbook_for_a_public_dataset(world):

@@ -82,7 +82,7 @@ def test_one_organisation_and_user_per_district_named_by_code():
     assert mueang.title.startswith("ที่ทำการปกครองอำเภอเมืองสกลนคร จังหวัดสกลนคร / ")
     everyone = offices_from_registry()
     assert len(everyone) == 878 and len({o.org for o in everyone}) == 878
-    assert DATA_TEAM_ORG not in {o.org for o in everyone} and OFFICE_ROLE == "member"
+    assert DATA_TEAM_ORG not in {o.org for o in everyone} and OFFICE_ROLE == "editor"
     assert dataset_name("village_profile", "4701") == "corrections-village-profile-4701"
     assert dataset_name("village_profile", None) == "corrections-village-profile-unattributed"
 

@@ -13,6 +13,8 @@ workbook per district office::
   province's and the declared targets, its tambons (each tambon team's figures and sheets),
   the files received, those that could not be read and why, the tambons and villages not
   reported, and the deadline for corrections;
+* how the office answered its earlier rounds' workbooks: rows returned, fixed, still open, fixed by
+  the deadline and the turnaround (``measured``), so the loop is seen by those it measures;
 * a sheet per file with rows to correct: every quarantined row as received, in the form's
   order, faulty cells red, the reasons in Thai and English, an empty note column, and the
   row's identity (file SHA-256, sheet, row) in hidden columns for reading it back
@@ -42,6 +44,7 @@ from pathlib import Path
 from pipelines.aggregate.geography import Geography
 from pipelines.deadlines import reporting_deadline, today
 from pipelines.declarations import DatasetSpec
+from pipelines.report.corrections.measured import earlier_rounds, record_published
 from pipelines.report.corrections.round_data import NOBODY, Context, HeldRow, RoundTables, load_round
 from pipelines.report.corrections.round_data import held_rows as _held_rows
 from pipelines.report.corrections.workbook import write_data_team_workbook, write_office_workbook
@@ -185,6 +188,7 @@ def write_correction_workbooks(
         deadline=correction_deadline(spec, round_),
         produced=produced or today(),
         targets=_targets(spec),
+        history=earlier_rounds(work.folder.parent, round_),
     )
     folder = reports_dir / OFFICES_FOLDER
     written = Written(deadline=ctx.deadline)
@@ -207,6 +211,7 @@ def write_correction_workbooks(
     written.data_team = write_data_team_workbook(reports_dir / DATA_TEAM_FILE, ctx, nobody)
     written.rows_unattributed = len(nobody)
     written.files_unattributed = int(tables.files["amphoe_code"].isna().sum())
+    record_published(reports_dir, written.offices, ctx.produced)  # the loop is timed from the first workbook
     keep = {p.name for p in written.offices.values()}
     for old in folder.glob("*.xlsx"):
         if old.name not in keep:

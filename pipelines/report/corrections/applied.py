@@ -126,50 +126,55 @@ def correction_table(spec: DatasetSpec, work: WorkArea, geography: Geography) ->
     con = _connect()
     try:
         _prepare(con, spec, work, geography)
-        table = con.execute(
-            """
-            WITH by_original AS (
-                SELECT office,
-                       count(*) FILTER (WHERE NOT (codes = 'duplicate_row' AND corrected)) AS rows_returned,
-                       count(*) FILTER (WHERE corrected AND codes <> 'duplicate_row') AS rows_corrected,
-                       count(*) FILTER (WHERE codes = 'duplicate_row' AND corrected) AS rows_superseded
-                FROM held WHERE NOT from_correction AND office IS NOT NULL GROUP BY office
-            ),
-            by_file AS (
-                SELECT office, count(*) AS files_returned,
-                       count(*) FILTER (WHERE status = 'rejected') AS files_refused,
-                       sum(rows_unchanged) AS rows_unchanged
-                FROM files_t WHERE office <> '' GROUP BY office
-            ),
-            accepted AS (
-                SELECT corr.office, count(*) AS corrections_accepted
-                FROM accepted_t a JOIN corr ON corr.sha256 = a._file GROUP BY 1
-            ),
-            refused AS (
-                SELECT office, count(*) AS corrections_refused,
-                       count(*) FILTER (WHERE list_contains(string_split(codes, ','), 'correction_outside_area'))
-                           AS corrections_refused_outside_area
-                FROM held WHERE from_correction GROUP BY 1
-            ),
-            offices AS (
-                SELECT office FROM by_original UNION SELECT office FROM by_file
-            )
-            SELECT o.office,
-                   coalesce(f.files_returned, 0) AS files_returned, coalesce(f.files_refused, 0) AS files_refused,
-                   coalesce(b.rows_returned, 0) AS rows_returned, coalesce(b.rows_corrected, 0) AS rows_corrected,
-                   coalesce(b.rows_returned, 0) - coalesce(b.rows_corrected, 0) AS rows_open,
-                   coalesce(b.rows_superseded, 0) AS rows_superseded,
-                   coalesce(a.corrections_accepted, 0) AS corrections_accepted,
-                   coalesce(r.corrections_refused, 0) AS corrections_refused,
-                   coalesce(r.corrections_refused_outside_area, 0) AS corrections_refused_outside_area,
-                   coalesce(f.rows_unchanged, 0) AS rows_unchanged
-            FROM offices o LEFT JOIN by_original b USING (office) LEFT JOIN by_file f USING (office)
-            LEFT JOIN accepted a USING (office) LEFT JOIN refused r USING (office)
-            ORDER BY o.office
-            """
-        ).df()
+        return prepared_table(con)
     finally:
         con.close()
+
+
+def prepared_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """:func:`correction_table` over a connection :func:`_prepare` has filled (``measured`` reuses it)."""
+    table = con.execute(
+        """
+        WITH by_original AS (
+            SELECT office,
+                   count(*) FILTER (WHERE NOT (codes = 'duplicate_row' AND corrected)) AS rows_returned,
+                   count(*) FILTER (WHERE corrected AND codes <> 'duplicate_row') AS rows_corrected,
+                   count(*) FILTER (WHERE codes = 'duplicate_row' AND corrected) AS rows_superseded
+            FROM held WHERE NOT from_correction AND office IS NOT NULL GROUP BY office
+        ),
+        by_file AS (
+            SELECT office, count(*) AS files_returned,
+                   count(*) FILTER (WHERE status = 'rejected') AS files_refused,
+                   sum(rows_unchanged) AS rows_unchanged
+            FROM files_t WHERE office <> '' GROUP BY office
+        ),
+        accepted AS (
+            SELECT corr.office, count(*) AS corrections_accepted
+            FROM accepted_t a JOIN corr ON corr.sha256 = a._file GROUP BY 1
+        ),
+        refused AS (
+            SELECT office, count(*) AS corrections_refused,
+                   count(*) FILTER (WHERE list_contains(string_split(codes, ','), 'correction_outside_area'))
+                       AS corrections_refused_outside_area
+            FROM held WHERE from_correction GROUP BY 1
+        ),
+        offices AS (
+            SELECT office FROM by_original UNION SELECT office FROM by_file
+        )
+        SELECT o.office,
+               coalesce(f.files_returned, 0) AS files_returned, coalesce(f.files_refused, 0) AS files_refused,
+               coalesce(b.rows_returned, 0) AS rows_returned, coalesce(b.rows_corrected, 0) AS rows_corrected,
+               coalesce(b.rows_returned, 0) - coalesce(b.rows_corrected, 0) AS rows_open,
+               coalesce(b.rows_superseded, 0) AS rows_superseded,
+               coalesce(a.corrections_accepted, 0) AS corrections_accepted,
+               coalesce(r.corrections_refused, 0) AS corrections_refused,
+               coalesce(r.corrections_refused_outside_area, 0) AS corrections_refused_outside_area,
+               coalesce(f.rows_unchanged, 0) AS rows_unchanged
+        FROM offices o LEFT JOIN by_original b USING (office) LEFT JOIN by_file f USING (office)
+        LEFT JOIN accepted a USING (office) LEFT JOIN refused r USING (office)
+        ORDER BY o.office
+        """
+    ).df()
     return table.astype({name: "int64" for name in FIGURES})
 
 

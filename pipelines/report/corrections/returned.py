@@ -111,6 +111,21 @@ def read_returned(source: Path | bytes, spec: DatasetSpec) -> Returned:
     return out
 
 
+def read_about(source: Path | bytes, spec: DatasetSpec) -> dict[str, str]:
+    """Only the ``_about`` keys of a returned workbook (``produced``, ``round``…), empty for any other workbook.
+
+    For measuring the loop (``measured``): when the office was sent what it answers, without reading its rows.
+    """
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    limits = limits_for(spec)
+    about: dict[str, str] = {}
+    for title, rows in worksheets(data, workbook_kind(data, limits), limits):
+        if title == ABOUT_SHEET:
+            _read_about(rows, about, {})
+            break
+    return about
+
+
 def _getter(cells: list[str], columns: dict[str, int]) -> Callable[[str], str]:
     """A row's cell by its column's header name ("" when the row is shorter or the column absent)."""
 

@@ -199,6 +199,8 @@ class Context:
     deadline: dt.date
     produced: dt.date
     targets: dict[str, float | None]
+    #: the correction loop of earlier rounds, amphoe rows (``measured.earlier_rounds``), newest first
+    history: pd.DataFrame | None = None
 
     def name(self, level: str, code: str | None) -> tuple[str, str]:
         """An area's (Thai, English) name; a file whose tambon is unknown says so rather than showing nothing."""

@@ -117,6 +117,8 @@ def write_summary(workbook: Workbook, ctx: Context, office: str, sheets: dict[st
     for column, label in T.COUNTS.items():
         s.row([T.both(label), number(ws, mine.get(column)), number(ws, theirs.get(column))])
 
+    _earlier(s, ctx, office)
+
     files = tables.files[tables.files["amphoe_code"] == office]
     tambon_rows = tables.quality[
         (tables.quality["level"] == "tambon") & tables.quality["area_code"].str.startswith(office)
@@ -202,6 +204,31 @@ def write_summary(workbook: Workbook, ctx: Context, office: str, sheets: dict[st
                 T.both(T.YES if village["tambon_code"] in silent_codes else T.NO),
             ]
         )
+
+
+def _earlier(s: _Summary, ctx: Context, office: str) -> None:
+    """How the office answered the workbooks of earlier rounds (``measured.earlier_rounds``), newest first."""
+    from pipelines.report.corrections.measured import COUNTS
+    from pipelines.rounds import parse_round
+
+    history = ctx.history
+    mine = history[history["area_code"] == office] if history is not None and len(history) else None
+    s.section(T.SECTION_EARLIER, T.EARLIER_HEADER)
+    if mine is None or not len(mine):
+        s.none()
+        return
+    for record in mine.astype(object).where(mine.notna(), None).to_dict("records"):  # pd.NA -> None: "–"
+        earlier = parse_round(record["round"])
+        s.row(
+            [
+                f"{earlier.label_th} ({earlier.be_key}) / {earlier.label_en}",
+                *(number(s.ws, record[c]) for c in COUNTS),
+                number(s.ws, record["corrections_on_time_pct"], "cw_pct"),
+                number(s.ws, record["correction_turnaround_days_median"], "cw_pct"),
+                number(s.ws, record["correction_turnaround_days_max"]),
+            ]
+        )
+    s.line(T.both(T.EARLIER_NOTE), "cw_sub")
 
 
 def _code(value: object) -> str:

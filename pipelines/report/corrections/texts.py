@@ -62,6 +62,7 @@ OFFICE = ("ที่ทำการปกครองอำเภอ", "District
 
 # Section headings of the summary sheet (the tests find each table by its Thai heading).
 SECTION_FIGURES = ("ผลการส่งข้อมูลเทียบกับจังหวัดและเป้าหมาย", "Your figures next to your province's and the target")
+SECTION_EARLIER = ("การแก้ไขข้อมูลของอำเภอในรอบก่อน", "Your corrections in earlier rounds")
 SECTION_TAMBONS = ("รายตำบล (ทีมตำบล)", "By tambon (tambon team)")
 SECTION_FILES = ("ไฟล์ที่ได้รับ", "Files received")
 SECTION_UNREADABLE = ("ไฟล์ที่อ่านไม่ได้", "Files that could not be read")
@@ -92,6 +93,21 @@ COUNTS = {
     "tambons_expected": ("ตำบลตามทะเบียน", "Tambons in the registry"),
     "tambons_on_time": ("ตำบลที่ส่งทันกำหนด", "Tambons on time"),
 }
+#: The correction loop of an earlier round (``measured``): the round, then its columns in this order.
+EARLIER_HEADER = (
+    ("รอบข้อมูล", "Round"),
+    ("แถวที่ส่งให้แก้ไข", "Rows returned for correction"),
+    ("แก้ไขแล้ว", "Rows fixed"),
+    ("ยังไม่ได้แก้ไข", "Rows still open"),
+    ("แก้ไขทันกำหนด", "Fixed by the deadline"),
+    ("แก้ไขทันกำหนด (% ของแถวที่ส่งให้แก้ไข)", "Fixed by the deadline (% of rows returned)"),
+    ("ระยะเวลาแก้ไข มัธยฐาน (วัน)", "Turnaround, median (days)"),
+    ("ระยะเวลาแก้ไข นานที่สุด (วัน)", "Turnaround, longest (days)"),
+)
+EARLIER_NOTE = (
+    "ระยะเวลาแก้ไขนับเป็นวันเต็ม ตั้งแต่วันที่จัดทำแบบแก้ไขจนถึงวันที่อำเภอส่งแถวที่แก้ไขแล้ว",
+    "Turnaround: whole days from the day the workbook was produced to the day your fix was sent.",
+)
 MET = ("ถึงเป้าหมาย", "target met")
 BELOW = ("ต่ำกว่าเป้าหมาย", "below target")
 NO_TARGET = ("ไม่ได้กำหนด", "not set")

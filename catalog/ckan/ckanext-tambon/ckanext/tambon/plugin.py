@@ -4,7 +4,8 @@
 * ``tambon_gdc``: validators used by the Thai GDC dataset schema
   (``thai_gdc_dataset.yaml``, loaded by ckanext-scheming).
 * ``tambon_publishing``: hides staged (pending) resources from people who
-  cannot edit the dataset, so a revision appears whole or not at all.
+  cannot edit the dataset, so a revision appears whole or not at all; and keeps a
+  district office's user to sending its corrections back (``office_guard.py``).
 * ``tambon_limits``: caps on search requests and request bodies, so that no
   request can exhaust the server (see ``limits.py``, ``body_limit.py``).
 * ``tambon_portal``: the programme's front page, our Thai translations of the labels
@@ -27,7 +28,17 @@ from ckan.lib.plugins import DefaultTranslation
 from ckan.lib.search.common import SearchQueryError
 from flask import Blueprint
 
-from . import body_limit, dictionary, downloads, limits, portal, publishing, search, validators
+from . import (
+    body_limit,
+    dictionary,
+    downloads,
+    limits,
+    office_guard,
+    portal,
+    publishing,
+    search,
+    validators,
+)
 
 
 class PgSearchPlugin(plugins.SingletonPlugin):
@@ -72,7 +83,7 @@ class PublishingPlugin(plugins.SingletonPlugin):
         return search_results
 
     def get_auth_functions(self) -> dict[str, Callable[..., Any]]:
-        return {"resource_show": publishing.resource_show}
+        return {"resource_show": publishing.resource_show, **office_guard.auth_functions()}
 
     def get_actions(self) -> dict[str, Callable[..., Any]]:
         if not plugins.plugin_loaded("activity"):

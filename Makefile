@@ -24,8 +24,10 @@ demo: install
 	$(BIN)/tambon sample --round $(ROUND)
 	@if [ -z "$$CKAN_URL" ]; then bash $(CKAN_SH) install && bash $(CKAN_SH) start; fi
 	@set -a; if [ -z "$$CKAN_URL" ]; then . "$$(bash $(CKAN_SH) env-file)"; fi; set +a; \
+	  $(BIN)/tambon offices sync && \
 	  $(BIN)/tambon run --round $(ROUND) && \
-	  echo "แคตตาล็อก CKAN / CKAN catalog: $$CKAN_URL/dataset/  (make stop to stop it)"
+	  echo "แคตตาล็อก CKAN / CKAN catalog: $$CKAN_URL/dataset/  (make stop to stop it)" && \
+	  $(BIN)/tambon offices logins
 	@echo "Dagster UI: make ui  (http://127.0.0.1:3000)"
 
 stop:

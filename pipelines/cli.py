@@ -5,6 +5,8 @@ tambon run --round 2563-10                                   run the round end t
 tambon report --round 2563-10                                print the last run's summary again
 tambon query "SELECT ..." [--list | --describe <dataset>]    SQL on the published catalog (catalog/query.py)
 tambon offices sync [--provinces 47,50 | --all]              district offices' CKAN organisations and users
+tambon offices logins                                        the demo's office logins (owner-only file)
+tambon offices pull [--dataset village_profile]              land the corrections offices sent through CKAN
 
 Exit codes (also in ``tambon --help``), so that a scheduler or a script can tell a data problem
 from a typo and from a service that is down:
@@ -30,6 +32,7 @@ programme's year) are run with a warning.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
 import importlib.util
 import inspect
@@ -38,6 +41,7 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from catalog.analyst_db import CATALOG_DB
 from catalog.query import (
@@ -405,22 +409,15 @@ def cmd_offices_sync(args: argparse.Namespace) -> int:
     New users' passwords go to a file only its owner can read (0600), never to the screen or a log:
     the data team hands each office its line, then deletes the file.
     """
-    from catalog.ckan_client import CkanClient, CkanError, token_from_environment
+    from catalog.ckan_client import CkanError
     from catalog.offices import offices_from_registry, sync_offices, write_credentials
 
     provinces = _provinces(args)
-    url, token = os.environ.get("CKAN_URL"), token_from_environment(ckan_notice.SECRETS_FILE)
-    if not url or not token:
-        raise UserError(
-            "ยังไม่ได้ตั้งค่า CKAN: ตั้ง CKAN_URL และ CKAN_API_TOKEN (โทเค็นของผู้ดูแลระบบ) "
-            f"หรือเขียน CKAN_API_TOKEN=... ใน {ckan_notice.SECRETS_FILE}",
-            "CKAN is not configured: set CKAN_URL and CKAN_API_TOKEN (a sysadmin's token), "
-            f"or put CKAN_API_TOKEN=... in {ckan_notice.SECRETS_FILE}",
-        )
+    client = _ckan_client()
     offices = offices_from_registry(provinces)
-    credentials = Layout.from_env().root / "private" / "office_credentials.csv"
+    credentials = _credentials_file()
     try:
-        result = sync_offices(CkanClient(url, token), offices, lambda o, p: write_credentials(credentials, o, p))
+        result = sync_offices(client, offices, lambda o, p: write_credentials(credentials, o, p))
     except CkanError as error:
         raise UserError(
             "CKAN ไม่ตอบหรือปฏิเสธคำสั่ง ตรวจ CKAN_URL และโทเค็น (ต้องเป็นผู้ดูแลระบบ) แล้วลองใหม่ สิ่งที่สร้างไปแล้วจะไม่ถูกสร้างซ้ำ",
@@ -442,6 +439,69 @@ def cmd_offices_sync(args: argparse.Namespace) -> int:
             f"รหัสผ่านของผู้ใช้ใหม่อยู่ใน {credentials} (อ่านได้เฉพาะเจ้าของไฟล์) ส่งให้แต่ละอำเภอแล้วลบไฟล์\n"
             f"new users' passwords are in {credentials} (owner-only): hand each office its line, then delete it"
         )
+    return EXIT_OK
+
+
+def _ckan_client() -> Any:
+    """The data team's CKAN client (a sysadmin's token), or the configuration mistake said plainly."""
+    from catalog.ckan_client import CkanClient, token_from_environment
+
+    url, token = os.environ.get("CKAN_URL"), token_from_environment(ckan_notice.SECRETS_FILE)
+    if not url or not token:
+        raise UserError(
+            "ยังไม่ได้ตั้งค่า CKAN: ตั้ง CKAN_URL และ CKAN_API_TOKEN (โทเค็นของผู้ดูแลระบบ) "
+            f"หรือเขียน CKAN_API_TOKEN=... ใน {ckan_notice.SECRETS_FILE}",
+            "CKAN is not configured: set CKAN_URL and CKAN_API_TOKEN (a sysadmin's token), "
+            f"or put CKAN_API_TOKEN=... in {ckan_notice.SECRETS_FILE}",
+        )
+    return CkanClient(url, token)
+
+
+def _credentials_file() -> Path:
+    return Layout.from_env().root / "private" / "office_credentials.csv"
+
+
+def cmd_offices_logins(args: argparse.Namespace) -> int:
+    """The demo's office logins, read from the owner-only credentials file that ``offices sync`` wrote.
+
+    For the demo (``make demo`` prints them at its end) and for the data team handing each office
+    its line; the passwords are random per installation, never in the repository.
+    """
+    path = _credentials_file()
+    if not path.exists():
+        raise UserError(
+            f"ไม่มีไฟล์รหัสผ่าน {path}: รัน tambon offices sync ก่อน (รหัสผ่านเขียนเฉพาะตอนสร้างผู้ใช้)",
+            f"no credentials file {path}: run tambon offices sync first (passwords are written when users are made)",
+        )
+    url = os.environ.get("CKAN_URL", "")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    print(f"บัญชีสาธิตของอำเภอ (เข้าสู่ระบบที่ {url}/user/login) / demo office logins (log in at {url}/user/login):")
+    for row in rows:
+        print(f"  {row['user']:<12} {row['password']}  {row['name_th']} / {row['name_en']}")
+    return EXIT_OK
+
+
+def cmd_offices_pull(args: argparse.Namespace) -> int:
+    """Land the corrections the offices sent back through CKAN now (what the office-uploads sensor does).
+
+    Idempotent: a file landed before is one file (``land_returned``); ``tambon run`` then reads them.
+    """
+    from pipelines.office_returns import land_uploads
+
+    client, layout = _ckan_client(), Layout.from_env()
+    specs = load_datasets()
+    names = [args.dataset] if args.dataset else [n for n, s in specs.items() if s.has_quality_figures]
+    for name in names:
+        _known_dataset(name, list(specs))
+        for item in land_uploads(client, specs[name], layout, set()):
+            if item.path is None:
+                print(f"{name} อำเภอ {item.amphoe_code}: {item.reason}")
+            else:
+                print(
+                    f"{name} อำเภอ {item.amphoe_code} รอบ {item.round}: {item.path.name} "
+                    f"/ office {item.amphoe_code}, round {item.round}: landed {item.path}"
+                )
     return EXIT_OK
 
 
@@ -494,6 +554,15 @@ def parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--all", action="store_true", help="ทุกจังหวัด / all 76 provinces")
     sync.set_defaults(func=cmd_offices_sync)
+    logins = offices_sub.add_parser(
+        "logins", help="แสดงบัญชีสาธิตของอำเภอ (จากไฟล์รหัสผ่าน) / print the demo office logins (credentials file)"
+    )
+    logins.set_defaults(func=cmd_offices_logins)
+    pull = offices_sub.add_parser(
+        "pull", help="นำไฟล์แก้ไขที่อำเภอส่งกลับทาง CKAN เข้ารอบ / land the corrections offices sent through CKAN"
+    )
+    pull.add_argument("--dataset", help="ชุดข้อมูลเดียว / one dataset (default: every collection with workbooks)")
+    pull.set_defaults(func=cmd_offices_pull)
     return top
 
 

@@ -19,6 +19,7 @@ What is expected is known by construction (which rows were faulty and which fixe
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -35,6 +36,7 @@ from catalog.office_delivery import Collection, OfficeDelivery, dataset_name
 from catalog.offices import offices_from_registry, sync_offices, user_name
 from pipelines import stages
 from pipelines.automation import office_uploads_sensor
+from pipelines.cli import main
 from pipelines.declarations import load_datasets
 from pipelines.ingest.corrections import read_origin
 from pipelines.layout import Layout
@@ -160,6 +162,9 @@ def world(ckan_server, tmp_path_factory):
     sensor = office_uploads_sensor(SPEC)
     first_tick = _evaluate(sensor, ckan_server, None)
     second_tick = _evaluate(sensor, ckan_server, first_tick.cursor)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):  # the data team's hand pull: what landed stays one file each
+        pulled = main(["offices", "pull", "--dataset", SPEC.name])
     report = _run(job, catalog)
     _publish(client, catalog)
     yield {
@@ -173,6 +178,7 @@ def world(ckan_server, tmp_path_factory):
         "damaged_upload": sent_damaged.json()["result"],
         "first_tick": first_tick,
         "second_tick": second_tick,
+        "pulled": (pulled, printed.getvalue()),
         "report": report,
         "admin": admin,
         "office": office,
@@ -213,6 +219,8 @@ def test_the_sensor_lands_each_upload_once_with_its_origin(world):
     assert origin["resource_id"] == world["upload"]["id"] and origin["amphoe_code"] == "8401"
     assert origin["uploaded_at"].startswith(world["upload"]["created"][:16]) and origin["source"] == "ckan"
     assert world["server"].token not in json.dumps(origin)
+    code, printed = world["pulled"]
+    assert code == 0 and "แก้ไขแล้ว_8401.xlsx" in printed and "เสีย.xlsx" in printed
     second = world["second_tick"]  # nothing new: nothing downloaded or landed again
     assert "no new corrections" in second.skip_message and second.cursor in (None, world["first_tick"].cursor)
 

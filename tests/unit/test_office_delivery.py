@@ -100,3 +100,20 @@ def test_credentials_are_owner_only_one_line_per_new_user(tmp_path: Path):
         [offices[0].user, "s3cret-one"],
         [offices[1].user, "s3cret-two"],
     ]
+
+
+def test_the_demo_prints_each_offices_login_from_the_credentials_file(tmp_path: Path, monkeypatch, capsys):
+    from pipelines.cli import main
+
+    monkeypatch.setenv("TAMBON_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CKAN_URL", "http://127.0.0.1:5000")
+    assert main(["offices", "logins"]) == 2  # nothing synced yet: said, not a traceback
+    assert "tambon offices sync" in capsys.readouterr().err
+    offices = offices_from_registry(["47"])[:2]
+    for number, office in enumerate(offices):
+        write_credentials(tmp_path / "private" / "office_credentials.csv", office, f"random-{number}")
+    assert main(["offices", "logins"]) == 0
+    printed = capsys.readouterr().out
+    assert "http://127.0.0.1:5000/user/login" in printed
+    for number, office in enumerate(offices):
+        assert f"{office.user}" in printed and f"random-{number}" in printed and office.name_th in printed

@@ -187,6 +187,7 @@ def correction_figures(spec: DatasetSpec, work: WorkArea, geography: Geography) 
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
+    """A connection that prints nothing (DuckDB draws a progress bar on a long query, into the step's log)."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     return con

@@ -71,33 +71,54 @@ def places_by_rows(con: duckdb.DuckDBPyConnection, received: Path, code_field: s
     (None on a tie or when no row names a registry district), ``tambon_code``, ``rows``,
     ``amphoe_rows`` (district code -> rows naming it).
     """
-    counts = con.execute(
+    # one query for every file (a national round has 8,000+): a per-file pandas loop took a minute
+    found = con.execute(
         f"""
-        SELECT r._file, am.amphoe_code, t.tambon_code, count(*) AS n
-        FROM read_parquet('{_sql_path(received)}') r
-        LEFT JOIN (SELECT DISTINCT amphoe_code FROM areas) am ON am.amphoe_code = substr(r."{code_field}", 1, 4)
-        LEFT JOIN (SELECT DISTINCT tambon_code FROM areas) t ON t.tambon_code = substr(r."{code_field}", 1, 6)
-        GROUP BY ALL
-        """
-    ).df()
-    out = []
-    for file, group in counts.groupby("_file", sort=True):
-        amphoe_rows = group.dropna(subset=["amphoe_code"]).groupby("amphoe_code")["n"].sum().to_dict()
-        amphoe = _plurality(amphoe_rows)
-        tambon = None
-        if amphoe is not None:
-            inside = group[group["tambon_code"].notna() & (group["amphoe_code"] == amphoe)]
-            tambon = _plurality(inside.groupby("tambon_code")["n"].sum().to_dict())
-        out.append(
-            {
-                "_file": file,
-                "amphoe_code": amphoe,
-                "tambon_code": tambon,
-                "rows": int(group["n"].sum()),
-                "amphoe_rows": {k: int(v) for k, v in amphoe_rows.items()},
-            }
+        WITH counts AS (
+            SELECT r._file, am.amphoe_code, t.tambon_code, count(*) AS n
+            FROM read_parquet('{_sql_path(received)}') r
+            LEFT JOIN (SELECT DISTINCT amphoe_code FROM areas) am ON am.amphoe_code = substr(r."{code_field}", 1, 4)
+            LEFT JOIN (SELECT DISTINCT tambon_code FROM areas) t ON t.tambon_code = substr(r."{code_field}", 1, 6)
+            GROUP BY ALL
+        ), amphoes AS (
+            SELECT _file, amphoe_code, sum(n) AS n FROM counts WHERE amphoe_code IS NOT NULL GROUP BY ALL
+        ), amphoe AS ({_plurality_sql("amphoes", "amphoe_code")}
+        ), tambons AS (
+            SELECT c._file, c.tambon_code, sum(c.n) AS n
+            FROM counts c JOIN amphoe a ON a._file = c._file AND a.amphoe_code = c.amphoe_code
+            WHERE c.tambon_code IS NOT NULL GROUP BY ALL
+        ), tambon AS ({_plurality_sql("tambons", "tambon_code")}
+        ), named AS (
+            SELECT _file, list(struct_pack(code := amphoe_code, n := n) ORDER BY amphoe_code) AS named
+            FROM amphoes GROUP BY _file
         )
+        SELECT f._file, a.amphoe_code, t.tambon_code, f.rows, n.named
+        FROM (SELECT _file, sum(n) AS rows FROM counts GROUP BY _file) f
+        LEFT JOIN amphoe a USING (_file) LEFT JOIN tambon t USING (_file) LEFT JOIN named n USING (_file)
+        ORDER BY f._file
+        """
+    ).fetchall()
+    out = [
+        {
+            "_file": file,
+            "amphoe_code": amphoe,
+            "tambon_code": tambon,
+            "rows": int(rows),
+            "amphoe_rows": {item["code"]: int(item["n"]) for item in named or []},
+        }
+        for file, amphoe, tambon, rows, named in found
+    ]
     return pd.DataFrame(out, columns=["_file", "amphoe_code", "tambon_code", "rows", "amphoe_rows"])
+
+
+def _plurality_sql(table: str, column: str) -> str:
+    """Per file, the ``column`` value with strictly more rows than every other (none on a tie), as SQL."""
+    return f"""
+        SELECT _file, {column} FROM (
+            SELECT _file, {column}, n,
+                   row_number() OVER w AS place, lead(n) OVER w AS runner_up
+            FROM {table} WINDOW w AS (PARTITION BY _file ORDER BY n DESC, {column})
+        ) WHERE place = 1 AND (runner_up IS NULL OR runner_up < n)"""
 
 
 def _plurality(counts: dict[str, int]) -> str | None:

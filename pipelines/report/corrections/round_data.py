@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, NamedTuple
 
-import duckdb
 import pandas as pd
 
 from pipelines.aggregate.geography import Geography
 from pipelines.declarations import DatasetSpec
 from pipelines.report.corrections import texts as T
-from pipelines.report.corrections.applied import settled_rows
+from pipelines.report.corrections.applied import _connect, _lit, settled_rows
 from pipelines.report.corrections.attribution import attribute_files, places_by_rows
 from pipelines.rounds import Round
 from pipelines.work import WorkArea
@@ -175,17 +174,6 @@ def held_rows(
             yield office, [row for _, row in group]
     finally:
         con.close()
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    """A connection that prints nothing (DuckDB draws a progress bar on a long query, into the step's log)."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    return con
-
-
-def _lit(path: object) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)

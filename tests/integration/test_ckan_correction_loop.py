@@ -8,7 +8,8 @@ Then, over HTTP as each person would:
 * the Mueang Surat Thani office (``office-8401``) downloads its workbook, fixes two rows in it
   (openpyxl, as Excel would save it) and adds it back to its own dataset;
 * the Kanchanadit office (``office-8402``) sends back a damaged copy of its own workbook;
-* another office and an anonymous visitor can neither find, read nor download what 8401 sent;
+* an office of another province, another office of the province and an anonymous visitor can
+  neither find, read nor download what 8401 was sent or sent back (API, pages, search, activity);
 * the office-uploads sensor (evaluated as Dagster's daemon would) lands both uploads in the
   round's corrections folders with their origin, once;
 * the round re-runs and is published again: revision 2 on CKAN accepts the two fixed rows, the
@@ -132,7 +133,8 @@ def world(ckan_server, tmp_path_factory):
 
     client = CkanClient(ckan_server.url, ckan_server.token)
     _publish(client, catalog)
-    sync_offices(client, offices_from_registry(["84"]))
+    # Surat Thani's offices, and one of another province (Mueang Sakon Nakhon) to look from outside
+    sync_offices(client, [*offices_from_registry(["84"]), offices_from_registry(["47"])[0]])
     OfficeDelivery(client, Collection.of(SPEC)).deliver_round(reports, ROUND)
     admin = Viewer(ckan_server.url, ckan_server.token, "sysadmin")
     viewers = {
@@ -141,7 +143,7 @@ def world(ckan_server, tmp_path_factory):
             admin.action("api_token_create", user=user_name(code), name="loop")["token"],
             f"office {code}",
         )
-        for code in ("8401", "8402", "8403")
+        for code in ("8401", "8402", "8403", "4701")
     }
     office, kanchanadit = viewers["8401"], viewers["8402"]
 
@@ -183,6 +185,8 @@ def world(ckan_server, tmp_path_factory):
         "admin": admin,
         "office": office,
         "other": viewers["8403"],
+        "other_province": viewers["4701"],
+        "delivered": delivered,
         "anonymous": Viewer(ckan_server.url, None, "anonymous"),
     }
     mp.undo()
@@ -194,17 +198,38 @@ def test_the_round_held_back_the_faulty_rows(world):
 
 
 def test_what_the_office_sent_is_hidden_from_everyone_else(world):
-    upload = world["upload"]
+    """Another province's office, another office of the province and an anonymous visitor: nothing, anywhere."""
+    upload, delivered = world["upload"], world["delivered"]
     assert world["office"].get(upload["url"]).content == world["corrected"]
-    for viewer in (world["other"], world["anonymous"]):
-        assert viewer.post("resource_show", id=upload["id"]).status_code in (403, 404), viewer.label
-        assert viewer.post("package_show", id=upload["package_id"]).status_code in (403, 404), viewer.label
-        assert viewer.get(upload["url"]).status_code in (403, 404), viewer.label
-        assert viewer.get(f"/dataset/{upload['package_id']}/resource/{upload['id']}").status_code == 404, viewer.label
-        found = viewer.action("package_search", q="corrections", include_private=True)
-        assert upload["package_id"] not in {p["id"] for p in found["results"]}, viewer.label
+    dataset = upload["package_id"]
+    for viewer in (world["other_province"], world["other"], world["anonymous"]):
+        for action, params in (
+            ("package_show", {"id": dataset}),
+            ("resource_show", {"id": upload["id"]}),
+            ("resource_show", {"id": delivered["id"]}),
+            ("package_activity_list", {"id": dataset}),
+            ("resource_view_list", {"id": upload["id"]}),
+        ):
+            assert viewer.post(action, **params).status_code in (403, 404), (viewer.label, action)
+        for path in (
+            upload["url"],
+            delivered["url"],
+            f"/dataset/{dataset}",
+            f"/dataset/{dataset}/resource/{upload['id']}",
+            f"/dataset/activity/{dataset}",
+        ):
+            assert viewer.get(path).status_code in (403, 404), (viewer.label, path)
+        organization = viewer.action("organization_show", id="amphoe-8401", include_datasets=True)
+        assert dataset not in {p["id"] for p in organization.get("packages", [])}, viewer.label
+        found = viewer.action("package_search", q="corrections", include_private=True, rows=1000)
+        assert dataset not in {p["id"] for p in found["results"]}, viewer.label
         hits = viewer.post("resource_search", query=f"name:{upload['name']}")
         assert hits.status_code != 200 or hits.json()["result"]["count"] == 0, viewer.label
+    # the control: the office itself and the data team find it by the same routes
+    for viewer in (world["office"], world["admin"]):
+        assert viewer.post("resource_show", id=upload["id"]).status_code == 200, viewer.label
+        found = viewer.action("package_search", q="corrections", include_private=True, rows=1000)
+        assert dataset in {p["id"] for p in found["results"]}, viewer.label
 
 
 def test_the_sensor_lands_each_upload_once_with_its_origin(world):

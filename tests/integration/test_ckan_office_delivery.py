@@ -420,6 +420,10 @@ def test_an_office_sends_corrections_back_and_can_do_nothing_that_publishes(worl
     shown = admin.action("package_show", id=package["id"])
     assert shown["private"] is True and shown["organization"]["name"] == org_name(world["own"])
     assert any(r["id"] == delivered["id"] and r["name"] == delivered["name"] for r in shown["resources"])
+    # the dataset page offers the office no edit of the delivered workbook (it would be refused); the data team one
+    edit = f"/resource/{delivered['id']}/edit"
+    assert edit not in office.get(f"/dataset/{package['name']}").text
+    assert edit in admin.get(f"/dataset/{package['name']}").text
     # what it sent stays sent (a later upload supersedes it: nothing is lost); the data team may still do all
     assert office.post("resource_delete", id=upload["id"]).status_code == 403
     assert admin.post("resource_patch", id=delivered["id"], description=delivered["description"]).status_code == 200

@@ -44,7 +44,7 @@ from pipelines.layout import Layout
 from pipelines.report.corrections import write_correction_workbooks
 from pipelines.report.corrections.measured import BANGKOK
 from pipelines.resources import CkanResource
-from tests.integration.test_ckan_office_delivery import Viewer, _upload
+from tests.integration.viewers import Viewer, add_file
 from tests.unit.test_correction_workbook import PRODUCED, ROUND, csv_bytes, geography, village
 
 pytestmark = pytest.mark.integration
@@ -153,12 +153,12 @@ def world(ckan_server, tmp_path_factory):
     workbook = office.get(delivered["url"])
     assert workbook.status_code == 200
     corrected = _fixed(workbook.content)
-    sent = _upload(office, package["id"], "แก้ไขแล้ว_8401.xlsx", corrected)
+    sent = add_file(office, package["id"], "แก้ไขแล้ว_8401.xlsx", corrected)
     assert sent.status_code == 200, sent.text
     theirs = kanchanadit.action("package_show", id=dataset_name(SPEC.name, "8402"))
     [their_workbook] = [r for r in theirs["resources"] if r.get("role") == "correction_workbook"]
     damaged = kanchanadit.get(their_workbook["url"]).content
-    sent_damaged = _upload(kanchanadit, theirs["id"], "เสีย.xlsx", damaged[: len(damaged) // 2])
+    sent_damaged = add_file(kanchanadit, theirs["id"], "เสีย.xlsx", damaged[: len(damaged) // 2])
     assert sent_damaged.status_code == 200, sent_damaged.text
 
     sensor = office_uploads_sensor(SPEC)

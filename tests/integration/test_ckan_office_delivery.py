@@ -43,6 +43,7 @@ from pipelines.declarations import load_datasets
 from pipelines.layout import Layout
 from pipelines.report.corrections import DATA_TEAM_FILE, OFFICES_FOLDER
 from pipelines.rounds import parse_round
+from tests.integration.viewers import Viewer, add_file
 
 pytestmark = pytest.mark.integration
 
@@ -51,26 +52,6 @@ PROVINCE = "21"  # Rayong: a handful of districts
 DATASET = "village_profile"
 READS = {"package_show", "organization_show", "user_show", "resource_show", "download"}
 ADMIN_USER = "tambon_admin"
-
-
-class Viewer:
-    """Someone looking at the catalog over HTTP: anonymous (no token) or with an API token."""
-
-    def __init__(self, url: str, token: str | None, label: str) -> None:
-        self.url, self.label = url, label
-        self.headers = {"Authorization": token} if token else {}
-
-    def post(self, name: str, /, **params: object) -> requests.Response:
-        return requests.post(f"{self.url}/api/3/action/{name}", json=params, headers=self.headers, timeout=30)
-
-    def action(self, name: str, /, **params: object) -> object:
-        response = self.post(name, **params)
-        body = response.json()
-        assert response.status_code == 200 and body["success"], (self.label, name, response.status_code, body)
-        return body["result"]
-
-    def get(self, path: str) -> requests.Response:
-        return requests.get(self.url + path if path.startswith("/") else path, headers=self.headers, timeout=30)
 
 
 def _text(value: object) -> str:
@@ -375,28 +356,17 @@ def test_the_sysadmin_sees_all(world):
     assert world["package"]["id"] in admin.get(f"/dataset/{world['name']}.ttl").text  # DCAT names it by id
 
 
-def _upload(viewer: Viewer, package_id: str, name: str, data: bytes) -> requests.Response:
-    """A file added to a dataset as ``viewer`` would through CKAN's resource form (multipart ``resource_create``)."""
-    return requests.post(
-        f"{viewer.url}/api/3/action/resource_create",
-        data={"package_id": package_id, "name": name, "format": "XLSX"},
-        files={"upload": (name, data)},
-        headers=viewer.headers,
-        timeout=60,
-    )
-
-
 def test_an_office_sends_corrections_back_and_can_do_nothing_that_publishes(world):
     """The office user is an editor so that it can add its corrections; office_guard refuses everything else."""
     office, other, anonymous, admin = world["office"], world["other"], world["anonymous"], world["admin"]
     package, delivered = world["package"], world["resource"]
-    sent = _upload(office, package["id"], "แก้ไขแล้ว.xlsx", b"corrected workbook bytes")
+    sent = add_file(office, package["id"], "แก้ไขแล้ว.xlsx", b"corrected workbook bytes")
     assert sent.status_code == 200 and sent.json()["success"], sent.text
     upload = sent.json()["result"]
     assert office.get(upload["url"]).content == b"corrected workbook bytes"
     # nobody else can add to the office's dataset, or see what it sent
     for viewer in (other, anonymous):
-        assert _upload(viewer, package["id"], "x.xlsx", b"x").status_code == 403, viewer.label
+        assert add_file(viewer, package["id"], "x.xlsx", b"x").status_code == 403, viewer.label
         assert viewer.post("resource_show", id=upload["id"]).status_code in (403, 404), viewer.label
         assert viewer.get(upload["url"]).status_code in (403, 404), viewer.label
     refused = {

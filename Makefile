@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python -m benchmarks.analyst_query
 	$(BIN)/python -m benchmarks.household_round
 	$(BIN)/python -m benchmarks.catalog_search
+	$(BIN)/python -m benchmarks.datastore_load
 
 # The Dagster UI and its daemon: the new-files sensors, the alert sensors and the monthly schedules
 # start on their own. CKAN settings are loaded as `make demo` loads them (the local CKAN's env file,

@@ -16,8 +16,9 @@ with hashes and Thai GDC metadata in its ``datapackage.json``). For each output:
    and the coverage: the provinces present
    in the data (Thai and English names and codes) and the rounds (B.E. and
    Gregorian), with the column titles, as searchable fields and facets.
-3. **DataStore**: the current revision of every round, upserted by primary key
-   into one table with a data dictionary from the Table Schema.
+3. **DataStore**: the current revision of every round in one table with a data
+   dictionary from the Table Schema; a round loaded anew replaces that round's rows,
+   loaded by the server from the verified CSV with COPY (catalog/datastore_load.py).
 
 The quality dataset (``<dataset>_quality``) also carries each round's HTML quality
 report, staged and switched with the round's files, tagged with the round's
@@ -50,6 +51,7 @@ from typing import Any
 import pandas as pd
 
 from catalog.ckan_client import CkanClient, CkanError
+from catalog.datastore_load import load_round
 from catalog.files import sha256
 from catalog.latest import RULE, LatestPick, pick_from_pointer
 from catalog.local import LocalCatalog
@@ -78,6 +80,23 @@ GDC_KEYS = (
     "geo_coverage", "data_source", "data_format", "data_category", "license_id", "accessible_condition",
     "data_support", "data_collect", "url", "data_language", "created_date", "disaggregate", "unit_of_measure",
     "unit_of_multiplier", "calculation_method", "standard", "first_year_of_data",
+)  # fmt: skip
+#: the other Thai GDC keys a declaration may fill, copied as they are (kept out of ``GDC_KEYS``, which also names
+#: the analysts' database columns): the ``*_other`` companion of every choice list with อื่นๆ, and the rest
+GDC_MORE_KEYS = (
+    "data_type_other", "objective_other", "update_frequency_unit_other", "geo_coverage_other", "data_format_other",
+    "license_id_other", "data_support_other", "data_collect_other", "data_language_other", "disaggregate_other",
+    "unit_of_multiplier_other", "reference_url_catalog", "data_release_calendar",
+)  # fmt: skip
+#: Thai GDC designations, "True"/"False" in ckanext-thai_gdc: a declared boolean, else this default
+GDC_FLAGS = {"allow_harvest": True, "high_value_dataset": False, "reference_data": False, "official_statistics": False}
+#: what data_format's อื่นๆ stands for when a declaration chooses it without saying: the format we publish that
+#: the Thai GDC list lacks
+DATA_FORMAT_OTHER = "Parquet"
+#: dataset keys CKAN keeps whatever the dataset schema, read through ``_shown`` (the rest are the schema's)
+CORE_KEYS = (
+    "name", "title", "notes", "owner_org", "private", "tag_string", "groups", "version", "url", "license_id",
+    "maintainer", "maintainer_email", "author", "author_email", "state", "type",
 )  # fmt: skip
 
 
@@ -114,6 +133,15 @@ class Organization:
     name: str = "dopa"
     title: str = "กรมการปกครอง"
     title_en: str = "Department of Provincial Administration (DOPA)"
+
+    @classmethod
+    def declared(cls, gdc: dict[str, Any], default: Organization) -> Organization:
+        """The organisation a declaration names (``catalog.common.organization``: the department that maintains
+        the data, e.g. ``{name: cdd, title: กรมการพัฒนาชุมชน}``), else the publisher's own."""
+        declared = gdc.get("organization") or {}
+        if not declared.get("name"):
+            return default
+        return cls(declared["name"], declared.get("title", declared["name"]), declared.get("title_en", ""))
 
 
 @dataclass
@@ -224,14 +252,20 @@ class CkanPublisher:
         self.before_switch = before_switch or (lambda dataset: None)
         self.scan = scan
         self._groups_ready = False
+        self._organizations_ready: set[str] = set()
+        self._server_schema: set[str] | None = None  # the dataset keys the server's schema declares, once asked
 
     # -- organisation and dataset -------------------------------------------------------------------------------
-    def ensure_organization(self) -> None:
-        org = self.organization
+    def ensure_organization(self, org: Organization | None = None) -> None:
+        """The publisher's organisation (or ``org``), made when missing; once per publisher."""
+        org = org or self.organization
+        if org.name in self._organizations_ready:
+            return
         try:
             self.client.call("organization_show", id=org.name)
         except Exception:
             self.client.call("organization_create", name=org.name, title=org.title, description=org.title_en)
+        self._organizations_ready.add(org.name)
 
     def _dataset_fields(
         self, output: str, package: dict[str, Any], rounds: list[dict[str, Any]], pick: LatestPick
@@ -239,11 +273,14 @@ class CkanPublisher:
         """The dataset's fields: ``version`` is the newest revision published (what changed last),
         ``latest_revision`` the version the latest links serve (the latest rule's round)."""
         gdc = package.get("thai_gdc", {})
-        fields = {key: gdc[key] for key in GDC_KEYS if key in gdc and gdc[key] not in (None, "")}
-        # ckanext-thai_gdc's allow_harvest ("True"/"False"): may the national catalog (GD-Catalog) harvest the
-        # dataset; on unless the declaration says false (``allow_harvest: false`` in its catalog block)
-        refused = str(gdc.get("allow_harvest", True)).strip().lower() in ("false", "no", "0")
-        fields["allow_harvest"] = "False" if refused else "True"
+        fields = {key: gdc[key] for key in GDC_KEYS + GDC_MORE_KEYS if key in gdc and gdc[key] not in (None, "")}
+        # ckanext-thai_gdc's designations ("True"/"False"): allow_harvest (may the national catalog, GD-Catalog,
+        # harvest the dataset; on unless the declaration says ``allow_harvest: false``), high_value_dataset,
+        # reference_data and official_statistics (off unless the declaration says true)
+        fields.update({key: _flag(gdc.get(key), default) for key, default in GDC_FLAGS.items()})
+        if "อื่นๆ" in (gdc.get("data_format") or []) and not fields.get("data_format_other"):
+            fields["data_format_other"] = DATA_FORMAT_OTHER
+        organization = Organization.declared(gdc, self.organization)
         newest = rounds[-1]
         shown = next(r for r in rounds if r["round"] == pick.round)
         fields.update(
@@ -252,7 +289,7 @@ class CkanPublisher:
             title_en=package["title"],
             notes=f"{package['description_th']}\n\n{package['description']}",
             notes_en=package["description"],
-            owner_org=self.organization.name,
+            owner_org=organization.name,
             tag_string=",".join(gdc.get("tags", [])),
             version=newest["version"],
             latest_revision=shown["version"],
@@ -328,8 +365,11 @@ class CkanPublisher:
 
         reports = report_files(self.local, output)
         package = self._package(name)
+        gdc = newest.get("thai_gdc", {})
+        organization = Organization.declared(gdc, self.organization)
         if package is None:
             self._ensure_groups()
+            self.ensure_organization(organization)  # a department's own organisation, made like ours
             package = self.client.call("package_create", **fields, private=True)
         for file in files + reports:  # 1. stage
             held = [r for r in package["resources"] if r.get("role") in STAGED_ROLES and _resource_key(r) == file.key]
@@ -351,15 +391,17 @@ class CkanPublisher:
 
         by_key = {_resource_key(r): r for r in package["resources"] if r.get("role") == "revision"}
         current_reports = {f.key: f.sha256 for f in reports}
-        desired = self._desired(package, fields, rounds, by_key, pick, current_reports)
+        desired = self._desired(package, fields, rounds, by_key, pick, current_reports, gdc=gdc)
         if desired is not None:  # 2. switch
             self.before_switch(name)
             if not _same(_shown(package, "groups"), desired["groups"]):  # joins a theme group: make sure it exists
                 self._ensure_groups()
+            if _shown(package, "owner_org") != desired["owner_org"]:  # moves to its department's organisation
+                self.ensure_organization(organization)
+            added = any("id" not in r for r in desired["resources"])  # a "latest" link made by this switch
             package = self.client.call("package_patch", id=package["id"], **desired)
-            # the previews of the "latest" links the switch may have added (CKAN makes a resource's default
-            # views on resource_create, not on a package update); existing views are left as they are
-            self.client.call("package_create_default_resource_views", package=package, create_datastore_views=False)
+            if added:  # its preview: CKAN makes default views on resource_create, not on a package update
+                self.client.call("package_create_default_resource_views", package=package, create_datastore_views=False)
             outcome.switched = True
         if schema is not None:  # 3. DataStore
             outcome.datastore_rows = self._datastore(package, schema, rounds, output)
@@ -441,13 +483,20 @@ class CkanPublisher:
         by_key: dict[tuple[str, int, str], dict[str, Any]],
         pick: LatestPick,
         current_reports: dict[tuple[str, int, str], str] | None = None,
+        gdc: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """The dataset after the switch, or None when CKAN already shows exactly that.
 
         A report re-rendered for the same revision (``current_reports``: the local page's hash per round and
-        revision) replaces the one shown: the switch drops the older upload.
+        revision) replaces the one shown: the switch drops the older upload. Each file of a round and each latest
+        link carries the Thai GDC resource fields (``resource_gdc``: from the declaration ``gdc`` and the round).
+
+        A dataset key the server does not keep (an agency catalog whose schema is the Thai GDC one alone drops
+        ours: ``title_en``, ``round_coverage``, ``latest_revision``...) is not compared: it would differ on every
+        run (``_server_keeps``).
         """
         current_reports = current_reports or {}
+        gdc = gdc or {}
         shown = next(r for r in rounds if r["round"] == pick.round)
         targets = {fmt: by_key[(shown["round"], shown["revision"], fmt)] for fmt in FORMAT_LABEL}
         resources = []
@@ -460,9 +509,11 @@ class CkanPublisher:
             if role in STAGED_ROLES:
                 resource["publish_state"] = "published"
                 resource["name"] = resource_name(role, key[0], key[1], key[2], resource.get("size"))
+                resource.update(resource_gdc(gdc, role, resource.get("round_be"), resource.get("issued")))
             elif role == "latest":
                 target = targets[resource["file_format"]]
                 resource.update(_latest_fields(target, pick))
+                resource.update(resource_gdc(gdc, role, target.get("round_be"), target.get("issued")))
             elif role == "datastore":
                 resource["name"] = DATASTORE_NAME
             resources.append(resource)
@@ -475,21 +526,43 @@ class CkanPublisher:
                         "role": "latest",
                         "file_format": fmt,
                         **_latest_fields(target, pick),
+                        **resource_gdc(gdc, "latest", target.get("round_be"), target.get("issued")),
                     }
                 )
         resources.sort(key=_display_order)
         desired = {**fields, "private": False, "resources": resources}
         current = {k: _shown(package, k) for k in desired if k != "resources"}
         same_resources = [_comparable(r) for r in package["resources"]] == [_comparable(r) for r in resources]
-        if same_resources and all(_same(current[k], v) for k, v in desired.items() if k != "resources"):
+        if not same_resources:
+            return desired
+        differing = [k for k, v in desired.items() if k != "resources" and not _same(current[k], v)]
+        if all(not self._server_keeps(package, k) for k in differing):
             return None
         return desired
+
+    def _server_keeps(self, package: dict[str, Any], key: str) -> bool:
+        """Does the server keep dataset key ``key``? Yes when ``package_show`` holds it or CKAN itself keeps it;
+        otherwise the server's scheming schema says (``scheming_dataset_schema_show``, a read asked once per
+        publisher and only then): a key our schema declares that a dataset lacks yet (a field added to the
+        declarations) is written, one the server's schema lacks is not compared. A server without scheming keeps
+        no key of its own beyond CKAN's."""
+        if key in package or key in CORE_KEYS:
+            return True
+        if self._server_schema is None:
+            try:
+                schema = self.client.call("scheming_dataset_schema_show", type=package.get("type") or "dataset")
+                self._server_schema = {f["field_name"] for f in schema.get("dataset_fields", [])}
+            except Exception:  # no scheming (or no such type): CKAN's keys only
+                self._server_schema = set()
+        return key in self._server_schema
 
     def _datastore(
         self, package: dict[str, Any], schema: dict[str, Any], rounds: list[dict[str, Any]], output: str
     ) -> int:
-        """Upsert each round's current revision into one DataStore table (the Data API and previews).
+        """Each round's current revision into one DataStore table (the Data API and previews).
 
+        A round not loaded yet (or re-published) replaces that round's rows: loaded by the server with COPY from
+        the round's CSV resource, or through the Action API (catalog/datastore_load.py).
         The table's data dictionary (CKAN's own, shown on the resource page and read by the portal's
         downloads) is rewritten only when what we declare changed, recognised by its digest on the resource.
         """
@@ -530,28 +603,25 @@ class CkanPublisher:
                 self.client.call("datastore_create", resource_id=table_id, fields=fields, force=True)
                 self.client.call("resource_patch", id=table_id, **about)
         rows = 0
+        # each round's current CSV as CKAN holds it (the server loads that file itself when it can)
+        sources = {
+            (r.get("round"), str(r.get("revision")), r.get("file_format")): r
+            for r in package["resources"]
+            if r.get("role") == "revision"
+        }
         for current in rounds:
             if loaded.get(current["round"]) == current["version"]:
                 continue
-            csv = self.local.root / output / current["path"] / current["files"]["csv"]["path"]
-            frame = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-            # Missing per the Table Schema (empty, and the small-cell marker of suppressed counts) is NULL.
-            missing = dict.fromkeys(schema.get("missingValues", [""]), None)
-            records = frame.replace(missing).to_dict(orient="records")
-            bools = {f["name"]: f for f in schema["fields"] if f.get("type") == "boolean"}
-            for record in records:
-                for name, spec in bools.items():
-                    if record[name] is not None:
-                        record[name] = record[name] in spec.get("trueValues", ["true"])
-            for start in range(0, len(records), 5000):
-                self.client.call(
-                    "datastore_upsert",
-                    resource_id=table_id,
-                    records=records[start : start + 5000],
-                    method="upsert" if key else "insert",
-                    force=True,
-                )
-            rows += len(records)
+            csv_file = current["files"]["csv"]
+            rows += load_round(
+                self.client,
+                table_id,
+                schema,
+                self.local.root / output / current["path"] / csv_file["path"],
+                current["round"],
+                source=sources.get((current["round"], str(current["revision"]), "csv")),
+                sha256=csv_file["sha256"],
+            )
             loaded[current["round"]] = current["version"]
         if rows:
             self.client.call("resource_patch", id=table_id, loaded_versions=json.dumps(loaded, sort_keys=True))
@@ -691,6 +761,48 @@ def _latest_fields(target: dict[str, Any], pick: LatestPick) -> dict[str, Any]:
     }
 
 
+def _flag(value: Any, default: bool) -> str:
+    """A declared yes/no as ckanext-thai_gdc stores it: "True" or "False"."""
+    if value is None or value == "":
+        return str(default)
+    return "False" if str(value).strip().lower() in ("false", "no", "0") else "True"
+
+
+def resource_gdc(gdc: dict[str, Any], role: str, round_be: str | None, issued: str | None) -> dict[str, Any]:
+    """The Thai GDC resource fields of one file of a round (or of a latest link, as the file it serves).
+
+    A published file never changes: created and last updated are the day its revision was published. The years
+    of data are the round's, in B.E. (``2563-10`` -> ``2563``). The rest comes from the declaration (``gdc``): the
+    smallest unit collected for records; breakdowns, unit of measure, multiplier and official statistics for
+    statistics. A quality report carries its dates and years only.
+    """
+    day = (issued or "")[:10]
+    year = (round_be or "")[:4]
+    fields: dict[str, Any] = {
+        "resource_created_date": day,
+        "resource_last_updated_date": day,
+        "resource_first_year_of_data": year,
+        "resource_last_year_of_data": year,
+    }
+    if role != "report":
+        fields["resource_accessible_condition"] = gdc.get("accessible_condition")
+        if gdc.get("data_type") == "ข้อมูลสถิติ":
+            fields.update(
+                resource_disaggregate=gdc.get("disaggregate"),
+                resource_disaggregate_other=gdc.get("disaggregate_other"),
+                resource_unit_of_measure=gdc.get("unit_of_measure"),
+                resource_unit_of_multiplier=gdc.get("unit_of_multiplier"),
+                resource_unit_of_multiplier_other=gdc.get("unit_of_multiplier_other"),
+                resource_official_statistics=_flag(gdc.get("official_statistics"), False),
+            )
+        else:
+            fields.update(
+                resource_data_collect=gdc.get("data_collect"),
+                resource_data_collect_other=gdc.get("data_collect_other"),
+            )
+    return {k: v for k, v in fields.items() if v not in (None, "", [])}
+
+
 def _latest_description(target: dict[str, Any], pick: LatestPick) -> str:
     """What the stable link serves now and why, then the rule itself: Thai first, English beside.
 
@@ -726,7 +838,27 @@ _VOLATILE = {
 
 
 def _comparable(resource: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in resource.items() if k not in _VOLATILE and v not in (None, "")}
+    return {k: _choices(v) for k, v in resource.items() if k not in _VOLATILE and v not in (None, "", [])}
+
+
+def _choices(value: Any) -> Any:
+    """A list of choices in any order (scheming keeps a multiple choice in its schema's order, not in ours)."""
+    value = _as_list(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return sorted(value)
+    return value
+
+
+def _as_list(value: Any) -> Any:
+    """A list CKAN hands back as JSON text (a multiple-choice field without an output validator, as
+    ckanext-thai_gdc declares them) read as the list; any other value as it is."""
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, list) else value
+    return value
 
 
 def _shown(package: dict[str, Any], key: str) -> Any:
@@ -741,6 +873,7 @@ def _shown(package: dict[str, Any], key: str) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
+    a = _as_list(a)
     if isinstance(a, list) and isinstance(b, str):
         b = b.split(",")
     if isinstance(b, list):

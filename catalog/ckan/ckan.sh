@@ -33,6 +33,8 @@
 # statement_timeout for CKAN's database roles), TAMBON_CKAN_WORKER_TIMEOUT (60:
 # seconds before gunicorn replaces a worker stuck in one request),
 # TAMBON_CKAN_ROLE (catalog | national, see above).
+# TAMBON_CKAN_SCHEMA (an absolute path: another scheming dataset schema, see
+# write_schema_override).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -399,10 +401,23 @@ write_config() {
         "ckan.max_resource_size=2048" \
         "ckan.auth.create_user_via_web=false" \
         "ckan.datastore.default_fts_lang=simple" \
+        "ckan.datastore.default_fts_index_method=gin" \
         "debug=false" \
         >>"$LOGS/setup.log" 2>&1 || die "ckan config-tool failed, see $LOGS/setup.log"
     is_national && write_national_config
+    write_schema_override
     write_limits
+}
+
+# TAMBON_CKAN_SCHEMA=/absolute/path.yaml: another scheming dataset schema in place of ours (e.g. one with the
+# Thai GDC fields only, as an agency catalog running ckanext-thai_gdc has: tests/integration/test_ckan_real_schema.py).
+# Set on every start like the settings above; without it the schema is ours again.
+write_schema_override() {
+    [[ -n "${TAMBON_CKAN_SCHEMA:-}" ]] || return 0
+    [[ "$TAMBON_CKAN_SCHEMA" == /* && -f "$TAMBON_CKAN_SCHEMA" ]] \
+        || die "TAMBON_CKAN_SCHEMA must be the absolute path of a schema file, not $TAMBON_CKAN_SCHEMA"
+    "$VENV/bin/ckan" config-tool "$INI" "scheming.dataset_schemas=file://$TAMBON_CKAN_SCHEMA" \
+        >>"$LOGS/setup.log" 2>&1 || die "ckan config-tool (TAMBON_CKAN_SCHEMA) failed, see $LOGS/setup.log"
 }
 
 # The national catalog (GD-Catalog) over the settings above: the harvester, our Thai GDC schema (its
@@ -432,6 +447,7 @@ LIMIT_DEFAULTS=(
     "ckanext.tambon.api.max_body_bytes=1048576"
     "ckanext.tambon.api.datastore_max_body_bytes=67108864"
     "ckanext.tambon.datastore.search_timeout_ms=5000"
+    "ckanext.tambon.datastore.load_timeout_ms=55000"
 )
 
 write_limits() {

@@ -9,9 +9,11 @@ module's datasets never change another's counts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,16 +25,15 @@ CKAN_SH = REPO_ROOT / "catalog" / "ckan" / "ckan.sh"
 # the first (each on its own run dir). pytest-xdist's workers (make test runs two) have a CKAN each:
 # worker N adds 1000 * N to every port.
 _WORKER = int((os.environ.get("PYTEST_XDIST_WORKER") or "gw0").removeprefix("gw") or 0)
-TEST_PORTS = dict(
-    zip(
-        ("TAMBON_CKAN_PORT", "TAMBON_CKAN_PG_PORT", "TAMBON_CKAN_REDIS_PORT"),
-        (
-            str(int(port) + 1000 * _WORKER)
-            for port in (os.environ.get("TAMBON_TEST_CKAN_PORTS") or "5055,54355,63755").split(",")
-        ),
-        strict=True,
-    )
-)
+
+
+def _ports(variable: str, default: str) -> dict[str, str]:
+    """ckan.sh's port settings from ``variable`` ("web,postgres,redis") or ``default``, moved for this worker."""
+    ports = (str(int(port) + 1000 * _WORKER) for port in (os.environ.get(variable) or default).split(","))
+    return dict(zip(("TAMBON_CKAN_PORT", "TAMBON_CKAN_PG_PORT", "TAMBON_CKAN_REDIS_PORT"), ports, strict=True))
+
+
+TEST_PORTS = _ports("TAMBON_TEST_CKAN_PORTS", "5055,54355,63755")
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,13 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-@pytest.fixture(scope="module")
-def ckan_server():
-    env = {**os.environ, **TEST_PORTS}
+@contextlib.contextmanager
+def _running_ckan(ports: dict[str, str], run_name: str, wipe: bool, **settings: str) -> Iterator[CkanServer]:
+    """A CKAN of ``ckan.sh`` on ``ports`` with its own run dir (``settings``: more of ckan.sh's environment),
+    installed and started, always stopped at the end (and its run dir removed when ``wipe``)."""
+    env = {**os.environ, **ports, **settings}
     home = Path(env.get("TAMBON_CKAN_HOME") or REPO_ROOT / ".cache" / "ckan")
-    run_dir = home / f"run-test-{TEST_PORTS['TAMBON_CKAN_PORT']}"
+    run_dir = home / f"{run_name}-{ports['TAMBON_CKAN_PORT']}"
     env["TAMBON_CKAN_HOME"] = str(home)
     env["TAMBON_CKAN_RUN"] = str(run_dir)
 
@@ -83,20 +86,19 @@ def ckan_server():
         yield CkanServer(url=values["CKAN_URL"], token=values["CKAN_API_TOKEN"], run_dir=run_dir, env=env)
     finally:
         ckan_sh("stop", timeout=120, check=False)
+        if wipe:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def ckan_server():
+    with _running_ckan(TEST_PORTS, "run-test", wipe=False, TAMBON_CKAN_ROLE="catalog") as server:
+        yield server
 
 
 # the national catalog's ports (GD-Catalog, a second CKAN that harvests ours: test_ckan_harvest.py), beside the
 # test CKAN's; TAMBON_TEST_NATIONAL_CKAN_PORTS="web,postgres,redis" moves them; worker N adds 1000 * N
-NATIONAL_PORTS = dict(
-    zip(
-        ("TAMBON_CKAN_PORT", "TAMBON_CKAN_PG_PORT", "TAMBON_CKAN_REDIS_PORT"),
-        (
-            str(int(port) + 1000 * _WORKER)
-            for port in (os.environ.get("TAMBON_TEST_NATIONAL_CKAN_PORTS") or "5058,54358,63758").split(",")
-        ),
-        strict=True,
-    )
-)
+NATIONAL_PORTS = _ports("TAMBON_TEST_NATIONAL_CKAN_PORTS", "5058,54358,63758")
 
 
 @pytest.fixture(scope="module")
@@ -104,22 +106,33 @@ def national_ckan():
     """A second CKAN playing the national catalog (``ckan.sh`` with ``TAMBON_CKAN_ROLE=national``: ckanext-harvest
     added to the shared virtualenv under its install lock), on its own ports and run dir; always stopped, and
     its run dir wiped, at the end of the module."""
-    env = {**os.environ, **NATIONAL_PORTS, "TAMBON_CKAN_ROLE": "national"}
-    home = Path(env.get("TAMBON_CKAN_HOME") or REPO_ROOT / ".cache" / "ckan")
-    run_dir = home / f"run-national-test-{NATIONAL_PORTS['TAMBON_CKAN_PORT']}"
-    env["TAMBON_CKAN_HOME"] = str(home)
-    env["TAMBON_CKAN_RUN"] = str(run_dir)
+    with _running_ckan(NATIONAL_PORTS, "run-national-test", wipe=True, TAMBON_CKAN_ROLE="national") as server:
+        yield server
 
-    def ckan_sh(command: str, timeout: float, check: bool = True) -> None:
-        subprocess.run(["bash", str(CKAN_SH), command], env=env, check=check, timeout=timeout)
 
-    ckan_sh("stop", timeout=120, check=False)  # a session killed before its teardown
-    shutil.rmtree(run_dir, ignore_errors=True)
-    try:
-        ckan_sh("install", timeout=900)
-        ckan_sh("start", timeout=300)
-        values = _read_env_file(run_dir / "env")
-        yield CkanServer(url=values["CKAN_URL"], token=values["CKAN_API_TOKEN"], run_dir=run_dir, env=env)
-    finally:
-        ckan_sh("stop", timeout=120, check=False)
-        shutil.rmtree(run_dir, ignore_errors=True)
+# the agency-schema CKAN's ports (test_ckan_real_schema.py): our CKAN with the Thai GDC fields only, beside the test
+# CKAN's; TAMBON_TEST_REAL_SCHEMA_CKAN_PORTS="web,postgres,redis" moves them; worker N adds 1000 * N
+REAL_SCHEMA_PORTS = _ports("TAMBON_TEST_REAL_SCHEMA_CKAN_PORTS", "5068,54368,63768")
+OUR_SCHEMA = REPO_ROOT / "catalog" / "ckan" / "ckanext-tambon" / "ckanext" / "tambon" / "thai_gdc_dataset.yaml"
+
+
+@pytest.fixture(scope="module")
+def real_schema_ckan(tmp_path_factory):
+    """Our CKAN as a Thai agency catalog runs it: the dataset schema has the Thai GDC fields only (ckanext-thai_gdc's
+    keys), so the server drops the keys of ours (``title_en``, ``round_coverage``, ``latest_revision``...).
+
+    The schema is ours with every field marked ``tambon_extra`` left out (the real files cannot be downloaded here;
+    tests/unit/test_gdc_schema_fields.py checks ours against the real keys), given to ``ckan.sh`` as
+    ``TAMBON_CKAN_SCHEMA``. Own ports and run dir; always stopped, and its run dir wiped, at the end of the module."""
+    import yaml
+
+    schema = yaml.safe_load(OUR_SCHEMA.read_text(encoding="utf-8"))
+    schema["dataset_fields"] = [f for f in schema["dataset_fields"] if not f.get("tambon_extra")]
+    schema["resource_fields"] = [f for f in schema["resource_fields"] if not f.get("tambon_extra")]
+    schema["about"] = "Thai GDC fields only (tambon-opendata's schema without its own fields)"
+    path = tmp_path_factory.mktemp("real-schema") / "thai_gdc_only.yaml"
+    path.write_text(yaml.safe_dump(schema, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    settings = {"TAMBON_CKAN_SCHEMA": str(path), "TAMBON_CKAN_ROLE": "catalog"}
+    with _running_ckan(REAL_SCHEMA_PORTS, "run-real-schema-test", wipe=True, **settings) as server:
+        yield server

@@ -41,6 +41,8 @@ OTHER_CAPS: tuple[tuple[str, int, str], ...] = (
     ("api.max_body_bytes", 1024 * 1024, "largest request body, except uploads and DataStore writes"),
     ("api.datastore_max_body_bytes", 64 * 1024 * 1024, "largest body of datastore_create/upsert (with a token)"),
     ("datastore.search_timeout_ms", 5000, "statement timeout of datastore_search, in milliseconds"),
+    # under gunicorn's 60 s worker timeout, so a load that cannot finish is rolled back, not killed
+    ("datastore.load_timeout_ms", 55000, "statement timeout of the publisher's round load (tambon_datastore_load)"),
 )
 
 # Solr local parameters ({!func}...) and magic fields (_query_:, _val_:), which

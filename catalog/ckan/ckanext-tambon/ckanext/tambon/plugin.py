@@ -30,6 +30,7 @@ from flask import Blueprint
 
 from . import (
     body_limit,
+    datastore_load,
     dictionary,
     downloads,
     limits,
@@ -111,7 +112,11 @@ class LimitsPlugin(plugins.SingletonPlugin):
             declaration.declare_int(Key.from_string(f"ckanext.tambon.{name}"), default).set_description(meaning)
 
     def get_actions(self) -> dict[str, Callable[..., Any]]:
-        return limits.chained_actions(datastore=plugins.plugin_loaded("datastore"))
+        datastore = plugins.plugin_loaded("datastore")
+        actions = limits.chained_actions(datastore=datastore)
+        if datastore:  # the publisher's bulk load of a round (datastore_load.py)
+            actions["tambon_datastore_load"] = datastore_load.tambon_datastore_load
+        return actions
 
     def get_blueprint(self) -> Blueprint:
         # pages that do not catch a refused search themselves (DCAT's /catalog.ttl) answer 400, not 500

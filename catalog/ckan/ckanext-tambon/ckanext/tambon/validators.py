@@ -73,7 +73,19 @@ def tambon_tags_required(key: Any, data: dict, errors: dict, context: Any) -> No
     raise StopOnError
 
 
+def tambon_be_year(value: Any, context: Any) -> Any:
+    """A year in the Buddhist era as the Thai GDC resource fields hold it (``2563``): four digits from 2400,
+    kept as text (an integer would come back from ``package_show`` as a number, unlike what was sent)."""
+    if value in (None, "") or isinstance(value, Missing):
+        return value
+    text = str(value).strip()
+    if not (len(text) == 4 and text.isdigit() and text >= "2400"):
+        raise Invalid(_("A year in the Buddhist era (B.E.), e.g. 2563"))
+    return text
+
+
 VALIDATORS = {
+    "tambon_be_year": tambon_be_year,
     "tag_name_validator": tag_name_validator,
     "tambon_tag_string_convert": tambon_tag_string_convert,
     "tambon_tags_required": tambon_tags_required,

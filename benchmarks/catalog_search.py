@@ -760,13 +760,16 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def parse_ports(text: str | None) -> dict[str, str]:
+def parse_ports(
+    text: str | None, defaults: dict[str, str] = PORTS, variable: str = "BENCH_CKAN_PORTS"
+) -> dict[str, str]:
+    """A benchmark CKAN's ports from ``--ports``/``variable`` ("web,postgres,redis"), else ``defaults``."""
     if not text:
-        return dict(PORTS)
+        return dict(defaults)
     values = [v.strip() for v in text.split(",")]
     if len(values) != 3 or not all(v.isdigit() for v in values):
-        raise SystemExit("BENCH_CKAN_PORTS / --ports must be three ports: web,postgres,redis")
-    return dict(zip(PORTS, values, strict=True))
+        raise SystemExit(f"{variable} / --ports must be three ports: web,postgres,redis")
+    return dict(zip(defaults, values, strict=True))
 
 
 def main() -> None:

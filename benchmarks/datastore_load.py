@@ -277,16 +277,9 @@ def report(result: dict[str, Any]) -> str:
     )
 
 
-def parse_ports(text: str | None) -> dict[str, str]:
-    if not text:
-        return dict(PORTS)
-    values = [v.strip() for v in text.split(",")]
-    if len(values) != 3 or not all(v.isdigit() for v in values):
-        raise SystemExit("BENCH_DATASTORE_CKAN_PORTS / --ports must be three ports: web,postgres,redis")
-    return dict(zip(PORTS, values, strict=True))
-
-
 def main() -> None:
+    from benchmarks.catalog_search import parse_ports
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--round", default="2563-10")
     parser.add_argument("--sample", type=int, default=5000, help="rows loaded the old way, as the reference")
@@ -296,7 +289,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tambon-bench-") as tmp:
         data_dir = (args.keep or Path(tmp)).resolve()
-        result = run(args.round, args.sample, parse_ports(args.ports), data_dir, keep=args.keep is not None)
+        result = run(
+            args.round,
+            args.sample,
+            parse_ports(args.ports, PORTS, "BENCH_DATASTORE_CKAN_PORTS"),
+            data_dir,
+            keep=args.keep is not None,
+        )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2, ensure_ascii=False))

@@ -35,23 +35,17 @@ import ckanapi
 import pytest
 import requests
 
-import samples.household_survey as household_generator
-import samples.village_profile as village_generator
 from catalog.ckan_client import CkanClient
 from catalog.ckan_publish import CkanPublisher
 from catalog.latest import RULE
 from catalog.local import LocalCatalog
 from catalog.themes import THEMES
-from pipelines import stages
-from pipelines.declarations import load_datasets
 from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 from tests.browser import CHROMIUM, MISSING, chromium, png_size
+from tests.integration import small_round
 
 pytestmark = pytest.mark.integration
 
-ROUND = parse_round("2563-10")
-PROVINCE = "75"  # Samut Songkhram: the smallest province, a quick round
 LABELS_FILE = Path(__file__).with_name("english_labels.txt")
 #: Thai labels of our own and of CKAN's that must not appear on the English pages
 THAI_LABELS = ("ข้ามไปยังเนื้อหาหลัก", "เข้าสู่ระบบ", "ชุดข้อมูลแนะนำ", "ชุดข้อมูลตามประเด็น", "หมู่บ้านที่รายงาน", "ค้นหาชุดข้อมูล")
@@ -66,27 +60,11 @@ def english_labels() -> list[str]:
 def world(ckan_server, tmp_path_factory):
     layout = Layout(tmp_path_factory.mktemp("ckan-portal"))
     local = LocalCatalog(layout.catalog)
-    specs = load_datasets()
-    for name, generate in (
-        ("village_profile", lambda d: village_generator.generate(ROUND, d, provinces=[PROVINCE], bad_files=False)),
-        (
-            "household_survey",
-            lambda d: household_generator.generate(ROUND, d, provinces=[PROVINCE], bad_files=False, scale=0.05),
-        ),
-    ):
-        generate(layout.landing_dir(name, ROUND))
-        job = stages.RoundJob(specs[name], ROUND, layout)
-        for stage in (stages.ingest, stages.validate, stages.quality, stages.aggregate):
-            stage(job)
-        stages.publish(job, local)
+    small_round.build(layout, local)
     client = CkanClient(ckan_server.url, ckan_server.token)
     publisher = CkanPublisher(client, local)
     publisher.ensure_organization()
-    for pointer in sorted(local.root.glob("*/latest.json")):
-        output = pointer.parent.name
-        current = local.pointer(output)["latest"]["path"]
-        package = json.loads((local.root / output / current / "datapackage.json").read_text(encoding="utf-8"))
-        publisher.publish(output, package["resources"][0]["schema"])  # with its DataStore table, as the asset does
+    small_round.publish_all(publisher, local)  # with its DataStore tables, as the asset does
     return {"local": local, "server": ckan_server, "anon": ckanapi.RemoteCKAN(ckan_server.url)}
 
 

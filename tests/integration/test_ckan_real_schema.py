@@ -15,26 +15,18 @@ organisation.
 
 from __future__ import annotations
 
-import json
-
 import ckanapi
 import pytest
 
-import samples.household_survey as household_generator
-import samples.village_profile as village_generator
 from catalog.ckan_client import CkanClient
 from catalog.ckan_publish import CkanPublisher
 from catalog.local import LocalCatalog
-from pipelines import stages
-from pipelines.declarations import load_datasets
 from pipelines.layout import Layout
-from pipelines.rounds import parse_round
+from tests.integration import small_round
 from tests.unit.test_gdc_schema_fields import GDC_DATASET_FIELDS, GDC_RESOURCE_FIELDS
 
 pytestmark = pytest.mark.integration
 
-ROUND = parse_round("2563-10")
-PROVINCE = "75"  # Samut Songkhram: the smallest province, a quick round
 #: our own dataset keys, which this server drops
 OURS = ("title_en", "notes_en", "round_coverage", "latest_revision", "coverage_round", "column_titles")
 #: calls that only read (everything else the client makes is a write)
@@ -45,37 +37,15 @@ def _is_write(action: str) -> bool:
     return action not in READS and not action.endswith(("_show", "_list", "_search"))
 
 
-def _publish_all(publisher: CkanPublisher, local: LocalCatalog) -> dict:
-    outcomes = {}
-    for pointer in sorted(local.root.glob("*/latest.json")):
-        output = pointer.parent.name
-        current = local.pointer(output)["latest"]["path"]
-        package = json.loads((local.root / output / current / "datapackage.json").read_text(encoding="utf-8"))
-        outcomes[output] = publisher.publish(output, package["resources"][0]["schema"])  # with its DataStore table
-    return outcomes
-
-
 @pytest.fixture(scope="module")
 def world(real_schema_ckan, tmp_path_factory):
     layout = Layout(tmp_path_factory.mktemp("ckan-real-schema"))
     local = LocalCatalog(layout.catalog)
-    specs = load_datasets()
-    for name, generate in (
-        ("village_profile", lambda d: village_generator.generate(ROUND, d, provinces=[PROVINCE], bad_files=False)),
-        (
-            "household_survey",
-            lambda d: household_generator.generate(ROUND, d, provinces=[PROVINCE], bad_files=False, scale=0.05),
-        ),
-    ):
-        generate(layout.landing_dir(name, ROUND))
-        job = stages.RoundJob(specs[name], ROUND, layout)
-        for stage in (stages.ingest, stages.validate, stages.quality, stages.aggregate):
-            stage(job)
-        stages.publish(job, local)
+    small_round.build(layout, local)
     client = CkanClient(real_schema_ckan.url, real_schema_ckan.token)
     publisher = CkanPublisher(client, local)
     publisher.ensure_organization()
-    first = _publish_all(publisher, local)
+    first = small_round.publish_all(publisher, local)
     admin = ckanapi.RemoteCKAN(real_schema_ckan.url, apikey=real_schema_ckan.token)
     names = [o.dataset for o in first.values()]
     return {
@@ -101,7 +71,7 @@ def test_a_rerun_with_nothing_new_writes_nothing(world):
     publisher = CkanPublisher(
         CkanClient(world["server"].url, world["server"].token, on_call=calls.append), world["local"]
     )
-    outcomes = _publish_all(publisher, world["local"])
+    outcomes = small_round.publish_all(publisher, world["local"])
     assert [c for c in calls if _is_write(c)] == []
     assert all(not o.uploaded and not o.switched and not o.datastore_rows for o in outcomes.values())
     admin = world["admin"]

@@ -41,7 +41,7 @@ from catalog import analyst_db
 from catalog.files import PARQUET_OPTIONS
 from catalog.local import LocalCatalog
 from catalog.outputs import Output
-from pipelines.rounds import Round, parse_round
+from domain.rounds import Round, parse_round
 
 RESULTS = Path(__file__).parent / "results"
 DATASET = "village_profile"
@@ -64,9 +64,9 @@ QUERIES = {
 def national_round(data_dir: Path) -> Path:
     """Run one national round through the pipeline; returns the catalog folder."""
     import samples.village_profile as generator
+    from domain.declarations import load_datasets
+    from domain.layout import Layout
     from pipelines import stages
-    from pipelines.declarations import load_datasets
-    from pipelines.layout import Layout
 
     spec = load_datasets()[DATASET]
     round_ = parse_round(FIRST_ROUND)

@@ -45,10 +45,10 @@ def national_round(round_text: str, data_dir: Path) -> dict[str, Any]:
     """Every province's villages for one round, through the pipeline's stages into ``data_dir``'s catalog."""
     import samples.village_profile as generator
     from benchmarks.stage_timing import run_stages
+    from domain.declarations import load_datasets
+    from domain.layout import Layout
+    from domain.rounds import parse_round
     from pipelines import stages
-    from pipelines.declarations import load_datasets
-    from pipelines.layout import Layout
-    from pipelines.rounds import parse_round
 
     spec = load_datasets()[DATASET]
     round_ = parse_round(round_text)
@@ -123,7 +123,7 @@ def run(round_text: str, sample: int, ports: dict[str, str], data_dir: Path, kee
     from catalog.ckan_client import CkanClient
     from catalog.datastore_load import SERVER_ACTION
     from catalog.local import LocalCatalog
-    from pipelines.rounds import parse_round
+    from domain.rounds import parse_round
 
     if (data_dir / "catalog" / DATASET / "latest.json").exists():  # --keep DIR of an earlier run: reuse its round
         made = {"round": parse_round(round_text).key, "seconds_pipeline": None}

@@ -31,10 +31,10 @@ VALIDATOR_ROWS = 1_000_000
 def pipeline(round_text: str, data_dir: Path) -> dict:
     """Every stage of the round, timed (runs in the child process)."""
     from benchmarks.stage_timing import TimedRound, run_stages
+    from domain.declarations import load_datasets
+    from domain.layout import Layout
+    from domain.rounds import parse_round
     from pipelines import stages
-    from pipelines.declarations import load_datasets
-    from pipelines.layout import Layout
-    from pipelines.rounds import parse_round
 
     spec = load_datasets()[DATASET]
     layout = Layout(data_dir)
@@ -60,7 +60,7 @@ def million_rows_csv(data_dir: Path, out: Path) -> int:
     """The round's first million received rows (normalised text) as a plain CSV file."""
     import duckdb
 
-    from pipelines.declarations import load_datasets
+    from domain.declarations import load_datasets
 
     spec = load_datasets()[DATASET]
     received = next((data_dir / "work" / DATASET).glob("*/received.parquet"))
@@ -121,9 +121,9 @@ def csv_scan_seconds(path: Path, schema: dict, runs: int = 3) -> float:
 
 def run(round_text: str, data_dir: Path, scale: float) -> dict:
     import samples.household_survey as generator
-    from pipelines.declarations import load_datasets
-    from pipelines.layout import Layout
-    from pipelines.rounds import parse_round
+    from domain.declarations import load_datasets
+    from domain.layout import Layout
+    from domain.rounds import parse_round
 
     round_ = parse_round(round_text)
     landing = Layout(data_dir).landing_dir(DATASET, round_)

@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 from benchmarks.stage_timing import TimedRound, run_stages
+from domain.declarations import load_datasets
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.declarations import load_datasets
 from pipelines.ingest.corrections import land_returned
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 from validation.schema_check import validation_schema
 
 RESULTS = Path(__file__).parent / "results"
@@ -38,7 +38,7 @@ REPEATS = 2
 def registry_cold_seconds() -> float:
     """The registry build as a new process pays for it (this process has it cached by the generator)."""
     code = (
-        "import time; t = time.perf_counter(); from pipelines.aggregate.geography import from_registry; "
+        "import time; t = time.perf_counter(); from domain.geography import from_registry; "
         "from_registry(); print(time.perf_counter() - t)"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

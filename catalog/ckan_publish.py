@@ -57,7 +57,7 @@ from catalog.latest import RULE, LatestPick, pick_from_pointer
 from catalog.local import LocalCatalog
 from catalog.privacy import Leak, PrivacyError, scan_files
 from catalog.themes import THEMES, group_fields, themes_of
-from pipelines.rounds import BE_OFFSET, THAI_MONTHS_ABBR
+from domain.rounds import BE_OFFSET, THAI_MONTHS_ABBR
 
 FORMAT_LABEL = {"csv": "CSV", "parquet": "Parquet", "datapackage": "JSON"}
 #: how a file's format reads in a resource name: (Thai half, English word added after the round, or "")
@@ -229,7 +229,7 @@ def scan_report(local: LocalCatalog, file: RevisionFile) -> list[Leak]:
     With the collection's declaration (its non-public fields: names, titles, aliases) and, while the round's
     work area is still there, this round's personal values; the patterns (phones, citizen IDs) always.
     """
-    from pipelines.declarations import load_datasets
+    from domain.declarations import load_datasets
 
     dataset = file.output.removesuffix("_quality")
     spec = load_datasets().get(dataset)

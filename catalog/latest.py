@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.rounds import date_th, parse_round
+from domain import clock
+from domain.rounds import date_th, parse_round
 
 #: the key of the reporting block in a pointer's round entry and (prefixed ``tambon:``) in a datapackage
 REPORTING_KEY = "reporting"
@@ -62,10 +63,8 @@ def rule_text(separator: str = " / ") -> str:
 
 
 def judging_day() -> dt.date:
-    """The date the deadline is judged on: the pipeline's (``TAMBON_TODAY`` when set), so tests can move time."""
-    from pipelines.deadlines import today as pipeline_today  # lazy: pipelines.deadlines pulls in pandas
-
-    return pipeline_today()
+    """The date the deadline is judged on: the project's clock (``TAMBON_TODAY`` when set), so tests can move time."""
+    return clock.today()
 
 
 def _date_en(day: dt.date) -> str:

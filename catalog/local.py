@@ -31,7 +31,7 @@ from typing import Any
 from catalog.files import FORMULA_PREFIX, arrow_table, parquet_bytes, schema_metadata, sha256
 from catalog.latest import PACKAGE_KEY, REPORTING_KEY, pick_from_pointer
 from catalog.outputs import Output
-from pipelines.rounds import Round
+from domain.rounds import Round
 
 LICENSE = {
     "name": "OGL-TH",

@@ -31,9 +31,9 @@ from catalog.ckan_client import CkanClient
 from catalog.files import sha256
 from catalog.offices import DATA_TEAM_ORG, Office, ensure_data_team, offices_from_registry, org_name
 from catalog.privacy import PrivacyError, refuse_public_delivery
-from pipelines.declarations import DatasetSpec
-from pipelines.report.corrections import DATA_TEAM_FILE, OFFICES_FOLDER
-from pipelines.rounds import Round
+from domain.declarations import DatasetSpec
+from domain.layout import DATA_TEAM_FILE, OFFICES_FOLDER
+from domain.rounds import Round
 
 ROLE = "correction_workbook"
 #: parts of an XLSX that change on every save without any cell changing

@@ -16,10 +16,10 @@ import pandas as pd
 import yaml
 
 from catalog.files import csv_bytes
-from pipelines.aggregate.geography import LEVEL_COLUMNS, LEVEL_TH, code_columns, unit_geography
-from pipelines.aggregate.indicators import disclosure_rules
-from pipelines.aggregate.tables import measures as measures_of
-from pipelines.declarations import DATASETS_DIR, DatasetSpec, Measure
+from domain.declarations import DATASETS_DIR, DatasetSpec, Measure
+from domain.disclosure import disclosure_rules
+from domain.geography import LEVEL_COLUMNS, LEVEL_TH, code_columns, unit_geography
+from domain.measures import measures as measures_of
 
 LEVEL_EN = {
     "village": "village (muban)",

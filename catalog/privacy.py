@@ -31,7 +31,7 @@ import pyarrow as pa
 from pyarrow import csv as arrow_csv
 
 from catalog.files import runs_as_formula
-from pipelines.declarations import NON_PUBLIC, DatasetSpec
+from domain.declarations import NON_PUBLIC, DatasetSpec
 from validation.custom_checks import citizen_id_valid  # one definition of the check digit, shared
 
 # Thai mobile (08x-xxx-xxxx) and landline (0-4381-1154, 02-123-4567) numbers, with or without dashes.

@@ -145,7 +145,7 @@ class BilingualParser(argparse.ArgumentParser):
 
 # -- where the catalog database is -----------------------------------------------------------------------------
 def default_catalog() -> Path:
-    from pipelines.layout import Layout
+    from domain.layout import Layout
 
     return Path(os.environ.get("TAMBON_CATALOG") or Layout.from_env().catalog)
 

@@ -52,74 +52,16 @@ whose visible sum is small tells that both are small.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
+from domain.disclosure import DisclosureRules
+
 Hierarchy = Sequence[tuple[str, str | None]]
 _LAST_RESORT = 1e300  # sort key of a visible zero among complement candidates: after every other count
-
-
-@dataclass(frozen=True, kw_only=True)
-class DisclosureRules:
-    """What to protect and which relations an attacker could use, declared as data.
-
-    ``counts`` are the columns subject to the threshold and to the column
-    (hierarchy) equations. ``equations`` are ``(total, parts)`` with
-    ``total = sum(parts)`` in every row; a single part declares two equal
-    columns, which matter just as much (hiding one of two equal cells hides
-    nothing). ``derived`` maps a computed column to the columns it is computed
-    from (counts or other derived columns).
-    """
-
-    threshold: int = 5
-    counts: tuple[str, ...]
-    equations: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    derived: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    zero_is_safe: bool = False
-
-    def __post_init__(self) -> None:
-        if self.threshold < 1:
-            raise ValueError(f"threshold must be at least 1, got {self.threshold}")
-        counts = set(self.counts)
-        for total, parts in self.equations:
-            if not parts:
-                raise ValueError(f"equation for {total!r} has no parts")
-            unknown = {total, *parts} - counts
-            if unknown:
-                equation = f"{total} = {' + '.join(parts)}"
-                raise ValueError(f"equation {equation} uses columns not in counts: {sorted(unknown)}")
-        overlap = counts & set(self.derived)
-        if overlap:
-            raise ValueError(f"columns both counts and derived: {sorted(overlap)}")
-        for column, sources in self.derived.items():
-            unknown = set(sources) - counts - set(self.derived)
-            if unknown:
-                raise ValueError(f"derived {column!r} is computed from undeclared columns {sorted(unknown)}")
-        self.derived_order()  # raises on a cycle
-
-    def derived_order(self) -> list[str]:
-        """Derived columns in an order where every source comes before the column computed from it."""
-        order: list[str] = []
-        state: dict[str, int] = {}  # 1: visiting, 2: done
-
-        def visit(column: str) -> None:
-            if state.get(column) == 2:
-                return
-            if state.get(column) == 1:
-                raise ValueError(f"derived columns form a cycle through {column!r}")
-            state[column] = 1
-            for source in self.derived[column]:
-                if source in self.derived:
-                    visit(source)
-            state[column] = 2
-            order.append(column)
-
-        for column in self.derived:
-            visit(column)
-        return order
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,17 @@ from dagster import AssetExecutionContext
 
 from catalog.analyst_db import build_local, publish_ckan
 from catalog.privacy import PrivacyError, scan_files
+from domain.clock import today
+from domain.declarations import DatasetSpec, load_datasets
+from domain.layout import OFFICES_FOLDER
+from domain.rounds import parse_round
 from pipelines import checks, ckan_notice, stages
 from pipelines.automation import freshness_policy, landed_files, raw_files_metadata
-from pipelines.deadlines import late_or_missing, reporting_deadline, split_not_reported, today
-from pipelines.declarations import DatasetSpec, load_datasets
+from pipelines.deadlines import late_or_missing, reporting_deadline, split_not_reported
 from pipelines.partitions import rounds
 from pipelines.progress import say
-from pipelines.report.corrections import OFFICES_FOLDER
 from pipelines.report.corrections.measured import LOOP_TABLE, MEASURES, loop_totals
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
-from pipelines.rounds import parse_round
 from pipelines.scorecards import MissingInputError, Scorecard, compute_round, scorecard_outputs
 
 

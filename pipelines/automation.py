@@ -43,10 +43,10 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.declarations import DatasetSpec
-from pipelines.layout import Layout
+from domain.declarations import DatasetSpec
+from domain.layout import Layout
+from domain.rounds import Round, parse_round
 from pipelines.partitions import rounds
-from pipelines.rounds import Round, parse_round
 
 #: name (``<round folder>/<path>``, as ingest names files) -> (size in bytes, mtime in ns)
 Listing = dict[str, tuple[int, int]]

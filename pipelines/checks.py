@@ -21,8 +21,8 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from domain.declarations import DatasetSpec
 from pipelines.deadlines import NotReported
-from pipelines.declarations import DatasetSpec
 
 
 def specs(

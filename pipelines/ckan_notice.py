@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipelines.declarations import REPO_ROOT
+from domain.declarations import REPO_ROOT
 
 SECRETS_FILE = REPO_ROOT / ".cache" / "ckan-secrets.env"
 START_HINT = "bash catalog/ckan/ckan.sh start"

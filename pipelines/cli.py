@@ -23,8 +23,8 @@ from a typo and from a service that is down:
 
 A mistake a person can fix is raised as :class:`UserError` where it is found and printed once,
 Thai then English with what to do next, by :func:`main`; any other exception is a bug and keeps
-its traceback. Rounds are read by :func:`pipelines.rounds.parse_round` (2563-10 or 2020-10) and
-checked by :func:`pipelines.rounds.check_programme_round`: from 2563-10, the programme's first
+its traceback. Rounds are read by :func:`domain.rounds.parse_round` (2563-10 or 2020-10) and
+checked by :func:`domain.rounds.check_programme_round`: from 2563-10, the programme's first
 month and the first Dagster partition, to the current month; rounds after 2564-09 (the
 programme's year) are run with a warning.
 """
@@ -57,10 +57,10 @@ from catalog.query import (
     run_command,
 )
 from catalog.query import add_command as add_query_command
+from domain.declarations import REPO_ROOT, DatasetSpec, DeclarationError, load_datasets
+from domain.layout import Layout
+from domain.rounds import PROGRAMME_FIRST, PROGRAMME_LAST, Round, RoundError, check_programme_round, parse_round
 from pipelines import ckan_notice, run_lock
-from pipelines.declarations import REPO_ROOT, DatasetSpec, DeclarationError, load_datasets
-from pipelines.layout import Layout
-from pipelines.rounds import PROGRAMME_FIRST, PROGRAMME_LAST, Round, RoundError, check_programme_round, parse_round
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "UserError", "main", "parser", "summary"]
 

@@ -9,7 +9,6 @@ rather than listed tambon by tambon (one call per province, not 7,000 rows).
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,8 @@ import duckdb
 import pandas as pd
 
 from catalog.latest import reporting_metadata
-from pipelines.declarations import DatasetSpec
-from pipelines.rounds import Round
+from domain.declarations import DatasetSpec
+from domain.rounds import Round
 
 DEFAULT_DEADLINE_DAY = 25
 NOT_REPORTED_FILE = "tambons_not_reported.csv"
@@ -39,12 +38,6 @@ NOT_REPORTED_COLUMNS: dict[str, str] = {
     "tambon_name_en": "tambon_name_en",
     "villages_expected": "หมู่บ้านตามทะเบียน / villages_expected",
 }
-
-
-def today() -> dt.date:
-    """The date deadlines are judged on: ``TAMBON_TODAY`` (ISO) when set, for re-runs and tests."""
-    override = os.environ.get("TAMBON_TODAY")
-    return dt.date.fromisoformat(override) if override else dt.date.today()
 
 
 def reporting_deadline(spec: DatasetSpec, round_: Round) -> dt.date:

@@ -9,10 +9,10 @@ import os
 
 import dagster as dg
 
+from domain.declarations import load_datasets
 from pipelines import alerts
 from pipelines.assets import SCORECARDS_GROUP, ckan_asset, ckan_corrections_asset, dataset_assets, scorecard_asset
 from pipelines.automation import landing_sensor, monthly_schedule, office_uploads_sensor
-from pipelines.declarations import load_datasets
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
 from pipelines.scorecards import load_scorecards
 

@@ -13,8 +13,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from pipelines.declarations import DatasetSpec
-from pipelines.work import WorkArea
+from domain.declarations import DatasetSpec
+from domain.work import WorkArea
 
 
 def field_worker_output(spec: DatasetSpec, work: WorkArea, deadline: dt.date) -> pd.DataFrame | None:

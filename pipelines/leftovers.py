@@ -21,8 +21,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.layout import Layout
-from pipelines.rounds import Round
+from domain.layout import Layout
+from domain.rounds import Round
 
 _WITH_PID = re.compile(r"^\..+\.(\d+)\.tmp(\.wal)?$|^\.staging-r\d+-(\d+)$")
 _TEMPORARY = re.compile(r"^\..+\.tmp(\.wal)?$|^\.staging-r\d+-\d+$")

@@ -20,14 +20,13 @@ from pathlib import Path
 
 from catalog.ckan_client import CkanClient
 from catalog.office_uploads import Upload, UploadRefused, fetch, find_uploads
-from pipelines.declarations import DatasetSpec
+from domain.declarations import DatasetSpec
+from domain.layout import OFFICES_FOLDER, Layout
+from domain.limits import limits_for
+from domain.rounds import Round, parse_round
 from pipelines.ingest.corrections import land_returned
-from pipelines.ingest.limits import limits_for
 from pipelines.ingest.problems import FileProblem
-from pipelines.layout import Layout
-from pipelines.report.corrections import OFFICES_FOLDER
 from pipelines.report.corrections.returned import read_about
-from pipelines.rounds import Round, parse_round
 
 
 @dataclass(frozen=True)

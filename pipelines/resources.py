@@ -11,8 +11,8 @@ import dagster as dg
 from catalog.ckan_client import CkanClient, token_from_environment
 from catalog.ckan_publish import CkanPublisher, Organization
 from catalog.local import LocalCatalog
-from pipelines.declarations import REPO_ROOT
-from pipelines.layout import Layout
+from domain.declarations import REPO_ROOT
+from domain.layout import Layout
 from pipelines.progress import say
 from pipelines.run_lock import RunHolds
 

@@ -23,9 +23,9 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO
 
-from pipelines.layout import Layout
+from domain.layout import Layout
+from domain.rounds import Round
 from pipelines.leftovers import sweep
-from pipelines.rounds import Round
 
 LOCKS = ".locks"
 

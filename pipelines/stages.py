@@ -23,9 +23,14 @@ from catalog.local import LocalCatalog, Published
 from catalog.outputs import build_outputs
 from catalog.privacy import PrivacyError, scan_files
 from catalog.suppression import suppress
+from domain.declarations import DatasetSpec
+from domain.disclosure import disclosure_rules
+from domain.geography import Geography, code_columns, from_registry
+from domain.layout import Layout
+from domain.measures import measures
+from domain.rounds import Round
+from domain.work import WorkArea
 from pipelines.aggregate import tables
-from pipelines.aggregate.geography import Geography, code_columns, from_registry
-from pipelines.aggregate.indicators import disclosure_rules
 from pipelines.deadlines import (
     NOT_REPORTED_FILE,
     csv_headers,
@@ -34,17 +39,13 @@ from pipelines.deadlines import (
     reporting_deadline,
     round_reporting,
 )
-from pipelines.declarations import DatasetSpec
 from pipelines.field_workers import field_worker_output
 from pipelines.ingest.received import read_round
-from pipelines.layout import Layout
 from pipelines.report import write_quality_page
 from pipelines.report.corrections import Written, write_correction_workbooks
 from pipelines.report.corrections.applied import CORRECTIONS_TABLE, correction_figures, correction_files
 from pipelines.report.corrections.measured import LOOP_TABLE, correction_loop, loop_totals, published_on, with_quality
 from pipelines.report.internal_tables import QUARANTINE_FILE, write_frame_csv, write_quarantine_csv
-from pipelines.rounds import Round
-from pipelines.work import WorkArea
 from validation.run import validate_round
 
 
@@ -217,7 +218,7 @@ def aggregate(job: RoundJob) -> dict[str, Any]:
         job.work.write("records", records)
         rows["records"] = len(records)
     frames = {level: tables.aggregate(con, spec, job.round, level) for level in spec.aggregate_levels}
-    rules = disclosure_rules(spec, tables.measures(spec))
+    rules = disclosure_rules(spec, measures(spec))
     if rules is not None:
         hierarchy = [(level, code_columns(level)[-1] if level != "nation" else None) for level in spec.aggregate_levels]
         hidden = suppress(frames, hierarchy, rules)

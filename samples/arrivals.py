@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from domain.declarations import load_datasets
+from domain.rounds import Round
 from pipelines.deadlines import reporting_deadline
-from pipelines.declarations import load_datasets
-from pipelines.rounds import Round
 
 LATE_SHARE = 0.08  # files that arrive after the deadline
 LATE_DAYS = 10  # at most this many days late

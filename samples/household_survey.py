@@ -59,8 +59,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.declarations import DATASETS_DIR
-from pipelines.rounds import BE_OFFSET, THAI_MONTHS_ABBR, Round, parse_round
+from domain.declarations import DATASETS_DIR
+from domain.rounds import BE_OFFSET, THAI_MONTHS_ABBR, Round, parse_round
 from registry.villages import load_villages, registry_path
 from samples import _xlsx_fast as xl
 from samples import names

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.rounds import Round
+from domain.rounds import Round
 from pipelines.scorecards.declaration import SCORECARDS_DIR, Criterion, load_scorecard
 from registry.geography import provinces as province_table
 from registry.villages import hash_uniform

@@ -46,8 +46,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.declarations import DATASETS_DIR
-from pipelines.rounds import BE_OFFSET, THAI_MONTHS_ABBR, Round, parse_round
+from domain.declarations import DATASETS_DIR
+from domain.rounds import BE_OFFSET, THAI_MONTHS_ABBR, Round, parse_round
 from registry.geography import amphoes as amphoe_table
 from registry.geography import provinces as province_table
 from registry.geography import tambons as tambon_table

@@ -19,7 +19,8 @@ con = duckdb.connect()
 con.execute(f"LOAD '{extension.locate()}'")
 con.execute(f"ATTACH '{sys.argv[1]}' AS tambon (READ_ONLY)")
 rows = {v: con.execute(f"SELECT * FROM tambon.{v} ORDER BY ALL").fetchall() for v in sys.argv[2:]}
-loaded = sorted({m.split(".")[0] for m in sys.modules} & {"pandas", "pyarrow", "catalog", "pipelines", "requests"})
+ours = {"pandas", "pyarrow", "catalog", "domain", "pipelines", "requests"}
+loaded = sorted({m.split(".")[0] for m in sys.modules} & ours)
 print(json.dumps({"rows": rows, "loaded": loaded}, default=str))
 """
 

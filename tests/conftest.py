@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.aggregate.geography import Geography
-from pipelines.declarations import load_datasets
+from domain.declarations import load_datasets
+from domain.geography import Geography
 
 
 @pytest.fixture(scope="session")

@@ -36,11 +36,11 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.aggregate.geography import Geography
-from pipelines.declarations import DatasetSpec
-from pipelines.ingest.limits import limits_for
-from pipelines.rounds import Round
-from pipelines.work import WorkArea
+from domain.declarations import DatasetSpec
+from domain.geography import Geography
+from domain.limits import limits_for
+from domain.rounds import Round
+from domain.work import WorkArea
 from validation import findings, schema_sql
 from validation.duplicates import duplicate_findings, key_columns
 from validation.rules import RULES, RuleContext

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 from frictionless import Checklist, Resource, Schema
 
-from pipelines.ingest.limits import cut_length
+from domain.limits import cut_length
 from validation import custom_checks, findings
 
 _CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"', re.DOTALL)

@@ -45,8 +45,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines import python_text
-from pipelines.ingest.limits import CUT_LENGTH_PATTERN
+from domain import python_text
+from domain.limits import CUT_LENGTH_PATTERN
 from validation import custom_checks, findings
 from validation.schema_check import (
     EXCERPT,

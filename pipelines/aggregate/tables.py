@@ -17,11 +17,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.aggregate.geography import LEVEL_COLUMNS, LEVELS, Geography, code_columns, unit_geography
-from pipelines.aggregate.indicators import indicator_measures, scored_sql
-from pipelines.declarations import DatasetSpec
-from pipelines.rounds import Round
-from pipelines.work import WorkArea
+from domain.declarations import DatasetSpec
+from domain.geography import LEVEL_COLUMNS, LEVELS, Geography, code_columns, unit_geography
+from domain.measures import measures
+from domain.rounds import Round
+from domain.work import WorkArea
+from pipelines.aggregate.indicators import scored_sql
 
 
 def connect(geography: Geography, spill_to: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -68,11 +69,6 @@ def records(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round) ->
     return con.execute(
         f"SELECT {_round_columns(round_)}, {', '.join([*columns, *public])} FROM units ORDER BY {order}"
     ).df()
-
-
-def measures(spec: DatasetSpec) -> list:
-    """The declared measures, then those the declared indicators imply."""
-    return [*spec.measures, *indicator_measures(spec)]
 
 
 def aggregate(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, level: str) -> pd.DataFrame:

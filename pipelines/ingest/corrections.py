@@ -28,9 +28,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipelines.declarations import DatasetSpec
-from pipelines.layout import Layout
-from pipelines.rounds import Round
+from domain.declarations import DatasetSpec
+from domain.layout import Layout
+from domain.rounds import Round
 
 CORRECTIONS_FOLDER = "corrections"
 ORIGIN_SUFFIX = ".origin.json"

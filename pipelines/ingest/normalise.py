@@ -26,8 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines import python_text
-from pipelines.rounds import BE_OFFSET, THAI_MONTHS, THAI_MONTHS_ABBR
+from domain import python_text
+from domain.rounds import BE_OFFSET, THAI_MONTHS, THAI_MONTHS_ABBR
 
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")

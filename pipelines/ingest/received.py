@@ -33,11 +33,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.declarations import DatasetSpec
+from domain.declarations import DatasetSpec
+from domain.limits import Limits, limits_for
+from domain.rounds import Round
 from pipelines.ingest.corrections import in_corrections
 from pipelines.ingest.decode import container, decode_text
 from pipelines.ingest.landing import LandedFile, archive_file, find_files
-from pipelines.ingest.limits import Limits, cap_long_cells, keep_cut_cells, limits_for
+from pipelines.ingest.long_cells import cap_long_cells, keep_cut_cells
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
 from pipelines.ingest.problems import FileProblem
 from pipelines.ingest.returned_rows import (
@@ -53,7 +55,6 @@ from pipelines.ingest.returned_rows import (
 )
 from pipelines.ingest.tables import Sheet, read_csv, read_workbook
 from pipelines.ingest.workbooks import ole2_kind, workbook_kind
-from pipelines.rounds import Round
 
 LINEAGE = ["_file", "_sheet", "_row"]
 ROW_ID = "_row_id"

@@ -29,14 +29,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.declarations import DatasetSpec
+from domain.declarations import DatasetSpec
+from domain.limits import Limits
+from domain.rounds import Round
 from pipelines.ingest.corrections import office_of, read_origin
 from pipelines.ingest.decode import container
 from pipelines.ingest.landing import LandedFile
-from pipelines.ingest.limits import Limits
 from pipelines.ingest.problems import FileProblem
 from pipelines.report.corrections.returned import Returned, read_returned
-from pipelines.rounds import Round
 
 #: What a returned row carries of the row it corrects (columns of the work area's ``corrections`` table).
 CORRECTS = ["corrects_file", "corrects_sheet", "corrects_row"]

@@ -11,7 +11,7 @@ from Python's ``csv`` (ragged rows, line breaks inside quoted cells) is read by
 
 Neither reader has a limit of its own on a cell's length (Arrow's blocks are made as
 long as the longest line, Python's field size limit is lifted): a cell's length is
-judged by the declared ``max_cell_length`` (``pipelines.ingest.limits``), which
+judged by the declared ``max_cell_length`` (``domain.limits``), which
 quarantines the row instead of stopping the round. A line of more cells than
 ``max_columns`` rejects the file before Python would make a list of them.
 """
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as arrow_csv
 
-from pipelines.ingest.limits import DEFAULT_LIMITS, Limits
+from domain.limits import DEFAULT_LIMITS, Limits
 from pipelines.ingest.normalise import blank_cell_pattern, clean_text
 from pipelines.ingest.problems import FileProblem
 from pipelines.ingest.workbooks import worksheets

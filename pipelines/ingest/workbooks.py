@@ -25,8 +25,8 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from domain.limits import Limits
 from pipelines.ingest.decode import OLE2
-from pipelines.ingest.limits import Limits
 from pipelines.ingest.problems import FileProblem
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"

@@ -27,8 +27,8 @@ import duckdb
 import pandas as pd
 
 from catalog.files import guard_formula
-from pipelines.declarations import DatasetSpec
-from pipelines.work import WorkArea
+from domain.declarations import DatasetSpec
+from domain.work import WorkArea
 
 QUARANTINE_FILE = "quarantine.csv"
 BOM = "\ufeff".encode()

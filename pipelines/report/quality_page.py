@@ -31,12 +31,12 @@ from pathlib import Path
 import pandas as pd
 
 from catalog.outputs import common_fields
+from domain.declarations import DatasetSpec
+from domain.rounds import THAI_MONTHS_ABBR, Round, parse_round
 from pipelines.deadlines import NOT_REPORTED_FILE, provinces_that_sent_data
-from pipelines.declarations import DatasetSpec
 from pipelines.report import svg
 from pipelines.report.corrections.measured import LOOP_TABLE
 from pipelines.report.internal_tables import QUARANTINE_FILE
-from pipelines.rounds import THAI_MONTHS_ABBR, Round, parse_round
 from validation.codes import catalogue, message
 
 PAGE_NAME = "quality_report.html"
@@ -257,7 +257,7 @@ def rounds_in_work_area(work_root: Path, upto: Round) -> list[Round]:
             round_ = parse_round(folder.name)
         except ValueError:
             continue
-        # work areas are named by the Gregorian key only (pipelines.layout); skip anything else
+        # work areas are named by the Gregorian key only (domain.layout); skip anything else
         if folder.name == round_.key and round_ <= upto and (folder / "quality.parquet").is_file():
             found.add(round_)
     return sorted(found | {upto})

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.rounds import Round
+from domain.rounds import Round
 from pipelines.scorecards.compute import ScoreResult, normalise_sql, normalise_values, score
 from pipelines.scorecards.declaration import (
     SCORECARDS_DIR,

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.rounds import Round
+from domain.rounds import Round
 from pipelines.scorecards.declaration import Criterion, Normalise, Scorecard, ScorecardError
 
 #: The columns :func:`score` needs in ``units``.

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from pipelines.declarations import REPO_ROOT
+from domain.declarations import REPO_ROOT
 
 SCORECARDS_DIR = Path(os.environ.get("TAMBON_SCORECARDS_DIR", REPO_ROOT / "scorecards"))
 
@@ -416,8 +416,8 @@ def known_outputs() -> dict[str, set[str] | None]:
     pipeline adds; derived tables (aggregates, quality) are listed without columns,
     since their columns are decided in code (catalog/outputs.py) and checked when read.
     """
-    from pipelines.aggregate.geography import unit_geography
-    from pipelines.declarations import load_datasets
+    from domain.declarations import load_datasets
+    from domain.geography import unit_geography
 
     out: dict[str, set[str] | None] = {}
     for spec in load_datasets().values():

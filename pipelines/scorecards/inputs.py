@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipelines.rounds import Round
+from domain.rounds import Round
 from pipelines.scorecards.declaration import Scorecard, ScorecardError
 
 

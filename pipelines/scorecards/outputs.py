@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from catalog.outputs import Output, common_fields
-from pipelines.rounds import Round
+from domain.rounds import Round
 from pipelines.scorecards.compute import ScoreResult
 from pipelines.scorecards.declaration import Criterion, Normalise, Scorecard
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.layout import Layout
+from domain.layout import Layout
 
 
 @contextmanager

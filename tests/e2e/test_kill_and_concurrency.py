@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from domain.declarations import REPO_ROOT
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import cli
-from pipelines.declarations import REPO_ROOT
-from pipelines.layout import Layout
 from pipelines.leftovers import temporary_files
-from pipelines.rounds import parse_round
 
 pytestmark = pytest.mark.slow
 

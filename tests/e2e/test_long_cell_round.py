@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 import registry
+from domain.declarations import load_datasets
+from domain.rounds import parse_round
 from pipelines import cli
-from pipelines.declarations import load_datasets
-from pipelines.rounds import parse_round
 from tests.e2e.own_data import own_data_folder
 from tests.unit.test_validation import GOOD
 

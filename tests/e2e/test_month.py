@@ -21,10 +21,10 @@ import pytest
 
 from catalog.analyst_db import CATALOG_DB
 from catalog.privacy import DIGITS13, PHONE, citizen_id_valid
+from domain.declarations import REPO_ROOT, load_datasets
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import cli
-from pipelines.declarations import REPO_ROOT, load_datasets
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 from tests.e2e.own_data import own_data_folder
 
 pytestmark = pytest.mark.slow

@@ -31,8 +31,8 @@ import pytest
 
 from catalog.local import LocalCatalog
 from catalog.outputs import Output
+from domain.rounds import parse_round
 from pipelines import cli
-from pipelines.rounds import parse_round
 from tests.e2e.own_data import own_data_folder
 
 ROUND = parse_round("2563-10")

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 import samples.village_profile as generator
-from pipelines.declarations import load_datasets
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
+from domain.declarations import load_datasets
+from domain.layout import Layout
+from domain.rounds import parse_round
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ import samples.household_survey as household_generator
 import samples.village_profile as village_generator
 from catalog.ckan_publish import CkanPublisher, Outcome
 from catalog.local import LocalCatalog
+from domain.declarations import load_datasets
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.declarations import load_datasets
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 
 ROUND = parse_round("2563-10")
 PROVINCE = "75"  # Samut Songkhram: the smallest province, a quick round

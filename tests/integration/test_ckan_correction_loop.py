@@ -35,12 +35,12 @@ from catalog.ckan_publish import CkanPublisher
 from catalog.local import LocalCatalog
 from catalog.office_delivery import Collection, OfficeDelivery, dataset_name
 from catalog.offices import offices_from_registry, sync_offices, user_name
+from domain.declarations import load_datasets
+from domain.layout import Layout
 from pipelines import stages
 from pipelines.automation import office_uploads_sensor
 from pipelines.cli import main
-from pipelines.declarations import load_datasets
 from pipelines.ingest.corrections import read_origin
-from pipelines.layout import Layout
 from pipelines.report.corrections import write_correction_workbooks
 from pipelines.report.corrections.measured import BANGKOK
 from pipelines.resources import CkanResource

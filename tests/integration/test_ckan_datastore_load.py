@@ -18,10 +18,10 @@ from catalog.ckan_client import CkanClient, CkanError
 from catalog.ckan_publish import CkanPublisher, datastore_fields
 from catalog.datastore_load import SERVER_ACTION, load_round
 from catalog.local import LocalCatalog
+from domain.declarations import load_datasets
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.declarations import load_datasets
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 
 pytestmark = pytest.mark.integration
 

@@ -28,8 +28,8 @@ from rdflib.namespace import RDF, SKOS, Namespace
 import samples.village_profile as generator
 from catalog import analyst_db
 from catalog.local import LocalCatalog
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
+from domain.layout import Layout
+from domain.rounds import parse_round
 from tests.integration.gdc_fields import GDC_STATISTICS
 
 pytestmark = pytest.mark.integration

@@ -35,8 +35,8 @@ import requests
 
 import samples.village_profile as generator
 from catalog.local import LocalCatalog
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
+from domain.layout import Layout
+from domain.rounds import parse_round
 from tests.integration.gdc_fields import GDC_STATISTICS
 
 pytestmark = pytest.mark.integration

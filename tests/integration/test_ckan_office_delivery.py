@@ -38,11 +38,10 @@ from catalog.office_delivery import (
 )
 from catalog.offices import DATA_TEAM_ORG, offices_from_registry, org_name, sync_offices, user_name
 from catalog.privacy import PrivacyError
+from domain.declarations import load_datasets
+from domain.layout import DATA_TEAM_FILE, OFFICES_FOLDER, Layout
+from domain.rounds import parse_round
 from pipelines.cli import main
-from pipelines.declarations import load_datasets
-from pipelines.layout import Layout
-from pipelines.report.corrections import DATA_TEAM_FILE, OFFICES_FOLDER
-from pipelines.rounds import parse_round
 from tests.integration.viewers import Viewer, add_file
 
 pytestmark = pytest.mark.integration

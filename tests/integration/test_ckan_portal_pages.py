@@ -40,7 +40,7 @@ from catalog.ckan_publish import CkanPublisher
 from catalog.latest import RULE
 from catalog.local import LocalCatalog
 from catalog.themes import THEMES
-from pipelines.layout import Layout
+from domain.layout import Layout
 from tests.browser import CHROMIUM, MISSING, chromium, png_size
 from tests.integration import small_round
 

@@ -24,8 +24,8 @@ from catalog import analyst_db
 from catalog.ckan_client import CkanClient, CkanError
 from catalog.ckan_publish import CkanPublisher, SwitchInterrupted, revision_files
 from catalog.local import LocalCatalog
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
+from domain.layout import Layout
+from domain.rounds import parse_round
 from tests.analyst_process import attach_and_read, normalised
 
 pytestmark = pytest.mark.integration
@@ -246,8 +246,8 @@ def test_a_run_killed_before_the_switch_leaves_the_previous_revision_then_comple
     before = _visible(world, "village-profile")
     _change_one_village(world["layout"], 2)
     # the local catalog gets r3 (stages run directly: the job would also publish to CKAN) ...
+    from domain.declarations import load_datasets
     from pipelines import stages
-    from pipelines.declarations import load_datasets
 
     job = stages.RoundJob(load_datasets()["village_profile"], ROUND, world["layout"])
     for stage in (stages.ingest, stages.validate, stages.quality, stages.aggregate):

@@ -34,10 +34,10 @@ from catalog.ckan_publish import (
 )
 from catalog.local import LocalCatalog
 from catalog.privacy import PrivacyError
+from domain.declarations import load_datasets
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.declarations import load_datasets
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 from tests.browser import CHROMIUM, MISSING, chromium
 
 pytestmark = pytest.mark.integration

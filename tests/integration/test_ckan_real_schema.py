@@ -21,7 +21,7 @@ import pytest
 from catalog.ckan_client import CkanClient
 from catalog.ckan_publish import CkanPublisher
 from catalog.local import LocalCatalog
-from pipelines.layout import Layout
+from domain.layout import Layout
 from tests.integration import small_round
 from tests.unit.test_gdc_schema_fields import GDC_DATASET_FIELDS, GDC_RESOURCE_FIELDS
 

@@ -22,8 +22,8 @@ import samples.village_profile as generator
 from catalog.ckan_client import CkanClient
 from catalog.ckan_publish import CkanPublisher
 from catalog.local import LocalCatalog
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
+from domain.layout import Layout
+from domain.rounds import parse_round
 
 pytestmark = pytest.mark.integration
 
@@ -53,8 +53,8 @@ IN_SAKON_NAKHON = {"village-profile", "village-profile-tambon", "village-profile
 
 @pytest.fixture(scope="module")
 def catalog(ckan_server, tmp_path_factory):
+    from domain.declarations import load_datasets
     from pipelines import stages
-    from pipelines.declarations import load_datasets
 
     root = tmp_path_factory.mktemp("search-words")
     mp = pytest.MonkeyPatch()

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import samples.village_profile as generator
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.layout import Layout
 from pipelines.report import write_quality_page
-from pipelines.rounds import parse_round
 from tests.browser import CHROMIUM, MISSING, chromium, png_size
 
 pytestmark = pytest.mark.integration

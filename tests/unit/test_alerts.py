@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 
 import samples.village_profile as generator
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import alerts, stages
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 
 ROUND = parse_round("2563-10")
 

@@ -19,10 +19,10 @@ from catalog import analyst_db
 from catalog.local import LocalCatalog
 from catalog.outputs import build_outputs
 from catalog.query import connect, display_width, format_table, main, run_query
+from domain.declarations import load_datasets
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.declarations import load_datasets
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 from tests.analyst_process import attach_and_read, normalised
 
 PROVINCE = "75"  # Samut Songkhram: the smallest province, a real round in a few seconds

@@ -9,11 +9,11 @@ import pytest
 
 import registry
 import samples.village_profile as generator
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
 from pipelines.automation import landing_sensor
 from pipelines.deadlines import late_or_missing, reporting_deadline
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 
 
 def _evaluate(sensor, cursor=None):

@@ -18,9 +18,9 @@ import pytest
 from catalog import analyst_db
 from catalog.analyst_db import CATALOG_DB, DatasetEntry, RoundEntry
 from catalog.query import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE, run_command
+from domain.declarations import load_datasets
+from domain.rounds import current_round
 from pipelines import cli
-from pipelines.declarations import load_datasets
-from pipelines.rounds import current_round
 
 THAI = re.compile(r"[\u0E00-\u0E7F]")
 

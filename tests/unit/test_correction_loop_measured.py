@@ -35,14 +35,14 @@ import yaml
 from python_calamine import CalamineWorkbook
 
 from catalog.local import LocalCatalog
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
 from pipelines.assets import correction_metadata
 from pipelines.ingest.corrections import land_returned
-from pipelines.layout import Layout
 from pipelines.report.corrections import correction_deadline, write_correction_workbooks
 from pipelines.report.corrections import texts as T
 from pipelines.report.corrections.measured import LEDGER_FILE, LOOP_TABLE, MEASURES, fix_date
-from pipelines.rounds import parse_round
 from pipelines.scorecards import SCORECARDS_DIR, parse_scorecard, published_parquet, score
 from tests.unit.test_correction_workbook import PRODUCED, ROUND, csv_bytes, geography, village
 from tests.unit.test_returned_corrections import ORIGINALS, SPEC, _sheet_rows, _stages

@@ -27,12 +27,13 @@ from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from catalog.files import guard_formula
+from domain.declarations import load_datasets
+from domain.geography import Geography
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.aggregate.geography import Geography
-from pipelines.declarations import load_datasets
 from pipelines.ingest.normalise import header_matcher
 from pipelines.ingest.tables import read_workbook
-from pipelines.layout import Layout
 from pipelines.report.corrections import (
     DATA_TEAM_FILE,
     OFFICES_FOLDER,
@@ -42,7 +43,6 @@ from pipelines.report.corrections import (
 from pipelines.report.corrections.attribution import Gazetteer, place_without_rows
 from pipelines.report.corrections.cells import FAULT_FILL
 from pipelines.report.corrections.returned import read_returned, unguard
-from pipelines.rounds import parse_round
 
 ROUND = parse_round("2563-10")
 PRODUCED = dt.date(2020, 10, 26)

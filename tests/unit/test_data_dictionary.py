@@ -31,14 +31,15 @@ import pytest
 from catalog import analyst_db
 from catalog.local import LocalCatalog
 from catalog.outputs import Output, build_outputs, suppressible_columns, suppression_text
+from domain.declarations import load_datasets
+from domain.disclosure import disclosure_rules
+from domain.geography import Geography
+from domain.measures import measures
+from domain.rounds import parse_round
+from domain.work import WorkArea
 from pipelines.aggregate import tables
-from pipelines.aggregate.geography import Geography
-from pipelines.aggregate.indicators import disclosure_rules
-from pipelines.declarations import load_datasets
-from pipelines.rounds import parse_round
 from pipelines.scorecards import load_scorecards, score, scorecard_outputs
 from pipelines.scorecards.inputs import units_for
-from pipelines.work import WorkArea
 
 ROUND = parse_round("2563-10")
 
@@ -180,7 +181,7 @@ def test_assessed_is_the_denominator_of_each_indicator(published):
 
 def test_suppression_is_explained_on_every_column_it_can_hide(published):
     spec = load_datasets()["household_survey"]
-    rules = disclosure_rules(spec, tables.measures(spec))
+    rules = disclosure_rules(spec, measures(spec))
     hidden = suppressible_columns(spec)
     assert rules is not None and set(rules.counts) | set(rules.derived) == hidden
     threshold, marker = rules.threshold, spec.disclosure["marker"]

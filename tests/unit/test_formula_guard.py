@@ -29,7 +29,7 @@ from catalog.files import csv_bytes
 from catalog.local import LocalCatalog
 from catalog.outputs import Output
 from catalog.privacy import PrivacyError, scan_files
-from pipelines.rounds import parse_round
+from domain.rounds import parse_round
 
 ROUND = parse_round("2563-10")
 

@@ -201,7 +201,7 @@ def test_our_resource_fields_are_the_thai_gdc_ones():
 
 
 def test_the_declarations_fill_an_other_companion_for_every_other_chosen():
-    from pipelines.declarations import load_datasets
+    from domain.declarations import load_datasets
 
     for name, spec in load_datasets().items():
         for kind in ("records", "statistics"):

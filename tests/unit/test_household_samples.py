@@ -18,8 +18,8 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from pipelines.declarations import REPO_ROOT
-from pipelines.rounds import THAI_MONTHS_ABBR, parse_round
+from domain.declarations import REPO_ROOT
+from domain.rounds import THAI_MONTHS_ABBR, parse_round
 from registry.villages import load_villages
 from samples import household_survey as hs
 from samples.village_profile import FileTruth, SampleTruth, _village_attributes

@@ -8,11 +8,12 @@ import duckdb
 import pandas as pd
 import pytest
 
+from domain.declarations import load_dataset
+from domain.disclosure import disclosure_rules
+from domain.geography import from_registry
+from domain.measures import measures
+from domain.rounds import parse_round
 from pipelines.aggregate import tables
-from pipelines.aggregate.geography import from_registry
-from pipelines.aggregate.indicators import disclosure_rules
-from pipelines.declarations import load_dataset
-from pipelines.rounds import parse_round
 
 COLUMNS = [
     "village_code", "members", "children_6_14", "children_6_14_in_school", "elderly_60_plus", "elderly_cared",
@@ -34,7 +35,7 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def spec():
-    from pipelines.declarations import DATASETS_DIR
+    from domain.declarations import DATASETS_DIR
 
     return load_dataset(DATASETS_DIR / "household_survey")
 
@@ -89,7 +90,7 @@ def test_higher_levels_sum_the_villages(levels):
 
 
 def test_disclosure_rules_follow_the_indicators(spec):
-    rules = disclosure_rules(spec, tables.measures(spec))
+    rules = disclosure_rules(spec, measures(spec))
     assert rules.threshold == 5
     assert ("bmn16_surveyed", ("bmn16_passed", "bmn16_failed")) in rules.equations
     assert ("households_surveyed", ("bmn08_surveyed",)) in rules.equations  # equal columns
@@ -101,7 +102,7 @@ def test_disclosure_rules_follow_the_indicators(spec):
 def test_a_new_indicator_is_a_yaml_entry(spec):
     from dataclasses import replace
 
-    from pipelines.declarations import Indicator
+    from domain.declarations import Indicator
 
     extra = Indicator("bmn99", 99, "members > 3", "welfare_card", "ทดสอบ", "test")
     con = duckdb.connect()

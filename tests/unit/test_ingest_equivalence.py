@@ -20,13 +20,13 @@ import pandas as pd
 import pytest
 
 import samples.village_profile as generator
+from domain.rounds import BE_OFFSET, THAI_MONTHS, THAI_MONTHS_ABBR, parse_round
 from pipelines.ingest.decode import decode_text, sniff_container
 from pipelines.ingest.landing import archive_file, find_files
 from pipelines.ingest.normalise import header_matcher
 from pipelines.ingest.problems import FileProblem
 from pipelines.ingest.received import FileRecord, read_round
 from pipelines.ingest.tables import read_csv
-from pipelines.rounds import BE_OFFSET, THAI_MONTHS, THAI_MONTHS_ABBR, parse_round
 
 # --- the implementation before streaming, verbatim but for names -------------------------------------------------
 

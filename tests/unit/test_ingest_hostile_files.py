@@ -27,13 +27,13 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
-from pipelines.declarations import DeclarationError
+from domain.declarations import DeclarationError
+from domain.limits import CUT_MARK, limits_for
+from domain.rounds import parse_round
+from domain.work import WorkArea
 from pipelines.ingest import received as received_module
-from pipelines.ingest.limits import CUT_MARK, limits_for
 from pipelines.ingest.received import read_round
 from pipelines.ingest.workbooks import sheet_extent
-from pipelines.rounds import parse_round
-from pipelines.work import WorkArea
 from tests.unit.test_validation import GOOD
 from validation.run import validate_round
 

@@ -17,7 +17,7 @@ from catalog.ckan_publish import CkanPublisher
 from catalog.latest import RULE, RoundStatus, latest_round, pick_from_pointer, pick_latest, reporting_metadata
 from catalog.local import LocalCatalog
 from catalog.outputs import Output
-from pipelines.rounds import parse_round
+from domain.rounds import parse_round
 
 EXPECTED = ("47", "75", "84")  # three provinces expected (a registry subset)
 OCTOBER, NOVEMBER = "2020-10", "2020-11"

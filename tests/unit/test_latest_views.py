@@ -12,11 +12,11 @@ import pytest
 
 from catalog import analyst_db
 from catalog.local import LocalCatalog
+from domain.declarations import load_datasets
+from domain.geography import Geography
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.aggregate.geography import Geography
-from pipelines.declarations import load_datasets
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 
 PROVINCES = ("75", "83")  # Samut Songkhram and Phuket: the two smallest with tambons enough for a real round
 BEFORE_DEADLINE, AFTER_DEADLINE = "2020-11-20", "2020-11-26"  # 2563-11 is due on 25 Nov 2563

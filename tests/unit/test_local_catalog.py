@@ -10,7 +10,7 @@ import pytest
 
 from catalog.local import LocalCatalog
 from catalog.outputs import Output
-from pipelines.rounds import parse_round
+from domain.rounds import parse_round
 
 SCHEMA = {
     "fields": [

@@ -13,7 +13,7 @@ import random
 import duckdb
 import pandas as pd
 
-from pipelines.ingest.limits import cut_cell
+from domain.limits import cut_cell
 from tests.unit.test_validation import GOOD
 from tests.unit.test_validator_parity import SYNTHETIC, _compare
 from validation import schema_sql

@@ -14,9 +14,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import automation
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 
 OCTOBER = parse_round("2563-10")
 RAW = dg.AssetKey(["village_profile", "raw_files"])

@@ -20,6 +20,9 @@ import pytest
 import samples.village_profile as generator
 from catalog.files import guard_formula
 from catalog.privacy import scan_files
+from domain.layout import Layout
+from domain.rounds import parse_round
+from domain.work import WorkArea
 from pipelines import checks, stages
 from pipelines.deadlines import (
     NOT_REPORTED_COLUMNS,
@@ -28,7 +31,6 @@ from pipelines.deadlines import (
     not_reported_table,
     split_not_reported,
 )
-from pipelines.layout import Layout
 from pipelines.report import render_quality_page
 from pipelines.report.internal_tables import (
     QUARANTINE_FILE,
@@ -37,8 +39,6 @@ from pipelines.report.internal_tables import (
     spreadsheet_safe,
     write_quarantine_csv,
 )
-from pipelines.rounds import parse_round
-from pipelines.work import WorkArea
 
 ROUND = parse_round("2563-10")
 DEADLINE = dt.date(2020, 10, 25)

@@ -6,10 +6,10 @@ import pandas as pd
 import yaml
 
 from catalog.local import LocalCatalog
+from domain.declarations import load_dataset
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.declarations import load_dataset
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 
 SCHEMA = {
     "fields": [

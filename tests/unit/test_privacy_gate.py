@@ -16,10 +16,10 @@ import pytest
 
 from catalog.local import LocalCatalog
 from catalog.privacy import PrivacyError, scan_files
+from domain.declarations import DATASETS_DIR, load_dataset
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.declarations import DATASETS_DIR, load_dataset
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
 from samples import household_survey
 
 ROUND = parse_round("2563-10")

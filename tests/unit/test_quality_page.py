@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 import samples.village_profile as generator
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.layout import Layout
 from pipelines.report import quality_page, render_quality_page, svg, write_quality_page
-from pipelines.rounds import parse_round
 from validation.codes import catalogue
 
 ROUNDS = [parse_round("2563-10"), parse_round("2563-11")]

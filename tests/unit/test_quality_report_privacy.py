@@ -16,10 +16,10 @@ import samples.village_profile as generator
 from catalog.ckan_publish import resource_name, round_labels, size_label
 from catalog.local import LocalCatalog
 from catalog.privacy import PrivacyError, html_header_leaks, scan_files
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import stages
-from pipelines.layout import Layout
 from pipelines.report import write_quality_page
-from pipelines.rounds import parse_round
 
 ROUND = parse_round("2563-10")
 HEADMAN_TABLE = (

@@ -27,8 +27,8 @@ import pytest
 from catalog import analyst_db
 from catalog.local import LocalCatalog
 from catalog.outputs import Output
-from pipelines.declarations import REPO_ROOT
-from pipelines.rounds import parse_round
+from domain.declarations import REPO_ROOT
+from domain.rounds import parse_round
 
 README_URL = "http://127.0.0.1:5000/dataset/…/download/tambon_catalog.duckdb"
 OFFLINE = (

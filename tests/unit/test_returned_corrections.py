@@ -25,11 +25,11 @@ import pandas as pd
 import pytest
 
 from catalog.local import LocalCatalog
+from domain.declarations import load_datasets
+from domain.layout import Layout
 from pipelines import stages
-from pipelines.declarations import load_datasets
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, land_returned, sidecar
 from pipelines.ingest.received import read_round
-from pipelines.layout import Layout
 from pipelines.report.corrections import write_correction_workbooks
 from pipelines.report.corrections.applied import correction_figures
 from pipelines.report.corrections.returned import read_returned

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from pipelines.rounds import (
+from domain.rounds import (
     PROGRAMME_FIRST,
     PROGRAMME_LAST,
     TIMEZONE,

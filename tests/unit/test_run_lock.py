@@ -11,11 +11,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from domain.layout import Layout
+from domain.rounds import parse_round
 from pipelines import run_lock
-from pipelines.layout import Layout
 from pipelines.leftovers import temporary_files
 from pipelines.resources import RunLocks
-from pipelines.rounds import parse_round
 
 ROUND = parse_round("2563-10")
 REPO = Path(__file__).resolve().parents[2]
@@ -24,8 +24,8 @@ HOLDER = """
 import sys, time
 from pathlib import Path
 from pipelines import run_lock
-from pipelines.layout import Layout
-from pipelines.rounds import parse_round
+from domain.layout import Layout
+from domain.rounds import parse_round
 with run_lock.hold(Layout(Path(sys.argv[1])), "village_profile", parse_round("2563-10")):
     print("held", flush=True)
     time.sleep(60)

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 import registry
-from pipelines.rounds import THAI_MONTHS_ABBR, parse_round
+from domain.rounds import THAI_MONTHS_ABBR, parse_round
 from samples import FAULT_KINDS, SampleTruth, generate, truth_path
 from samples.village_profile import FileTruth, schema_fields
 

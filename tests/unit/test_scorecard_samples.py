@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.declarations import load_datasets
+from domain.declarations import load_datasets
+from domain.rounds import parse_round
 from pipelines.ingest.received import Received, read_round
-from pipelines.rounds import parse_round
 from pipelines.scorecards import load_scorecard, score, units_for
 from pipelines.scorecards.declaration import SCORECARDS_DIR
 from samples import district_self_assessment, local_office_kpi_submissions

@@ -11,7 +11,7 @@ from frictionless import validate
 
 from catalog.local import LocalCatalog
 from catalog.outputs import Output
-from pipelines.rounds import parse_round
+from domain.rounds import parse_round
 from pipelines.scorecards import (
     SCORECARDS_DIR,
     MissingInputError,

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog.suppression import DisclosureRules, Suppressed, check_disclosure, suppress
+from catalog.suppression import Suppressed, check_disclosure, suppress
+from domain.disclosure import DisclosureRules
 
 HIERARCHY = [
     ("village", "village_code"),

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from pipelines.rounds import parse_round
+from domain.rounds import parse_round
 from validation.run import validate_frame
 
 GOOD = {

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.declarations import load_datasets
+from domain.declarations import load_datasets
 from validation import schema_sql
 from validation.custom_checks import citizen_id_valid
 from validation.schema_check import schema_errors, schema_findings, validation_descriptor

@@ -10,9 +10,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.declarations import load_datasets
-from pipelines.rounds import parse_round
-from pipelines.work import WorkArea
+from domain.declarations import load_datasets
+from domain.rounds import parse_round
+from domain.work import WorkArea
 from validation.custom_checks import CHECKS, citizen_id_valid
 from validation.run import choose_engine, validate_frame, validate_round
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.rounds import Round
+from domain.rounds import Round
 from validation.rules.arithmetic import code_suffix, starts_with, sum_at_most, sum_equals
 from validation.rules.dates import date_in_round
 from validation.rules.registry import registry_member

@@ -41,18 +41,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.aggregate.geography import Geography
-from pipelines.deadlines import reporting_deadline, today
-from pipelines.declarations import DatasetSpec
+from domain.clock import today
+from domain.declarations import DatasetSpec
+from domain.geography import Geography
+from domain.layout import DATA_TEAM_FILE, OFFICES_FOLDER
+from domain.rounds import Round
+from domain.work import WorkArea
+from pipelines.deadlines import reporting_deadline
 from pipelines.report.corrections.measured import earlier_rounds, record_published
 from pipelines.report.corrections.round_data import NOBODY, Context, HeldRow, RoundTables, load_round
 from pipelines.report.corrections.round_data import held_rows as _held_rows
 from pipelines.report.corrections.workbook import write_data_team_workbook, write_office_workbook
-from pipelines.rounds import Round
-from pipelines.work import WorkArea
 
-OFFICES_FOLDER = "offices"
-DATA_TEAM_FILE = "corrections_unattributed.xlsx"
 #: Days after the round's reporting deadline (the 25th) by which corrections are due: offices get their
 #: workbook the morning after the deadline, so ten days, the 4th or 5th of the next month, well before the
 #: next round's own deadline. An assumption until the data team declares its own in ``dataset.yaml``.

@@ -29,10 +29,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.aggregate.geography import Geography
-from pipelines.declarations import DatasetSpec
+from domain.declarations import DatasetSpec
+from domain.geography import Geography
+from domain.work import WorkArea
 from pipelines.report.corrections.attribution import places_by_rows
-from pipelines.work import WorkArea
 
 #: The work area's table of returned rows and the rows they correct (written by the ingest stage).
 CORRECTIONS_TABLE = "corrections"

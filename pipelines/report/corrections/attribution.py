@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.aggregate.geography import Geography
+from domain.geography import Geography
 from pipelines.ingest.decode import OLE2
 from pipelines.ingest.normalise import THAI_DIGITS
 

@@ -43,12 +43,12 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipelines.aggregate.geography import Geography
-from pipelines.declarations import DatasetSpec
+from domain.declarations import DatasetSpec
+from domain.geography import Geography
+from domain.rounds import Round, parse_round
+from domain.work import WorkArea
 from pipelines.ingest.problems import FileProblem
 from pipelines.report.corrections.applied import _connect, _prepare, prepared_table
-from pipelines.rounds import Round, parse_round
-from pipelines.work import WorkArea
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 #: The work area's table of :func:`correction_loop` (offices, provinces, nation).

@@ -31,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 
 from catalog.files import FORMULA_PREFIX, guard_formula
-from pipelines.declarations import DatasetSpec
-from pipelines.ingest.limits import limits_for
+from domain.declarations import DatasetSpec
+from domain.limits import limits_for
 from pipelines.ingest.workbooks import workbook_kind, worksheets
 from pipelines.report.corrections.texts import ABOUT_SHEET, IDENTITY, NOTE_COLUMN
 

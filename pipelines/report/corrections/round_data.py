@@ -27,13 +27,13 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from pipelines.aggregate.geography import Geography
-from pipelines.declarations import DatasetSpec
+from domain.declarations import DatasetSpec
+from domain.geography import Geography
+from domain.rounds import Round
+from domain.work import WorkArea
 from pipelines.report.corrections import texts as T
 from pipelines.report.corrections.applied import _connect, _lit, settled_rows
 from pipelines.report.corrections.attribution import attribute_files, places_by_rows
-from pipelines.rounds import Round
-from pipelines.work import WorkArea
 
 #: The key of rows and files no office can be given: they go to the data team's workbook.
 NOBODY = ""

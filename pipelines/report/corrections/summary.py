@@ -208,8 +208,8 @@ def write_summary(workbook: Workbook, ctx: Context, office: str, sheets: dict[st
 
 def _earlier(s: _Summary, ctx: Context, office: str) -> None:
     """How the office answered the workbooks of earlier rounds (``measured.earlier_rounds``), newest first."""
+    from domain.rounds import parse_round
     from pipelines.report.corrections.measured import COUNTS
-    from pipelines.rounds import parse_round
 
     history = ctx.history
     mine = history[history["area_code"] == office] if history is not None and len(history) else None

@@ -12,7 +12,7 @@ import calendar
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from pipelines.rounds import date_th
+from domain.rounds import date_th
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 

@@ -16,8 +16,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.declarations import REPO_ROOT
-from pipelines.rounds import Round
+from domain.declarations import REPO_ROOT
+from domain.rounds import Round
+
+#: The round's report folder (:meth:`Layout.reports`) holds the district offices' correction workbooks
+#: in this folder, one per office, and the data team's workbook (rows no office could be given) beside it:
+#: written by ``pipelines/report/corrections/``, delivered by ``catalog/office_delivery.py``.
+OFFICES_FOLDER = "offices"
+DATA_TEAM_FILE = "corrections_unattributed.xlsx"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ The limits are data: a collection may set any of them under ``limits:`` in its
 ``dataset.yaml``; the defaults below hold otherwise.
 
 A cell longer than ``max_cell_length`` characters is cut by ingest to that many
-characters followed by a mark giving its original length (:func:`cap_long_cells`), so a
+characters followed by a mark giving its original length (:func:`cut_cell`, applied to a
+whole table by ``pipelines/ingest/long_cells.py``), so a
 10-million-character cell costs a few kilobytes from then on; validation quarantines its
 row as ``value_too_long`` with the length read back from the mark. The raw file stays
 in the archive byte for byte, so nothing is lost.
@@ -21,11 +22,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from pipelines.declarations import DatasetSpec, DeclarationError
+from domain.declarations import DatasetSpec, DeclarationError
 
 
 @dataclass(frozen=True)
@@ -77,51 +74,6 @@ CUT_LENGTH_PATTERN = r"of ([0-9,]+) characters\]"
 def cut_cell(text: str, limit: int) -> str:
     """The first ``limit`` characters of ``text`` and the mark saying how long it was."""
     return text[:limit] + CUT_MARK.format(kept=limit, length=len(text))
-
-
-def _over(column: pa.ChunkedArray, limit: int) -> pa.Array | None:
-    """Which cells have more than ``limit`` characters, or None when none does (the usual case).
-
-    Bytes first: a cell of at most ``limit`` bytes has at most ``limit`` characters, and a
-    string column's byte lengths are its offsets, so the common case costs no scan of the text
-    and no copy of the column.
-    """
-    longest = pc.max(pc.binary_length(column)).as_py()
-    if longest is None or longest <= limit:
-        return None
-    over = pc.fill_null(pc.greater(pc.utf8_length(column.combine_chunks()), limit), False)
-    return over if pc.any(over).as_py() else None
-
-
-def cap_long_cells(table: pa.Table, names: list[str], limit: int) -> pa.Table:
-    """``table`` with every cell of the columns ``names`` longer than ``limit`` characters cut (:func:`cut_cell`).
-
-    Vectorised over the columns; only the few cells that are too long are touched one by one.
-    """
-    for name in names:
-        over = _over(table.column(name), limit)
-        if over is None:
-            continue
-        column = table.column(name).combine_chunks()
-        positions = np.flatnonzero(over.to_numpy(zero_copy_only=False))
-        cut = pa.array([cut_cell(column[int(i)].as_py(), limit) for i in positions], pa.string())
-        table = table.set_column(table.schema.get_field_index(name), name, pc.replace_with_mask(column, over, cut))
-    return table
-
-
-def keep_cut_cells(raw: pa.Table, normalised: pa.Table, limit: int) -> pa.Table:
-    """``normalised`` with every cell that is longer than ``limit`` in ``raw`` taken from ``raw`` as it is.
-
-    After :func:`cap_long_cells` only cut cells are that long: normalising one (spaces
-    collapsed) could bring it under the limit and let a cut value pass for the whole one.
-    """
-    for index, name in enumerate(normalised.column_names):
-        over = _over(raw.column(name), limit)
-        if over is not None:
-            original = raw.column(name).combine_chunks()
-            kept = pc.replace_with_mask(normalised.column(index).combine_chunks(), over, original.filter(over))
-            normalised = normalised.set_column(index, name, kept)
-    return normalised
 
 
 def cut_length(text: str) -> str | None:

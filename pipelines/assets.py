@@ -9,7 +9,6 @@ Partitioned by monthly round. Each asset is a thin wrapper over a stage in
 
 import json
 import time
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -365,7 +364,6 @@ def ckan_corrections_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
     not run for its province) is skipped and named by a warning check, so one unsynced province does
     not hold back the others' workbooks.
     """
-    from catalog.ckan_client import CkanClient, token_from_environment
     from catalog.office_delivery import Collection, OfficeDelivery
 
     name = spec.name
@@ -387,7 +385,7 @@ def ckan_corrections_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         round_ = parse_round(context.partition_key)
         locks.hold(name, round_)
-        client = CkanClient(ckan.url, token_from_environment(Path(ckan.secrets_file)))
+        client = ckan.client()
         try:
             delivery = OfficeDelivery(client, collection).deliver_round(data.layout().reports(name, round_), round_)
         except PrivacyError as error:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import re
 
 import openpyxl
@@ -34,8 +33,6 @@ import pytest
 import yaml
 from python_calamine import CalamineWorkbook
 
-from catalog.local import LocalCatalog
-from domain.layout import Layout
 from domain.rounds import parse_round
 from pipelines import stages
 from pipelines.assets import correction_metadata
@@ -44,8 +41,8 @@ from pipelines.report.corrections import correction_deadline, write_correction_w
 from pipelines.report.corrections import texts as T
 from pipelines.report.corrections.measured import LEDGER_FILE, LOOP_TABLE, MEASURES, fix_date
 from pipelines.scorecards import SCORECARDS_DIR, parse_scorecard, published_parquet, score
-from tests.unit.test_correction_workbook import PRODUCED, ROUND, csv_bytes, geography, village
-from tests.unit.test_returned_corrections import ORIGINALS, SPEC, _sheet_rows, _stages
+from tests.unit.test_correction_workbook import PRODUCED, ROUND, csv_bytes, village
+from tests.unit.test_returned_corrections import SPEC, _sheet_rows, _stages, first_round
 
 RE_WRITTEN = dt.date(2020, 10, 28)  # the workbooks written again: what 8401 downloads and sends back
 UPLOADED_WORKBOOK = "2020-10-30T03:00:00+00:00"  # 10:00 in Bangkok, 30 Oct 2020
@@ -85,18 +82,8 @@ def _one_fix(path) -> bytes:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("loop")
-    layout = Layout(root / "data")
-    landing = layout.landing_dir(SPEC.name, ROUND)
-    landing.mkdir(parents=True)
-    on_time = dt.datetime(2020, 10, 20, 9, tzinfo=dt.UTC).timestamp()
-    for name, data in ORIGINALS.items():
-        (landing / name).write_bytes(data)
-        os.utime(landing / name, (on_time, on_time))
-    geo = geography()
-    job = stages.RoundJob(SPEC, ROUND, layout, lambda: geo)
-    catalog = LocalCatalog(layout.catalog)
-    first = _stages(job, catalog)
+    layout, job, catalog, first = first_round(tmp_path_factory.mktemp("loop"))
+    geo = job.geography
     reports = layout.reports(SPEC.name, ROUND)
     write_correction_workbooks(SPEC, ROUND, job.work, geo, reports, produced=PRODUCED)
     written = write_correction_workbooks(SPEC, ROUND, job.work, geo, reports, produced=RE_WRITTEN)

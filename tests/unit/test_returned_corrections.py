@@ -132,8 +132,8 @@ def world(tmp_path_factory):
     return build_world(tmp_path_factory.mktemp("returned"))
 
 
-def build_world(root) -> dict:
-    """The round, published (r1), its workbooks written, the offices' returns landed, re-run and published."""
+def first_round(root) -> tuple[Layout, stages.RoundJob, LocalCatalog, dict]:
+    """The two districts' files landed on time, through the stages and published (r1): layout, job, catalog, report."""
     layout = Layout(root / "data")
     landing = layout.landing_dir(SPEC.name, ROUND)
     landing.mkdir(parents=True)
@@ -144,7 +144,13 @@ def build_world(root) -> dict:
     geo = geography()
     job = stages.RoundJob(SPEC, ROUND, layout, lambda: geo)
     catalog = LocalCatalog(layout.catalog)
-    first = _stages(job, catalog)
+    return layout, job, catalog, _stages(job, catalog)
+
+
+def build_world(root) -> dict:
+    """The round, published (r1), its workbooks written, the offices' returns landed, re-run and published."""
+    layout, job, catalog, first = first_round(root)
+    geo = job.geography
     before = {"quarantine": job.work.read("quarantine"), "accepted": job.work.read("accepted"), "report": first}
     reports = layout.reports(SPEC.name, ROUND)
     written = write_correction_workbooks(SPEC, ROUND, job.work, geo, reports, produced=PRODUCED)

@@ -32,6 +32,7 @@ from pyarrow import csv as arrow_csv
 
 from catalog.files import runs_as_formula
 from domain.declarations import NON_PUBLIC, DatasetSpec
+from domain.work import table_exists
 from validation.custom_checks import citizen_id_valid  # one definition of the check digit, shared
 
 # Thai mobile (08x-xxx-xxxx) and landline (0-4381-1154, 02-123-4567) numbers, with or without dashes.
@@ -108,7 +109,7 @@ def private_value_leaks(tables: list[tuple[str, pd.DataFrame]], received: Path, 
         for column, values in text_cells(frame).items()
         for value in values
     ]
-    if not candidates or not fields or not received.exists():
+    if not candidates or not fields or not table_exists(received):
         return []
     con = duckdb.connect()
     present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{received}')").fetchall()}

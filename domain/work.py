@@ -1,4 +1,11 @@
-"""The work area of one dataset round: each stage's tables as Parquet, by name."""
+"""The work area of one dataset round: each stage's tables as Parquet, by name.
+
+A round is worked province by province (issue #16): the row-level tables (``PART_TABLES``) are
+written once per province part, under ``provinces/<code>/``, by that province's own steps, and
+the round reads them as one table. :meth:`WorkArea.path` of such a table is a glob over the
+parts, which DuckDB's ``read_parquet`` reads as one table (parts in code order); the round's own
+tables (quality, aggregates, …) stay single files beside them.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +15,36 @@ from pathlib import Path
 
 import pandas as pd
 
+#: The folder of the province parts inside a round's work folder.
+PARTS = "provinces"
+#: Tables written per province part: the rows and what happened to each (and each file's record).
+PART_TABLES = frozenset({"received", "accepted", "quarantine", "findings", "files", "corrections"})
+
 
 @dataclass(frozen=True)
 class WorkArea:
     folder: Path
+    #: True for a round worked in province parts: ``PART_TABLES`` are read over every part
+    partitioned: bool = False
 
     def path(self, name: str) -> Path:
+        if self.partitioned and name in PART_TABLES:
+            return self.folder / PARTS / "*" / f"{name}.parquet"
         return self.folder / f"{name}.parquet"
+
+    def part(self, province: str) -> WorkArea:
+        """One province's part: a plain work area whose tables are that province's alone."""
+        return WorkArea(self.folder / PARTS / province)
+
+    def parts(self) -> list[str]:
+        """The province parts written so far, in code order."""
+        folder = self.folder / PARTS
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
     def write(self, name: str, frame: pd.DataFrame) -> Path:
         """Write then rename: a stage that dies leaves the previous table, not half of one."""
+        if self.partitioned and name in PART_TABLES:
+            raise ValueError(f"{name} is written per province part (WorkArea.part), not for the round")
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path(name)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -26,4 +53,17 @@ class WorkArea:
         return target
 
     def read(self, name: str) -> pd.DataFrame:
-        return pd.read_parquet(self.path(name))
+        if not (self.partitioned and name in PART_TABLES):
+            return pd.read_parquet(self.path(name))
+        frames = [pd.read_parquet(self.part(code).path(name)) for code in self.parts()]
+        frames = [f for f in frames if len(f)] or frames[:1]
+        if not frames:
+            raise FileNotFoundError(f"no province part holds {name} in {self.folder}")
+        return pd.concat(frames, ignore_index=frames[0].index.name is None) if len(frames) > 1 else frames[0]
+
+
+def table_exists(path: Path) -> bool:
+    """Whether a table is there: a file, or (a round worked in parts) at least one part of it."""
+    if "*" not in path.as_posix():
+        return path.exists()
+    return any(Path(path.anchor).glob(path.relative_to(path.anchor).as_posix()))

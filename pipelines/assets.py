@@ -21,9 +21,9 @@ from domain.declarations import DatasetSpec, load_datasets
 from domain.layout import OFFICES_FOLDER
 from domain.rounds import parse_round
 from pipelines import checks, ckan_notice, stages
-from pipelines.automation import freshness_policy, landed_files, raw_files_metadata
+from pipelines.automation import PROVINCES_CHANGED, freshness_policy, landed_files, raw_files_metadata
 from pipelines.deadlines import late_or_missing, reporting_deadline, split_not_reported
-from pipelines.partitions import rounds
+from pipelines.partitions import EVERY_PROVINCE, partition_keys, province_rounds, rounds
 from pipelines.progress import say
 from pipelines.report.corrections.measured import LOOP_TABLE, MEASURES, loop_totals
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
@@ -32,9 +32,19 @@ from pipelines.scorecards import MissingInputError, Scorecard, compute_round, sc
 
 def _job(spec: DatasetSpec, context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> stages.RoundJob:
     """The round this step works on, held for this run (one run per dataset and round at a time)."""
-    round_ = parse_round(context.partition_key)
+    round_ = parse_round(partition_keys(context.partition_key)["round"])
     locks.hold(spec.name, round_)
     return stages.RoundJob(spec, round_, data.layout())
+
+
+def _round_of_parts(spec: DatasetSpec, context: AssetExecutionContext, data: DataLayout, locks: RunLocks):
+    """A national step's round, whose every province part must be validated from the last sort."""
+    job = _job(spec, context, data, locks)
+    try:
+        stages.require_parts(job)
+    except stages.StaleParts as error:
+        raise dg.Failure(description=str(error), metadata={"provinces": error.provinces}) from error
+    return job
 
 
 def _files_table(balance, limit: int = 300) -> dg.MetadataValue:
@@ -80,73 +90,94 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
     name = spec.name
     key = {
         stage: dg.AssetKey([name, stage])
-        for stage in ("raw_files", "validated", "quarantine", "quality", "aggregates", "published")
-    }
-    check = checks.specs(spec, key["validated"], key["quality"], key["published"])
+        for stage in (
+            "landed", "raw_files", "validated", "quarantine", "quarantine_report", "quality", "aggregates", "published"
+        )
+    }  # fmt: skip
+    check = checks.specs(spec, key["quarantine_report"], key["quality"], key["published"])
+    from_round = dg.AssetDep(key["landed"], partition_mapping=EVERY_PROVINCE)
+    every_province = [dg.AssetDep(key[k], partition_mapping=EVERY_PROVINCE) for k in ("validated", "quarantine")]
 
     @dg.asset(
-        key=key["raw_files"],
+        key=key["landed"],
         partitions_def=rounds,
         group_name=name,
-        description=f"{spec.title['en']}: raw files of the round, archived by SHA-256 and read "
-        f"into normalised rows with lineage / {spec.title['th']}: ไฟล์ต้นฉบับของรอบ",
+        description=f"{spec.title['en']}: the round's files archived by SHA-256, each read once, its rows sorted "
+        f"into province parts / {spec.title['th']}: ไฟล์ต้นฉบับของรอบ แยกแถวตามจังหวัด",
     )
-    def raw_files(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
+    def landed(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
         job, start = _job(spec, context, data, locks), time.perf_counter()
         listing = landed_files(job.layout, name, job.round)  # before reading: a file rewritten meanwhile shows newer
-        figures = stages.ingest(job)
+        sorted_ = stages.sort(job)
+        files = sorted_.files
         say(
             context,
-            f"{name} {job.round}: {figures['files']} files, {figures['rows_received']:,} rows "
-            f"({figures['files_rejected']} files rejected)",
+            f"{name} {job.round}: {len(files)} files ({sorted_.files_read} read), "
+            f"provinces to run: {', '.join(sorted_.changed) or '-'}",
         )
-        files = job.work.read("files")
         hashes = dict(zip(files["name"], files["sha256"], strict=True))
         return dg.MaterializeResult(
             metadata={
-                **figures,
+                "files": len(files),
+                "files_read": sorted_.files_read,
+                "provinces": len(sorted_.digests),
+                PROVINCES_CHANGED: dg.MetadataValue.json(sorted_.changed),  # what the provinces sensor requests
                 "seconds": round(time.perf_counter() - start, 2),
                 "file_hashes": dg.MetadataValue.json(hashes),
                 **raw_files_metadata(listing, hashes),  # what the landing sensor compares with
             }
         )
 
+    @dg.asset(
+        key=key["raw_files"],
+        deps=[from_round],
+        partitions_def=province_rounds,
+        group_name=name,
+        description="One province's rows of the round, normalised with lineage, then its district offices' "
+        "corrections / แถวของจังหวัด พร้อมไฟล์แก้ไขของอำเภอในจังหวัด",
+    )
+    def raw_files(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
+        job, start = _job(spec, context, data, locks), time.perf_counter()
+        province = partition_keys(context.partition_key)["province"]
+        figures = stages.read_part(job, province)
+        say(context, f"{name} {job.round} {province}: {figures['rows_received']:,} rows, {figures['files']} files")
+        return dg.MaterializeResult(metadata={**figures, "seconds": round(time.perf_counter() - start, 2)})
+
     @dg.multi_asset(
         name=f"{name}__validate",
-        partitions_def=rounds,
+        partitions_def=province_rounds,
         group_name=name,
         specs=[
             dg.AssetSpec(
                 key["validated"],
                 deps=[key["raw_files"]],
-                description="Rows that passed the Table Schema and every declared rule",
+                description="One province's rows that passed the Table Schema and every declared rule",
             ),
             dg.AssetSpec(
                 key["quarantine"],
                 deps=[key["raw_files"]],
-                description="Rows held back, each with machine codes and Thai/English reasons (internal)",
+                description="One province's rows held back, each with machine codes and Thai/English reasons "
+                "(internal)",
             ),
         ],
-        check_specs=[check["rows_balance"], check["quarantine_rate"]],
     )
     def validate(context: AssetExecutionContext, data: DataLayout, locks: RunLocks):
         job, start = _job(spec, context, data, locks), time.perf_counter()
-        figures = stages.validate(job)
+        province = partition_keys(context.partition_key)["province"]
+        if stages.part_digest(job.work, province) is None:  # the province has no files (any more)
+            figures = {"rows_received": 0, "rows_accepted": 0, "rows_quarantined": 0, "engine": "-"}
+            figures |= {"rows_by_code": {}, "findings_by_code": {}}
+        else:
+            figures = stages.validate_part(job, province)
         say(
             context,
-            f"{name} {job.round}: {figures['rows_accepted']:,} rows accepted, "
+            f"{name} {job.round} {province}: {figures['rows_accepted']:,} rows accepted, "
             f"{figures['rows_quarantined']:,} quarantined",
         )
-        balance = stages.balance_by_file(job)
-        rows_file, findings_written = stages.quarantine_table(job)  # internal: holds personal values as sent
         seconds = round(time.perf_counter() - start, 2)
         yield dg.MaterializeResult(
             asset_key=key["validated"],
-            metadata={
-                "rows_accepted": figures["rows_accepted"],
-                "seconds": seconds,
-                "files": _files_table(balance),
-            },
+            metadata={"rows_accepted": figures["rows_accepted"], "engine": figures["engine"], "seconds": seconds},
         )
         yield dg.MaterializeResult(
             asset_key=key["quarantine"],
@@ -154,26 +185,54 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
                 "rows_quarantined": figures["rows_quarantined"],
                 "rows_by_code": dg.MetadataValue.json(figures["rows_by_code"]),
                 "findings_by_code": dg.MetadataValue.json(figures["findings_by_code"]),
+            },
+        )
+
+    @dg.asset(
+        key=key["quarantine_report"],
+        deps=every_province,
+        partitions_def=rounds,
+        group_name=name,
+        check_specs=[check["rows_balance"], check["quarantine_rate"]],
+        description="Every quarantined row of the round with its file, sheet, row, field and reason, for the data "
+        "team (internal: personal values) / แถวที่ถูกกักไว้ทั้งรอบ พร้อมเหตุผล ใช้ภายใน",
+    )
+    def quarantine_report(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
+        job = _round_of_parts(spec, context, data, locks)
+        figures = stages.round_counts(job)
+        balance = stages.balance_by_file(job)
+        rows_file, findings_written = stages.quarantine_table(job)  # internal: holds personal values as sent
+        say(
+            context,
+            f"{name} {job.round}: {figures['rows_accepted']:,} rows accepted, "
+            f"{figures['rows_quarantined']:,} quarantined",
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "rows_received": figures["rows_received"],
+                "rows_accepted": figures["rows_accepted"],
+                "rows_quarantined": figures["rows_quarantined"],
+                "rows_by_code": dg.MetadataValue.json(figures["rows_by_code"]),
+                "files": _files_table(balance),
                 "rows_table": dg.MetadataValue.path(str(rows_file)),  # file, sheet, row, field, value, reason
                 "rows_table_lines": findings_written,
             },
+            check_results=[checks.rows_balance(balance), checks.quarantine_rate(spec, figures)],
         )
-        yield checks.rows_balance(balance, key["validated"])
-        yield checks.quarantine_rate(spec, figures, key["validated"])
 
-    stages_done = [raw_files, validate]
+    stages_done = [landed, raw_files, validate, quarantine_report]
     if spec.has_quality_figures:
 
         @dg.asset(
             key=key["quality"],
-            deps=[key["validated"], key["quarantine"]],
+            deps=[*every_province, key["quarantine_report"]],  # its page links the round's quarantine list
             partitions_def=rounds,
             group_name=name,
             check_specs=[check["completeness"], check["reported_by_deadline"]],
             description="Completeness and accuracy per tambon, amphoe, province and nation / ความครบถ้วนและความถูกต้อง",
         )
         def quality(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
-            job = _job(spec, context, data, locks)
+            job = _round_of_parts(spec, context, data, locks)
             figures = stages.quality(job)
             deadline, judged_on = reporting_deadline(spec, job.round), today()
             figures_table = job.work.read("quality")
@@ -214,7 +273,7 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
         def correction_workbooks(
             context: AssetExecutionContext, data: DataLayout, locks: RunLocks
         ) -> dg.MaterializeResult:
-            job = _job(spec, context, data, locks)
+            job = _round_of_parts(spec, context, data, locks)
             written = stages.correction_workbooks(job)
             say(
                 context,
@@ -238,13 +297,13 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=key["aggregates"],
-        deps=[key["validated"]],
+        deps=every_province[:1],
         partitions_def=rounds,
         group_name=name,
         description="Public records and the declared aggregates per level, computed in DuckDB",
     )
     def aggregates(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
-        job = _job(spec, context, data, locks)
+        job = _round_of_parts(spec, context, data, locks)
         rows = stages.aggregate(job)
         say(context, f"{name} {job.round}: aggregates " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
         return dg.MaterializeResult(metadata={f"rows_{k}": v for k, v in rows.items()})
@@ -261,7 +320,7 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
     def published(
         context: AssetExecutionContext, data: DataLayout, catalog: LocalCatalogResource, locks: RunLocks
     ) -> dg.MaterializeResult:
-        job = _job(spec, context, data, locks)
+        job = _round_of_parts(spec, context, data, locks)
         try:
             result = stages.publish(job, catalog.catalog())
         except PrivacyError as error:
@@ -295,14 +354,14 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
 
         @dg.asset(
             key=dg.AssetKey([name, "field_workers"]),
-            deps=[key["validated"], key["quarantine"]],
+            deps=every_province,
             partitions_def=rounds,
             group_name=name,
             description="Per field worker: units submitted, accepted, on time (internal, for supervisors;"
             " never published) / ผลงานรายลูกจ้าง ใช้ภายใน ไม่เผยแพร่",
         )
         def field_workers(context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> dg.MaterializeResult:
-            job = _job(spec, context, data, locks)
+            job = _round_of_parts(spec, context, data, locks)
             path = stages.field_workers(job)
             workers = len(pd.read_csv(path)) if path else 0
             return dg.MaterializeResult(metadata={"workers": workers, "table": dg.MetadataValue.path(str(path))})

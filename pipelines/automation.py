@@ -5,7 +5,7 @@ anyone switching them on:
 
 * the landing sensor ``<dataset>_new_files`` runs a round when its files appear or change,
   including a late correction to an old round, and never re-runs a round whose files
-  are the ones its last ``<dataset>/raw_files`` materialization already ingested (so a
+  are the ones its last ``<dataset>/landed`` materialization already ingested (so a
   fresh ``make ui`` after ``make demo`` requests nothing);
 * the schedule ``<dataset>_monthly`` runs the month's round at 06:00 Bangkok time the day
   after the reporting deadline, so the ``reported_by_deadline`` check is judged once the
@@ -19,7 +19,7 @@ ticks every minute, so it never hashes by default:
    fingerprints each round's listing; a round whose listing equals the one recorded in
    the sensor's cursor is done, with no further I/O;
 2. a round whose listing changed (or that the cursor has never seen, as after a fresh
-   ``make ui``) is compared with what the last ``raw_files`` materialization of that
+   ``make ui``) is compared with what the last ``landed`` materialization of that
    partition ingested: its ``landing_fingerprint`` (the same listing, taken before ingest)
    equal means unchanged; otherwise file by file against ``landed_files`` (name -> size,
    mtime) and ``file_hashes`` (name -> SHA-256): a file added, removed or of another size
@@ -52,6 +52,8 @@ from pipelines.partitions import rounds
 Listing = dict[str, tuple[int, int]]
 
 TIMEZONE = "Asia/Bangkok"  # the partitions' timezone
+#: The ``landed`` materialization's list of province parts that changed: the province runs to request.
+PROVINCES_CHANGED = "provinces_changed"
 
 
 def _round_folders(layout: Layout, dataset: str) -> dict[str, list[Path]]:
@@ -112,7 +114,7 @@ def sha256_file(path: Path) -> str:
 
 
 def raw_files_metadata(listing: Listing, hashes: dict[str, str]) -> dict[str, Any]:
-    """What ``<dataset>/raw_files`` records so the sensor can tell later whether the files changed."""
+    """What ``<dataset>/landed`` records so the sensor can tell later whether the files changed."""
     return {
         "landing_fingerprint": listing_fingerprint(listing),
         "content_fingerprint": content_fingerprint(hashes),
@@ -128,7 +130,7 @@ def _json(metadata: dict[str, Any], key: str) -> Any:
 def changed_since_ingest(
     listing: Listing, metadata: dict[str, Any], folder_of: Callable[[str], Path], hash_file: Callable[[Path], str]
 ) -> bool:
-    """Whether the files listed now differ from those a ``raw_files`` materialization ingested.
+    """Whether the files listed now differ from those a ``landed`` materialization ingested.
 
     ``metadata`` is that materialization's; ``folder_of(name)`` is the file's path. Cheap
     tests first (fingerprint, names, sizes, mtimes); ``hash_file`` only for a file whose
@@ -155,9 +157,9 @@ def changed_since_ingest(
 
 
 def last_ingest_metadata(instance: dg.DagsterInstance, dataset: str, partition: str) -> dict[str, Any] | None:
-    """Metadata of the newest ``<dataset>/raw_files`` materialization of ``partition``, or None if there is none."""
+    """Metadata of the newest ``<dataset>/landed`` materialization of ``partition``, or None if there is none."""
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey([dataset, "raw_files"]), asset_partitions=[partition]), limit=1
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey([dataset, "landed"]), asset_partitions=[partition]), limit=1
     ).records
     if not records or records[0].asset_materialization is None:
         return None

@@ -258,7 +258,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from pipelines.definitions import defs, round_job_name
+    from pipelines.definitions import defs
+    from pipelines.round_run import run_round
 
     _use_repo_dagster_home()
     os.environ["TAMBON_PROGRESS"] = "1"
@@ -274,7 +275,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The round is this process's from before its run until its figures are printed: a second
         # `tambon run`, a sensor's or the UI's run of the same round waits (pipelines/run_lock.py).
         with run_lock.hold(layout, name, round_, on_wait=lambda message: print(f"  • {message}", file=sys.stderr)):
-            if not _execute(defs.resolve_job_def(round_job_name(name)), round_, instance):
+            run = run_round(defs, specs[name], round_, layout, lambda job, key: _execute(job, key, instance))
+            if not run.success:
                 status = EXIT_FAILED
                 continue
             report = json.loads(_report_path(layout, name, round_).read_text(encoding="utf-8"))
@@ -332,10 +334,10 @@ def _print_ckan(ckan_url: str) -> None:
     print(f"DuckDB (ATTACH ... (READ_ONLY)): {url}")
 
 
-def _execute(job, round_: Round, instance, **options) -> bool:
-    """Run one job for the round in-process; print each failed step's reason."""
+def _execute(job, partition_key: str, instance, **options) -> bool:
+    """Run one job for one partition (a round, or a province of a round) in-process; print failed steps' reasons."""
     result = job.execute_in_process(
-        partition_key=round_.key,
+        partition_key=partition_key,
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
@@ -376,7 +378,7 @@ def _score(defs, round_: Round, instance, layout: Layout) -> int:
         return EXIT_OK
     print(f"▶ scorecards รอบ/round {round_}: {', '.join(ready)}", file=sys.stderr)
     selection = [key for key in defs.resolve_all_asset_keys() if key.path[0] in ready]  # published, and CKAN
-    ok = _execute(defs.resolve_job_def(SCORECARDS_JOB), round_, instance, asset_selection=selection)
+    ok = _execute(defs.resolve_job_def(SCORECARDS_JOB), round_.key, instance, asset_selection=selection)
     for name in ready:
         pointer = layout.catalog / f"{name}_picks" / "latest.json"
         latest = json.loads(pointer.read_text(encoding="utf-8"))["rounds"].get(round_.key) if pointer.exists() else None

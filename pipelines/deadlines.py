@@ -20,6 +20,7 @@ import pandas as pd
 from catalog.latest import reporting_metadata
 from domain.declarations import DatasetSpec
 from domain.rounds import Round
+from domain.work import table_exists
 
 DEFAULT_DEADLINE_DAY = 25
 NOT_REPORTED_FILE = "tambons_not_reported.csv"
@@ -53,7 +54,7 @@ def provinces_in(rows: Path, field: str) -> set[str]:
     (province- and district-level collections have no village quality figures) and because it is
     what the published tables hold: a province whose rows were all held back is not in them.
     """
-    if not Path(rows).is_file():
+    if not table_exists(Path(rows)):
         return set()
     column = '"' + field.replace('"', '""') + '"'
     path = "'" + Path(rows).as_posix().replace("'", "''") + "'"

@@ -18,7 +18,23 @@ from pipelines.scorecards import load_scorecards
 
 
 def round_job_name(dataset: str) -> str:
+    """The national steps of a round (quality, aggregates, packages, CKAN), over every province part."""
     return f"{dataset}_round"
+
+
+def landing_job_name(dataset: str) -> str:
+    """The round's files sorted into province parts: what says which provinces to run."""
+    return f"{dataset}_landing"
+
+
+def province_job_name(dataset: str) -> str:
+    """One province of a round: its rows read and validated."""
+    return f"{dataset}_province"
+
+
+#: the assets a dataset's landing job and province job run; its round job runs the rest of its group
+LANDING_STAGES = ("landed",)
+PROVINCE_STAGES = ("raw_files", "validated", "quarantine")
 
 
 SCORECARDS_JOB = "scorecards_round"
@@ -36,14 +52,29 @@ def build_definitions() -> dg.Definitions:
         assets += [ckan_corrections_asset(spec) for spec in specs.values() if spec.has_quality_figures]
         resources["ckan"] = CkanResource(url=os.environ["CKAN_URL"])
         sensors += [office_uploads_sensor(spec) for spec in specs.values() if spec.has_quality_figures]
-    jobs = {
-        name: dg.define_asset_job(
+    jobs: dict[str, dg.UnresolvedAssetJobDefinition] = {}
+    stage_jobs: list[dg.UnresolvedAssetJobDefinition] = []
+    for name, spec in specs.items():
+        landing = dg.AssetSelection.assets(*(dg.AssetKey([name, s]) for s in LANDING_STAGES))
+        province = dg.AssetSelection.assets(*(dg.AssetKey([name, s]) for s in PROVINCE_STAGES))
+        stage_jobs += [
+            dg.define_asset_job(
+                landing_job_name(name),
+                selection=landing,
+                description=f"{spec.title['en']}: the round's files into province parts / แยกไฟล์ของรอบตามจังหวัด",
+            ),
+            dg.define_asset_job(
+                province_job_name(name),
+                selection=province,
+                description=f"{spec.title['en']}: one province of a round, read and validated / ตรวจข้อมูลรายจังหวัด",
+            ),
+        ]
+        jobs[name] = dg.define_asset_job(
             round_job_name(name),
-            selection=dg.AssetSelection.groups(name),
-            description=f"One round of {spec.title['en']} end to end / {spec.title['th']} ครบทุกขั้นตอน",
+            selection=dg.AssetSelection.groups(name) - landing - province,
+            description=f"{spec.title['en']}: the round's national steps over every province / "
+            f"{spec.title['th']} ขั้นตอนระดับประเทศ",
         )
-        for name, spec in specs.items()
-    }
     scorecards = dg.define_asset_job(
         SCORECARDS_JOB,
         selection=dg.AssetSelection.groups(SCORECARDS_GROUP),
@@ -51,10 +82,10 @@ def build_definitions() -> dg.Definitions:
     )
     return dg.Definitions(
         assets=assets,
-        jobs=[*jobs.values(), scorecards],
+        jobs=[*stage_jobs, *jobs.values(), scorecards],
         sensors=[
             *sensors,
-            *(landing_sensor(spec, round_job_name(name)) for name, spec in specs.items()),
+            *(landing_sensor(spec, landing_job_name(name)) for name, spec in specs.items()),
             alerts.alert_on_run_failure,
             alerts.alert_on_check_failure,
         ],

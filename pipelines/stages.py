@@ -40,10 +40,10 @@ from pipelines.deadlines import (
     round_reporting,
 )
 from pipelines.field_workers import field_worker_output
-from pipelines.ingest.received import read_round
+from pipelines.ingest.provinces import SORTED, Sorted, part_digest, parts_of, read_province, sort_round, stamp, stamped
 from pipelines.report import write_quality_page
 from pipelines.report.corrections import Written, write_correction_workbooks
-from pipelines.report.corrections.applied import CORRECTIONS_TABLE, correction_figures, correction_files
+from pipelines.report.corrections.applied import correction_figures, correction_files
 from pipelines.report.corrections.measured import LOOP_TABLE, correction_loop, loop_totals, published_on, with_quality
 from pipelines.report.internal_tables import QUARANTINE_FILE, write_frame_csv, write_quarantine_csv
 from validation.run import validate_round
@@ -58,50 +58,147 @@ class RoundJob:
 
     @cached_property
     def work(self) -> WorkArea:
-        return WorkArea(self.layout.work(self.spec.name, self.round))
+        """The round's work area, worked in province parts (``domain.work``)."""
+        return WorkArea(self.layout.work(self.spec.name, self.round), partitioned=True)
+
+    @cached_property
+    def provinces(self) -> frozenset[str]:
+        """The registry's province codes: the parts a round's rows are sorted into (and ``00``)."""
+        return frozenset(self.geography.provinces["province_code"].astype(str))
 
     @cached_property
     def geography(self) -> Geography:
         return self.geography_loader()
+
+    @property
+    def sorted_files(self) -> pd.DataFrame:
+        """Every ordinary file of the round as the last sort recorded it (its province among them)."""
+        return pd.read_parquet(self.work.folder / SORTED / "files.parquet")
 
     def gdc(self, kind: str) -> dict[str, Any]:
         catalog = self.spec.catalog
         return {**catalog.get("common", {}), **catalog.get(kind, {})}
 
 
-def ingest(job: RoundJob) -> dict[str, Any]:
-    """Archive every landed file and read it into normalised rows with lineage.
+def sort(job: RoundJob) -> Sorted:
+    """Archive every landed file, read those not read before and sort their rows into province parts.
 
-    The offices' returned corrections (``<round>/corrections/<amphoe_code>/``) are read with the
-    round; ``corrections`` (work area) says which quarantined row each returned row corrects.
+    Returns which parts changed: the provinces to run again (``pipelines.ingest.provinces``).
     """
-    received = read_round(
+    return sort_round(
         job.spec,
         job.layout.landing_dirs(job.spec.name, job.round),
         job.layout.archive,
-        job.work.path("received"),  # streamed to Parquet, written then renamed
-        round_=job.round,
+        job.work,
+        job.provinces,
     )
-    job.work.write("files", received.files)
-    job.work.write(CORRECTIONS_TABLE, received.corrections)
-    files = received.files
+
+
+def read_part(job: RoundJob, province: str) -> dict[str, int]:
+    """One province's received rows (its files' rows, then its offices' corrections): ``work.part(province)``."""
+    landing = job.layout.landing_dirs(job.spec.name, job.round)
+    return read_province(job.spec, job.round, job.work, province, landing, job.layout.archive, job.provinces)
+
+
+def validate_part(job: RoundJob, province: str) -> dict[str, Any]:
+    """Schema, declared rules and duplicates over one province's received rows, in DuckDB.
+
+    An office's corrections are checked against its district and supersede by the dataset's key.
+    A key names one village, so its duplicates are all in its province's part.
+    """
+    part, digest = job.work.part(province), part_digest(job.work, province)
+    if digest is None or stamped(part, "received") != digest:
+        raise StaleParts([province])
+    files = part.read("files")
+    names = dict(zip(job.sorted_files["sha256"], job.sorted_files["name"], strict=True))
+    names |= dict(zip(files["sha256"], files["name"], strict=True))
+    figures = validate_round(part, job.spec, job.round, job.geography, names, corrections=correction_files(files))
+    stamp(part, "validated", digest)
+    return figures
+
+
+def ingest(job: RoundJob) -> dict[str, Any]:
+    """The whole round's raw files into every province part: sort, then read each part that changed.
+
+    The offices' returned corrections (``<round>/corrections/<amphoe_code>/``) are read with their
+    province; ``corrections`` (work area) says which quarantined row each returned row corrects.
+    """
+    sorted_ = sort(job)
+    for province in sorted(set(sorted_.changed) | set(stale_parts(job, "received"))):
+        read_part(job, province)
+    files = job.work.read("files")
     return {
         "files": len(files),
         "files_rejected": int((files["status"] == "rejected").sum()),
         "files_duplicate": int((files["status"] == "duplicate").sum()),
         "files_corrections": int((files["office"] != "").sum()),
-        "rows_received": received.rows,
+        "files_read": sorted_.files_read,
+        "provinces": len(sorted_.digests),
+        "rows_received": int(files["rows_received"].sum()),
     }
 
 
 def validate(job: RoundJob) -> dict[str, Any]:
-    """Schema, declared rules and duplicates over the received rows, in DuckDB (frictionless for small rounds).
+    """Every province part not yet validated since its rows changed, then the round's counts over all parts."""
+    for province in stale_parts(job, "validated"):
+        validate_part(job, province)
+    return round_counts(job)
 
-    An office's corrections are checked against its district and supersede by the dataset's key.
-    """
-    files = job.work.read("files")
-    file_names = dict(zip(files["sha256"], files["name"], strict=True))
-    return validate_round(job.work, job.spec, job.round, job.geography, file_names, corrections=correction_files(files))
+
+def round_counts(job: RoundJob) -> dict[str, Any]:
+    """Rows received, accepted and quarantined, and findings by code, over every part of the round."""
+    require_parts(job)
+    con = duckdb.connect()
+    path = job.work.path
+    received, accepted, quarantined = con.execute(
+        f"SELECT (SELECT count(*) FROM read_parquet('{path('received')}')), "
+        f"(SELECT count(*) FROM read_parquet('{path('accepted')}')), "
+        f"(SELECT count(*) FROM read_parquet('{path('quarantine')}'))"
+    ).fetchone()
+    by_code = con.execute(
+        f"SELECT code, count(*), count(DISTINCT _row_id) FROM read_parquet('{path('findings')}') GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return {
+        "rows_received": int(received),
+        "rows_accepted": int(accepted),
+        "rows_quarantined": int(quarantined),
+        "findings_by_code": {code: int(n) for code, n, _ in by_code},
+        "rows_by_code": {code: int(n) for code, _, n in by_code},
+    }
+
+
+class StaleParts(RuntimeError):
+    """Province parts whose files changed since they were last read or validated: run those provinces first."""
+
+    def __init__(self, provinces: list[str]) -> None:
+        self.provinces = provinces
+        listed = ", ".join(provinces)
+        if not provinces:
+            super().__init__(
+                "ยังไม่ได้แยกไฟล์ของรอบนี้ตามจังหวัด ให้ประมวลผลขั้นรับไฟล์ (landed) ก่อน / the round's files were not "
+                "sorted into provinces yet: run its landing step (landed) first"
+            )
+            return
+        super().__init__(
+            f"จังหวัด {listed} ยังไม่ได้ประมวลผลหลังไฟล์เปลี่ยน ให้ประมวลผลจังหวัดเหล่านี้ก่อน / "
+            f"provinces {listed} were not processed since their files changed: run those province partitions first"
+        )
+
+
+def stale_parts(job: RoundJob, stage: str) -> list[str]:
+    """Parts whose ``stage`` was not done from the last sort, and parts the last sort no longer has."""
+    digests = parts_of(job.work)
+    stale = {p for p, digest in digests.items() if stamped(job.work.part(p), stage) != digest}
+    return sorted(stale | {p for p in job.work.parts() if p not in digests})
+
+
+def require_parts(job: RoundJob) -> None:
+    """The round's tables are read over its parts: every part must be validated from the last sort."""
+    if not (job.work.folder / SORTED / "digests.json").is_file():
+        raise StaleParts([])
+    stale = stale_parts(job, "validated")
+    if stale:
+        raise StaleParts(stale)
 
 
 def balance_by_file(job: RoundJob) -> pd.DataFrame:

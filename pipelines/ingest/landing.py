@@ -34,7 +34,7 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _land(base: Path, path: Path, max_bytes: int | None) -> LandedFile:
+def land(base: Path, path: Path, max_bytes: int | None) -> LandedFile:
     """One file: read whole, or hashed from disk when larger than ``max_bytes``, or the error reading it."""
     relative = f"{base.name}/{path.relative_to(base).as_posix()}"
     try:
@@ -63,7 +63,7 @@ def find_files(
                 continue
             if where is not None and not where(f"{base.name}/{path.relative_to(base).as_posix()}"):
                 continue
-            yield _land(base, path, max_bytes)
+            yield land(base, path, max_bytes)
 
 
 def archive_path(archive: Path, landed: LandedFile) -> Path:

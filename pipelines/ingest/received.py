@@ -173,7 +173,9 @@ def _reject(record: FileRecord, problem: FileProblem) -> list[pa.Table]:
     return []
 
 
-def _parse(data: bytes, spec: DatasetSpec, match: HeaderMatcher, record: FileRecord, limits: Limits) -> list[pa.Table]:
+def parse_file(
+    data: bytes, spec: DatasetSpec, match: HeaderMatcher, record: FileRecord, limits: Limits
+) -> list[pa.Table]:
     """A file's rows, or a rejection on the record (format, encoding, header kept as far as they got).
 
     Whatever a reader raises ends here as a rejected file: a known problem with its own code, anything
@@ -193,7 +195,7 @@ def _parse(data: bytes, spec: DatasetSpec, match: HeaderMatcher, record: FileRec
         return _reject(record, FileProblem("unreadable_file", type(exc).__name__))
 
 
-class _RowWriter:
+class RowWriter:
     """Gathers parsed rows into batches, normalises each and appends it to the Parquet file.
 
     ``wanted``: per file, the identities of rows a returned workbook corrects; their normalised
@@ -207,8 +209,10 @@ class _RowWriter:
         batch_rows: int,
         cell_limit: int,
         wanted: dict[str, set[str]] | None = None,
+        first_id: int = 0,
     ) -> None:
         self.schema = received_schema(spec)
+        self.first_id = first_id  # a province part's rows are numbered from its own offset
         self.wanted = wanted or {}
         self.originals: dict[str, tuple[object, ...]] = {}
         self.cell_limit = cell_limit
@@ -243,7 +247,8 @@ class _RowWriter:
         """Append ``batch``'s rows (``fields`` normalised) after those written so far."""
         if not batch.num_rows:
             return
-        ids = pa.array(np.arange(self.rows, self.rows + batch.num_rows, dtype=np.int64))
+        start = self.first_id + self.rows
+        ids = pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
         columns = [ids, *fields.columns, *(batch.column(c) for c in LINEAGE)]
         self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
         self.rows += batch.num_rows
@@ -282,17 +287,17 @@ def read_round(
             for landed in find_files(landing_dirs, limits.max_file_bytes, where=in_corrections)
         ]
     )
-    writer = _RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections))
+    writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections))
     seen: dict[str, str] = {}
     corrected: list[pa.Table] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ingest") as pool:
-            for record, rows in _in_order(_submit_all(spec, landing_dirs, archive, match, pool, limits, seen)):
+            for record, rows in in_order(_submit_all(spec, landing_dirs, archive, match, pool, limits, seen)):
                 records.append(record)
                 writer.add(rows)
         writer.flush()
         for order, pending in enumerate(corrections, start=1):
-            record, returned = _read_correction(pending, order, spec, match, archive, seen, limits, writer)
+            record, returned = read_correction(pending, order, spec, match, archive, seen, limits, writer)
             records.append(record)
             if returned is not None:
                 corrected.append(returned)
@@ -308,7 +313,7 @@ def read_round(
     return Received(files=files, rows=rows_written, path=out, corrections=mapping.to_pandas())
 
 
-def _read_correction(
+def read_correction(
     pending: Pending,
     order: int,
     spec: DatasetSpec,
@@ -316,10 +321,10 @@ def _read_correction(
     archive: Path,
     seen: dict[str, str],
     limits: Limits,
-    writer: _RowWriter,
+    writer: RowWriter,
 ) -> tuple[FileRecord, pa.Table | None]:
     """One office's correction, archived and read; its record, and for a returned workbook which rows it corrects."""
-    record = _record(pending.landed, archive, seen, limits)
+    record = file_record(pending.landed, archive, seen, limits)
     record.office, record.correction_order = pending.office, order
     record.origin = json.dumps(pending.origin, ensure_ascii=False, sort_keys=True) if pending.origin else ""
     if record.status != "ok":
@@ -328,7 +333,7 @@ def _read_correction(
         _reject(record, pending.problem)
         return record, None
     if pending.returned is None:  # a fixed file in the office's own form
-        writer.add(_parse(pending.landed.data, spec, match, record, limits))
+        writer.add(parse_file(pending.landed.data, spec, match, record, limits))
         return record, None
     table = returned_table(pending, spec)
     table = cap_long_cells(table, spec.field_names, limits.max_cell_length)
@@ -356,11 +361,11 @@ def _submit_all(
     seen: dict[str, str],
 ) -> Iterator[tuple[FileRecord, Future[list[pa.Table]] | None]]:
     for landed in find_files(landing_dirs, max_bytes=limits.max_file_bytes, where=_ordinary):
-        record = _record(landed, archive, seen, limits)
+        record = file_record(landed, archive, seen, limits)
         if record.status in ("duplicate", "rejected"):
             yield record, None
         else:
-            yield record, pool.submit(_parse, landed.data, spec, match, record, limits)
+            yield record, pool.submit(parse_file, landed.data, spec, match, record, limits)
 
 
 def _ordinary(relative_name: str) -> bool:
@@ -368,7 +373,7 @@ def _ordinary(relative_name: str) -> bool:
     return not in_corrections(relative_name)
 
 
-def _in_order(
+def in_order(
     submitted: Iterator[tuple[FileRecord, Future[list[pa.Table]] | None]],
 ) -> Iterator[tuple[FileRecord, list[pa.Table]]]:
     """Results in submission order, with at most READ_AHEAD files in flight."""
@@ -382,7 +387,7 @@ def _in_order(
         yield record, future.result() if future else []
 
 
-def _record(landed: LandedFile, archive: Path, seen: dict[str, str], limits: Limits) -> FileRecord:
+def file_record(landed: LandedFile, archive: Path, seen: dict[str, str], limits: Limits) -> FileRecord:
     """The file's record, archived; rejected already when it could not be read or is too large to."""
     if landed.unread and landed.unread != "too_large":  # no bytes: nothing to hash or archive
         record = FileRecord(landed.sha256, landed.relative_name, landed.size, "", landed.received_at)

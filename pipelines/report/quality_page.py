@@ -33,6 +33,7 @@ import pandas as pd
 from catalog.outputs import common_fields
 from domain.declarations import DatasetSpec
 from domain.rounds import THAI_MONTHS_ABBR, Round, parse_round
+from domain.work import WorkArea, table_exists
 from pipelines.deadlines import NOT_REPORTED_FILE, provinces_that_sent_data
 from pipelines.report import svg
 from pipelines.report.corrections.measured import LOOP_TABLE
@@ -237,14 +238,14 @@ def read_round(work_root: Path, round_: Round) -> RoundTables:
             f"ยังไม่มีตัวเลขคุณภาพของรอบ {round_} / no quality figures for round {round_} in {folder}: "
             "run the quality stage first"
         )
-    files_path = folder / "files.parquet"
+    work = WorkArea(folder, partitioned=True)  # the round's files: every province part's
     reasons_path = folder / "quality_reasons.parquet"
     loop_path = folder / f"{LOOP_TABLE}.parquet"
     return RoundTables(
         round_,
         pd.read_parquet(folder / "quality.parquet"),
         pd.read_parquet(reasons_path) if reasons_path.is_file() else pd.DataFrame(columns=["level", "reason"]),
-        pd.read_parquet(files_path) if files_path.is_file() else pd.DataFrame(columns=["name", "status"]),
+        work.read("files") if table_exists(work.path("files")) else pd.DataFrame(columns=["name", "status"]),
         pd.read_parquet(loop_path) if loop_path.is_file() else None,
     )
 

@@ -18,6 +18,7 @@ import pytest
 import registry
 from domain.declarations import load_datasets
 from domain.rounds import parse_round
+from domain.work import WorkArea
 from pipelines import cli
 from tests.e2e.own_data import own_data_folder
 from tests.unit.test_validation import GOOD
@@ -62,31 +63,31 @@ def long_cell_round(tmp_path_factory):
 def test_the_round_succeeds_and_publishes_the_other_files(long_cell_round):
     layout, code = long_cell_round
     assert code == 0
-    work = layout.work("village_profile", ROUND)
-    files = pd.read_parquet(work / "files.parquet")
+    work = WorkArea(layout.work("village_profile", ROUND), partitioned=True)
+    files = work.read("files")
     assert (files["status"] == "ok").sum() > 20  # the province's files, read
     latest = json.loads((layout.catalog / "village_profile" / "latest.json").read_text(encoding="utf-8"))
     assert ROUND.key in json.dumps(latest)
     published = next((layout.catalog / "village_profile" / ROUND.key).glob("r*/*.parquet"))
-    accepted = pd.read_parquet(work / "accepted.parquet")
+    accepted = work.read("accepted")
     assert len(pd.read_parquet(published)) == len(accepted) > 500
 
 
 def test_the_long_row_is_quarantined_as_value_too_long_naming_its_file_and_row(long_cell_round):
     layout, _ = long_cell_round
-    work = layout.work("village_profile", ROUND)
-    files = pd.read_parquet(work / "files.parquet").set_index("name")
+    work = WorkArea(layout.work("village_profile", ROUND), partitioned=True)
+    files = work.read("files").set_index("name")
     record = files.loc[f"{ROUND.be_key}/{FILE}"]
     assert (record["status"], record["rows_received"]) == ("ok", 1)
 
-    quarantine = pd.read_parquet(work / "quarantine.parquet")
+    quarantine = work.read("quarantine")
     mine = quarantine[quarantine["_file"] == record["sha256"]]
     assert len(mine) == 1 and mine["_row"].tolist() == [2]
     assert "value_too_long" in mine["codes"].iloc[0].split(",")
     assert "1,000,000" in mine["reasons_th"].iloc[0] and "1,000,000" in mine["reasons_en"].iloc[0]
     assert len(mine["village_name"].iloc[0]) < 5_000  # cut at ingest; the archive holds the whole cell
 
-    findings = pd.read_parquet(work / "findings.parquet")
+    findings = work.read("findings")
     found = findings[(findings["_row_id"] == mine["_row_id"].iloc[0]) & (findings["code"] == "value_too_long")]
     assert found[["field", "detail"]].values.tolist() == [["village_name", "1,000,000"]]
 

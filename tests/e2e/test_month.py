@@ -24,6 +24,7 @@ from catalog.privacy import DIGITS13, PHONE, citizen_id_valid
 from domain.declarations import REPO_ROOT, load_datasets
 from domain.layout import Layout
 from domain.rounds import parse_round
+from domain.work import WorkArea
 from pipelines import cli
 from tests.e2e.own_data import own_data_folder
 
@@ -144,7 +145,7 @@ def test_every_file_the_generator_wrote_well_is_read(month):
             continue
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
         good = {f["sha256"] for f in truth["files"] if not f.get("bad_kind") and not f.get("duplicate_of")}
-        files = pd.read_parquet(month.work(name, ROUND) / "files.parquet")
+        files = WorkArea(month.work(name, ROUND), partitioned=True).read("files")
         read = (files["status"] + " " + files["problem_code"]).groupby(files["sha256"]).agg(set)  # copies: one sha
         unread = {sha: read[sha] for sha in good if "ok " not in read[sha]}
         assert good and not unread, (name, unread)

@@ -22,6 +22,9 @@ import samples.village_profile as generator
 from domain.declarations import load_datasets
 from domain.layout import Layout
 from domain.rounds import parse_round
+from domain.work import WorkArea
+from pipelines.ingest.provinces import SORTED
+from tests.dagster_round import run_in_process
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +48,11 @@ EXPECTED_CODE = {
 TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE", "boolean": "BOOLEAN"}
 
 
-def run_round(instance: dg.DagsterInstance) -> dg.ExecuteInJobResult:
+def run_round(instance: dg.DagsterInstance) -> list[dg.ExecuteInProcessResult]:
+    """The round's runs: its landing, each province whose files changed, then the nation."""
     from pipelines.definitions import defs
 
-    return defs.resolve_job_def("village_profile_round").execute_in_process(
-        partition_key=ROUND.key, instance=instance, raise_on_error=False
-    )
+    return run_in_process(defs, "village_profile", ROUND, instance)
 
 
 @pytest.fixture(scope="module")
@@ -63,18 +65,19 @@ def world(tmp_path_factory):
     generator.generate(ROUND, landing, provinces=PROVINCES)
     truth = json.loads((landing.parent / f"{landing.name}.truth.json").read_text(encoding="utf-8"))
     instance = dg.DagsterInstance.ephemeral()
-    result = run_round(instance)
-    assert result.success
-    work = layout.work("village_profile", ROUND)
+    results = run_round(instance)
+    assert all(r.success for r in results)
+    work = WorkArea(layout.work("village_profile", ROUND), partitioned=True)
+    assert len(results) == 2 + len(work.parts()) and set(PROVINCES) <= set(work.parts())  # landing, parts, nation
     yield {
         "layout": layout,
         "truth": truth,
         "instance": instance,
-        "result": result,
-        "files": pd.read_parquet(work / "files.parquet"),
-        "received": pd.read_parquet(work / "received.parquet"),
-        "findings": pd.read_parquet(work / "findings.parquet"),
-        "accepted": pd.read_parquet(work / "accepted.parquet"),
+        "results": results,
+        "files": work.read("files"),
+        "received": work.read("received"),
+        "findings": work.read("findings"),
+        "accepted": work.read("accepted"),
         "report": json.loads((layout.reports("village_profile", ROUND) / "run_report.json").read_text()),
     }
     mp.undo()
@@ -88,11 +91,13 @@ def test_rows_received_equal_accepted_plus_quarantined_for_every_file(world):
     for file in world["report"]["files"]:
         assert file["rows_received"] == file["rows_accepted"] + file["rows_quarantined"], file["name"]
     expected = {f["sha256"]: f["rows"] for f in world["truth"]["files"] if not f["bad_kind"]}
-    got = world["files"].drop_duplicates("sha256").set_index("sha256")["rows_received"]
+    files = world["files"]
+    got = files[files["status"] != "duplicate"].set_index("sha256")["rows_received"]
     assert {k: got[k] for k in expected} == expected
     checks = {
         e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
-        for e in world["result"].all_events
+        for result in world["results"]
+        for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
     assert checks["rows_balance"] and checks["no_personal_data"]
@@ -198,12 +203,14 @@ def test_rerun_publishes_nothing_then_a_changed_file_adds_a_revision(world):
     layout = world["layout"]
     before = _revision_files(layout)
     again = run_round(world["instance"])
-    assert again.success
+    assert all(r.success for r in again) and len(again) == 2  # no province changed: landing and nation only
     assert _revision_files(layout) == before
     # An office corrects one file: a different household count for its first village.
     files = world["files"]
     target = files[(files["format"] == "csv") & (files["status"] == "ok") & (files["encoding"] == "utf-8")].iloc[0]
     path = layout.root / "landing" / "village_profile" / target["name"]
+    sorted_files = pd.read_parquet(layout.work("village_profile", ROUND) / SORTED / "files.parquet")
+    target_province = sorted_files.set_index("name").loc[target["name"], "home"]
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
     header = next(csv.reader([lines[0]]))
@@ -215,7 +222,8 @@ def test_rerun_publishes_nothing_then_a_changed_file_adds_a_revision(world):
     lines[1] = out.getvalue()
     path.write_text("\n".join(lines), encoding="utf-8")
     changed = run_round(world["instance"])
-    assert changed.success
+    assert all(r.success for r in changed)
+    assert [r.dagster_run.tags.get("dagster/partition/province") for r in changed][1:-1] == [target_province]
     for old, data in before.items():
         assert old.read_bytes() == data  # published files never change in place
     pointer = json.loads((layout.catalog / "village_profile" / "latest.json").read_text())

@@ -30,6 +30,7 @@ from catalog import analyst_db
 from catalog.local import LocalCatalog
 from domain.layout import Layout
 from domain.rounds import parse_round
+from tests.dagster_round import run_in_process
 from tests.integration.gdc_fields import GDC_STATISTICS
 
 pytestmark = pytest.mark.integration
@@ -72,12 +73,8 @@ def world(ckan_server, tmp_path_factory):
     generator.generate(ROUND, layout.landing_dir("village_profile", ROUND), provinces=[PROVINCE[0]], bad_files=False)
     from pipelines.definitions import build_definitions
 
-    result = (
-        build_definitions()
-        .resolve_job_def("village_profile_round")
-        .execute_in_process(partition_key=ROUND.key, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    )
-    assert result.success
+    results = run_in_process(build_definitions(), "village_profile", ROUND, dg.DagsterInstance.ephemeral())
+    assert all(r.success for r in results)
     admin = ckanapi.RemoteCKAN(ckan_server.url, apikey=ckan_server.token)
     private = admin.action.package_create(
         name="tambon-dcat-private", title="ชุดข้อมูลส่วนตัว / Private DCAT check", notes="-", private=True,

@@ -37,6 +37,7 @@ import samples.village_profile as generator
 from catalog.local import LocalCatalog
 from domain.layout import Layout
 from domain.rounds import parse_round
+from tests.dagster_round import run_in_process
 from tests.integration.gdc_fields import GDC_STATISTICS
 
 pytestmark = pytest.mark.integration
@@ -99,12 +100,8 @@ def world(ckan_server, national_ckan, tmp_path_factory):
     generator.generate(ROUND, layout.landing_dir("village_profile", ROUND), provinces=[PROVINCE], bad_files=False)
     from pipelines.definitions import build_definitions
 
-    result = (
-        build_definitions()
-        .resolve_job_def("village_profile_round")
-        .execute_in_process(partition_key=ROUND.key, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    )
-    assert result.success
+    results = run_in_process(build_definitions(), "village_profile", ROUND, dg.DagsterInstance.ephemeral())
+    assert all(r.success for r in results)
     ours = ckanapi.RemoteCKAN(ckan_server.url, apikey=ckan_server.token)
     ours.action.package_create(
         name=PRIVATE, title="ชุดข้อมูลส่วนตัว / Private harvest check", notes="-", private=True, allow_harvest="True",

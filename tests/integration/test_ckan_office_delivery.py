@@ -42,6 +42,7 @@ from domain.declarations import load_datasets
 from domain.layout import DATA_TEAM_FILE, OFFICES_FOLDER, Layout
 from domain.rounds import parse_round
 from pipelines.cli import main
+from tests.dagster_round import run_in_process
 from tests.integration.viewers import Viewer, add_file
 
 pytestmark = pytest.mark.integration
@@ -58,8 +59,11 @@ def _text(value: object) -> str:
 
 
 def _job_result(selection: list[dg.AssetKey] | None, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """The round's national run for ``selection``; ``None``: the whole round, the nation's run returned."""
     from pipelines.definitions import build_definitions
 
+    if selection is None:
+        return run_in_process(build_definitions(), DATASET, ROUND, instance)[-1]
     return (
         build_definitions()
         .resolve_job_def(f"{DATASET}_round")

@@ -27,20 +27,18 @@ from catalog.local import LocalCatalog
 from domain.layout import Layout
 from domain.rounds import parse_round
 from tests.analyst_process import attach_and_read, normalised
+from tests.dagster_round import run_in_process
 
 pytestmark = pytest.mark.integration
 
 ROUND = parse_round("2563-10")
 
 
-def _run_job(instance: dg.DagsterInstance) -> dg.ExecuteInJobResult:
+def _run_job(instance: dg.DagsterInstance) -> list[dg.ExecuteInProcessResult]:
+    """The round end to end: its runs (landing, provinces, nation)."""
     from pipelines.definitions import build_definitions
 
-    return (
-        build_definitions()
-        .resolve_job_def("village_profile_round")
-        .execute_in_process(partition_key=ROUND.key, instance=instance, raise_on_error=False)
-    )
+    return run_in_process(build_definitions(), "village_profile", ROUND, instance)
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +51,13 @@ def world(ckan_server, tmp_path_factory):
     layout = Layout(root)
     generator.generate(ROUND, layout.landing_dir("village_profile", ROUND), provinces=["21"], bad_files=False)
     instance = dg.DagsterInstance.ephemeral()
-    result = _run_job(instance)
-    assert result.success
+    results = _run_job(instance)
+    assert all(r.success for r in results)
     yield {
         "layout": layout,
         "local": LocalCatalog(layout.catalog),
         "instance": instance,
-        "result": result,
+        "results": results,
         "server": ckan_server,
         "anon": ckanapi.RemoteCKAN(ckan_server.url),
     }
@@ -227,7 +225,7 @@ def test_a_changed_round_adds_a_revision_and_old_files_still_download(world):
         if r.get("role") == "revision"
     }
     _change_one_village(world["layout"], 1)
-    assert _run_job(world["instance"]).success
+    assert all(r.success for r in _run_job(world["instance"]))
     package = _visible(world, "village-profile")
     assert package["version"] == "2563-10_2020-10_r2"
     revisions = {int(r["revision"]) for r in package["resources"] if r.get("role") == "revision"}
@@ -302,7 +300,7 @@ def test_the_token_never_appears_in_logs_or_reports(world, caplog):
     with pytest.raises(CkanError) as refused:
         bad.call("package_create", name="should-not-exist", owner_org="dopa")
     texts = [str(refused.value), repr(bad), caplog.text]
-    texts += [repr(entry) for entry in world["instance"].all_logs(world["result"].run_id)]
+    texts += [repr(entry) for result in world["results"] for entry in world["instance"].all_logs(result.run_id)]
     texts += [p.read_text(errors="replace") for p in world["layout"].root.rglob("*.json")]
     texts += [p.read_text(errors="replace") for p in world["server"].run_dir.glob("*.log")]
     assert texts and all(token not in text for text in texts)

@@ -11,6 +11,7 @@ import samples.village_profile as generator
 from domain.layout import Layout
 from domain.rounds import parse_round
 from pipelines import alerts, stages
+from tests.dagster_round import run_in_process
 
 ROUND = parse_round("2563-10")
 
@@ -45,10 +46,10 @@ def landed(tmp_path, monkeypatch):
 
 
 def _run(instance):
+    """The round's national run (after its landing and province runs)."""
     from pipelines.definitions import build_definitions
 
-    job = build_definitions().resolve_job_def("village_profile_round")
-    return job.execute_in_process(partition_key=ROUND.key, instance=instance, raise_on_error=False)
+    return run_in_process(build_definitions(), "village_profile", ROUND, instance)[-1]
 
 
 def test_run_failure_posts_run_id_failed_asset_and_thai_english_message(webhook, landed, monkeypatch):

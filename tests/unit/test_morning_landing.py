@@ -1,6 +1,6 @@
 """The landing sensor never re-runs a round whose files were already ingested, and reads files only to confirm.
 
-A real ``village_profile/raw_files`` materialization on a SQLite instance (the project's
+A real ``village_profile/landed`` materialization on a SQLite instance (the project's
 kind) is what the sensor compares with; ``sha256_file`` is wrapped to count the files
 the sensor reads, so "cheap test first" is measured, not assumed.
 """
@@ -19,7 +19,7 @@ from domain.rounds import parse_round
 from pipelines import automation
 
 OCTOBER = parse_round("2563-10")
-RAW = dg.AssetKey(["village_profile", "raw_files"])
+LANDED = dg.AssetKey(["village_profile", "landed"])
 
 
 @pytest.fixture
@@ -71,9 +71,9 @@ def hashed(monkeypatch) -> list[str]:
 
 
 def ingest(defs, instance, partition: str = "2020-10") -> dict:
-    """Materialize ``raw_files`` alone, as the round's run does first; returns its metadata."""
-    job = defs.resolve_job_def("village_profile_round")
-    result = job.execute_in_process(partition_key=partition, instance=instance, asset_selection=[RAW])
+    """Materialize ``landed``, as a round's run does first; returns its metadata."""
+    job = defs.resolve_job_def("village_profile_landing")
+    result = job.execute_in_process(partition_key=partition, instance=instance)
     assert result.success
     return automation.last_ingest_metadata(instance, "village_profile", partition)
 

@@ -39,6 +39,7 @@ from pipelines.report.internal_tables import (
     spreadsheet_safe,
     write_quarantine_csv,
 )
+from tests.dagster_round import run_in_process
 
 ROUND = parse_round("2563-10")
 DEADLINE = dt.date(2020, 10, 25)
@@ -281,8 +282,7 @@ def demo_round(tmp_path_factory):
         from pipelines.definitions import build_definitions
 
         instance = dg.DagsterInstance.local_temp(str(home))
-        job = build_definitions().resolve_job_def("village_profile_round")
-        result = job.execute_in_process(partition_key=ROUND.key, instance=instance)
+        result = run_in_process(build_definitions(), "village_profile", ROUND, instance)[-1]  # the nation's run
         assert result.success
         yield result, layout, instance
         instance.dispose()
@@ -298,9 +298,10 @@ def materialization(result, *path: str) -> dict:
 def test_real_round_writes_both_internal_tables_and_links_them_from_dagster(demo_round, village_spec):
     result, layout, _ = demo_round
     reports = layout.reports("village_profile", ROUND)
-    quarantine = materialization(result, "quarantine")
+    quarantine = materialization(result, "quarantine_report")
     assert quarantine["rows_table"] == dg.MetadataValue.path(str(reports / QUARANTINE_FILE))
-    findings = pd.read_parquet(layout.work("village_profile", ROUND) / "findings.parquet")
+    work = WorkArea(layout.work("village_profile", ROUND), partitioned=True)
+    findings = work.read("findings")
     assert quarantine["rows_table_lines"].value == len(findings) > 0
     table = pd.read_csv(reports / QUARANTINE_FILE, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert len(table) == len(findings)
@@ -331,11 +332,12 @@ def test_published_quality_page_links_but_never_embeds_personal_values(demo_roun
         html = page.read_text(encoding="utf-8")
         assert f'<a href="{QUARANTINE_FILE}">' in html and f'<a href="{NOT_REPORTED_FILE}">' in html
     html = published.read_text(encoding="utf-8")
-    rows = pd.read_parquet(layout.work("village_profile", ROUND) / "quarantine.parquet")
+    work = WorkArea(layout.work("village_profile", ROUND), partitioned=True)
+    rows = work.read("quarantine")
     personal = [f["name"] for f in village_spec.fields if f.get("privacy") in ("personal", "sensitive")]
     values = {v for name in personal for v in rows[name].dropna() if len(str(v)) >= 4}
     assert values and not [v for v in values if str(v) in html]
-    received = layout.work("village_profile", ROUND) / "received.parquet"
+    received = work.path("received")
     assert scan_files([(published.name, published.read_bytes())], village_spec, received) == []
     assert not list(layout.catalog.rglob(QUARANTINE_FILE)) and not list(layout.catalog.rglob(NOT_REPORTED_FILE))
 

@@ -16,7 +16,9 @@ import pytest
 import samples.village_profile as generator
 from domain.layout import Layout
 from domain.rounds import parse_round
+from domain.work import WorkArea
 from pipelines import stages
+from pipelines.ingest.provinces import UNPLACED
 from pipelines.report import quality_page, render_quality_page, svg, write_quality_page
 from validation.codes import catalogue
 
@@ -133,7 +135,7 @@ def test_trend_covers_every_round_up_to_this_one(page, work, village_spec):
 
 
 def test_unreadable_files_are_listed_with_both_messages(page, work):
-    files = pd.read_parquet(work / ROUND.key / "files.parquet")
+    files = WorkArea(work / ROUND.key, partitioned=True).read("files")
     rejected = files[files["status"] == "rejected"]
     assert len(rejected) > 0
     section = page[page.index('id="files"') : page.index('id="trend"')]
@@ -151,9 +153,10 @@ def test_every_value_is_escaped(work, village_spec, tmp_path):
     target = quality.index[(quality["level"] == "tambon") & (quality["rows_received"] == 0)][0]
     quality.loc[target, "area_name_th"] = "<script>alert('x')</script> & บ้าน"
     quality.to_parquet(copy / ROUND.key / "quality.parquet", index=False)
-    files = pd.read_parquet(copy / ROUND.key / "files.parquet")
+    unplaced = WorkArea(copy / ROUND.key, partitioned=True).part(UNPLACED)  # rejected files have no province
+    files = unplaced.read("files")
     files.loc[files.index[files["status"] == "rejected"][0], "name"] = 'a<b onmouseover="x">.csv'
-    files.to_parquet(copy / ROUND.key / "files.parquet", index=False)
+    files.to_parquet(unplaced.path("files"), index=False)
 
     page = render_quality_page(village_spec, ROUND, copy)
     assert "<script" not in page and "<b onmouseover" not in page

@@ -31,7 +31,7 @@ import pandas as pd
 
 from domain.declarations import DatasetSpec
 from domain.geography import Geography
-from domain.work import WorkArea
+from domain.work import WorkArea, table_exists
 from pipelines.report.corrections.attribution import places_by_rows
 
 #: The work area's table of returned rows and the rows they correct (written by the ingest stage).
@@ -80,7 +80,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, work: WorkArea, 
         "CAST(corrects_file AS VARCHAR) AS corrects_file, CAST(corrects_sheet AS VARCHAR) AS corrects_sheet, "
         "CAST(corrects_row AS BIGINT) AS corrects_row"
     )  # an empty table written by pandas has untyped columns
-    if mapping_path.exists():
+    if table_exists(mapping_path):
         source = f"read_parquet({_lit(mapping_path)})"
     else:
         source = "(SELECT NULL AS _file, NULL AS _sheet, NULL AS _row, NULL AS corrects_file, "

@@ -1,0 +1,451 @@
+"""A round's files sorted into province parts, and each part read into its received rows (issue #16).
+
+A file's name says nothing of its province; its rows do. The round's sorting step
+(:func:`sort_round`) reads each file it has not read before (a file is known by its SHA-256, and
+one of the same name, size and time is not even read again), normalises its rows and sends each
+row to the part of the province its geography code names. A row without one goes with its file
+(the province most of the file's rows name), and a file with none to the part ``00``. A part
+changes only when one of its files does; its digest says so, and :attr:`Sorted.changed` lists
+the parts to run again: a late file re-runs its province alone.
+
+Each province's own step (:func:`read_province`) then numbers the part's rows from the province's
+offset (ids stay unique in the round) in the files' landed order, and reads its district offices'
+corrections after them, as a whole-round read does (:mod:`pipelines.ingest.received`). Whether the
+parts were sorted in one run or in many, a part holds the same rows and is read the same way: a
+round run whole and a round run province by province end in the same tables.
+
+State, in ``<work>/sorted/``: ``<province>.parquet`` (normalised rows with their lineage and their
+order in their file), ``files.parquet`` (every ordinary file's record, its province and rows per
+province, and its size and time, to know it again) and ``digests.json``. A sort that dies is
+re-run to the same state: parts are replaced whole, the record of what was read is written last,
+and a file whose rows a dead sort half-wrote is read again and replaces them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from domain.declarations import DatasetSpec
+from domain.limits import Limits, limits_for
+from domain.rounds import Round
+from domain.work import WorkArea
+from pipelines.ingest.corrections import in_corrections, office_of
+from pipelines.ingest.landing import LandedFile, archive_path, find_files, land
+from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
+from pipelines.ingest.received import (
+    BATCH_ROWS,
+    CORRECTION_SCHEMA,
+    LINEAGE,
+    FileRecord,
+    RowWriter,
+    file_record,
+    in_order,
+    parse_file,
+    read_correction,
+)
+from pipelines.ingest.returned_rows import capture, landed_order, prepare, wanted_identities
+
+SORTED = "sorted"
+UNPLACED = "00"  # the part of rows and files no province can be told for
+ROW_ID_STRIDE = 10**12  # province 47's rows are numbered from 47 * ROW_ID_STRIDE
+SEQ = "_seq"  # a row's place in its file (sheets in order, rows in order)
+FILE_COLUMNS = list(FileRecord.__dataclass_fields__)
+#: ``files`` of every part alike, even an empty one (DuckDB reads the parts as one table)
+FILE_SCHEMA = pa.schema(
+    [
+        (f.name, {"str": pa.string(), "int": pa.int64(), "list[str]": pa.list_(pa.string())}[str(f.type)])
+        for f in FileRecord.__dataclass_fields__.values()
+    ]
+)
+#: What the sort keeps per file beside its record: its province, rows per province, and its listing.
+SORT_COLUMNS = [*FILE_COLUMNS, "home", "provinces", "mtime_ns"]
+
+
+@dataclass
+class Sorted:
+    files: pd.DataFrame  # every ordinary file of the round (SORT_COLUMNS), in landed order
+    digests: dict[str, str]  # province part -> digest of what it holds
+    changed: list[str]  # parts whose digest differs from the last sort's (new, changed or gone)
+    files_read: int  # files parsed by this sort (the others were known)
+
+
+def sorted_folder(work: WorkArea) -> Path:
+    return work.folder / SORTED
+
+
+def _part_schema(spec: DatasetSpec) -> pa.Schema:
+    fields = [pa.field(n, pa.string()) for n in spec.field_names]
+    return pa.schema([*fields, pa.field("_file", pa.string()), pa.field("_sheet", pa.string()),
+                      pa.field("_row", pa.int64()), pa.field(SEQ, pa.int64())])  # fmt: skip
+
+
+def _previous(folder: Path) -> pd.DataFrame:
+    path = folder / "files.parquet"
+    if path.exists():
+        return pd.read_parquet(path)
+    return pd.DataFrame(columns=SORT_COLUMNS)
+
+
+def _read_json(path: Path) -> dict[str, str]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_atomic(path: Path, write) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+class _Router:
+    """Normalises parsed rows in batches and appends each row to its province's new rows."""
+
+    def __init__(self, spec: DatasetSpec, folder: Path, known: frozenset[str], batch_rows: int) -> None:
+        self.spec, self.folder, self.batch_rows = spec, folder, batch_rows
+        self.schema = _part_schema(spec)
+        self.known = pa.array(sorted(known), pa.string())
+        self.normalise = Normaliser(spec.fields)
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.by_file: dict[str, dict[str, int]] = {}  # sha -> province -> rows
+
+    def new_rows(self, province: str) -> Path:
+        return self.folder / f".new.{province}.{os.getpid()}.tmp"
+
+    def add(self, sha: str, tables: list[pa.Table]) -> None:
+        """One file's rows (every sheet), numbered in file order: a file is never split between batches."""
+        count = 0
+        for table in tables:
+            seq = pa.array(range(count, count + table.num_rows), pa.int64())
+            self.pending.append(table.append_column(SEQ, seq))
+            count += table.num_rows
+        self.pending_rows += count
+        self.by_file.setdefault(sha, {})
+        if self.pending_rows >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending_rows:
+            return
+        batch = pa.concat_tables(self.pending)
+        self.pending, self.pending_rows = [], 0
+        fields = self.normalise(batch)
+        provinces = self.route(fields.column(self.spec.geography_field), batch.column("_file"))
+        table = pa.Table.from_arrays([*fields.columns, *(batch.column(c) for c in [*LINEAGE, SEQ])], schema=self.schema)
+        for province in sorted(set(pc.unique(provinces).to_pylist())):
+            rows = table.filter(pc.equal(provinces, province))
+            if province not in self.writers:
+                self.writers[province] = pq.ParquetWriter(self.new_rows(province), self.schema, compression="snappy")
+            self.writers[province].write_table(rows)
+
+    def route(self, codes: pa.ChunkedArray, files: pa.ChunkedArray) -> pa.Array:
+        """Each row's province: its code's, else its file's (the province most of its rows name), else ``00``."""
+        named = pc.utf8_slice_codeunits(pc.fill_null(codes.combine_chunks(), ""), 0, 2)
+        placed = pc.is_in(named, value_set=self.known)
+        files = files.combine_chunks()
+        votes = (
+            pa.table({"f": files, "p": named}).filter(placed).group_by(["f", "p"]).aggregate([("p", "count")])
+        ).to_pandas()
+        home = votes.sort_values(["f", "p_count", "p"], ascending=[True, False, True]).drop_duplicates("f")
+        fallback = pc.take(
+            pa.array(home["p"].tolist(), pa.string()),
+            pc.index_in(files, value_set=pa.array(home["f"].tolist(), pa.string())),
+        )
+        out = pc.if_else(placed, named, pc.fill_null(fallback, UNPLACED))
+        counts = pa.table({"f": files, "p": out}).group_by(["f", "p"]).aggregate([("p", "count")])
+        for sha, province, n in zip(*(counts.column(c).to_pylist() for c in ("f", "p", "p_count")), strict=True):
+            self.by_file[sha][province] = self.by_file[sha].get(province, 0) + n
+        return out
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+        self.normalise.close()
+
+
+def _home(provinces: dict[str, int]) -> str:
+    """A file's province: the part most of its rows went to, one that names a province first."""
+    placed = {p: n for p, n in provinces.items() if p != UNPLACED} or provinces
+    return min(placed.items(), key=lambda kv: (-kv[1], kv[0]))[0] if placed else UNPLACED
+
+
+def _ordinary_files(
+    landing_dirs: list[Path], previous: pd.DataFrame, cache: dict[str, dict], archive: Path, max_bytes: int
+) -> Iterator[tuple[LandedFile, int]]:
+    """The round's files (not the offices' corrections) in landed order, with their mtime (ns).
+
+    A file of the same name, size and time as one the last sort read is not read again: its SHA-256
+    is the recorded one, its copy is in the archive and what it held is in the parts already.
+    """
+    known = {row.name: (int(row.size), int(row.mtime_ns), row.sha256, row.received_at) for row in previous.itertuples()}
+    for base in landing_dirs:
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            relative = f"{base.name}/{path.relative_to(base).as_posix()}"
+            if path.name.startswith(".") or in_corrections(relative):
+                continue
+            try:
+                size, mtime_ns = path.stat().st_size, path.stat().st_mtime_ns
+            except OSError:
+                size, mtime_ns = -1, 0
+            before = known.get(relative)
+            if before is not None and before[:2] == (size, mtime_ns) and before[2] in cache:
+                same = LandedFile(path, relative, before[2], size, before[3], b"")
+                if archive_path(archive, same).exists():
+                    yield same, mtime_ns
+                    continue
+            yield land(base, path, max_bytes), mtime_ns
+
+
+def sort_round(
+    spec: DatasetSpec,
+    landing_dirs: list[Path],
+    archive: Path,
+    work: WorkArea,
+    known_provinces: frozenset[str],
+    *,
+    batch_rows: int = BATCH_ROWS,
+    workers: int = 2,
+) -> Sorted:
+    """Sort the round's files into province parts, reading only the files not read before (module docstring)."""
+    folder = sorted_folder(work)
+    folder.mkdir(parents=True, exist_ok=True)
+    limits = limits_for(spec)
+    match = header_matcher(spec.fields)
+    previous = _previous(folder)
+    records = previous.to_dict("records")
+    cache = {row["sha256"]: row for row in records if row["sha256"] and row["status"] != "duplicate"}
+    router = _Router(spec, folder, known_provinces, batch_rows)
+    rows: list[dict] = []
+    seen: dict[str, str] = {}
+    parsed: set[str] = set()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sort") as pool:
+            listed = _submit(landing_dirs, previous, archive, limits, match, spec, pool, seen, cache)
+            for (record, mtime_ns), tables in in_order(listed):
+                if record.status == "ok" and record.sha256 not in cache:  # read just now
+                    router.add(record.sha256, tables)
+                    parsed.add(record.sha256)
+                rows.append({**asdict(record), "mtime_ns": mtime_ns})
+        router.flush()
+    finally:
+        router.close()
+    for row in rows:
+        row["provinces"] = _provinces_of(row, router.by_file, cache)
+        row["home"] = _home(json.loads(row["provinces"])) if row["status"] == "ok" else UNPLACED
+    files = pd.DataFrame(rows, columns=SORT_COLUMNS)
+    before_ok = previous[previous["status"] == "ok"]
+    now_ok = set(files.loc[files["status"] == "ok", "sha256"])
+    dropped = set(before_ok["sha256"]) - now_ok
+    touched = {p for sha in parsed for p in router.by_file.get(sha, {})}
+    touched |= {p for row in before_ok.itertuples() if row.sha256 in dropped for p in json.loads(row.provinces)}
+    for province in sorted(touched):
+        _rewrite_part(folder, province, dropped | parsed, router.new_rows(province), _part_schema(spec))
+    digests = _digests(files, landing_dirs, known_provinces)
+    before = _read_json(folder / "digests.json")
+    changed = sorted(p for p in set(before) | set(digests) if before.get(p) != digests.get(p))
+    _write_atomic(folder / "files.parquet", lambda t: files.to_parquet(t, index=False))
+    _write_atomic(folder / "digests.json", lambda t: t.write_text(json.dumps(digests, sort_keys=True), "utf-8"))
+    return Sorted(files, digests, changed, len(parsed))
+
+
+def _submit(
+    landing_dirs: list[Path],
+    previous: pd.DataFrame,
+    archive: Path,
+    limits: Limits,
+    match: HeaderMatcher,
+    spec: DatasetSpec,
+    pool: ThreadPoolExecutor,
+    seen: dict[str, str],
+    cache: dict[str, dict],
+) -> Iterator[tuple[tuple[FileRecord, int], Future[list[pa.Table]] | None]]:
+    for landed, mtime_ns in _ordinary_files(landing_dirs, previous, cache, archive, limits.max_file_bytes):
+        record = file_record(landed, archive, seen, limits)
+        if record.status != "ok":
+            yield (record, mtime_ns), None
+        elif record.sha256 in cache:  # read before: what it held is known
+            _known_outcome(record, cache[record.sha256])
+            yield (record, mtime_ns), None
+        else:
+            yield (record, mtime_ns), pool.submit(parse_file, landed.data, spec, match, record, limits)
+
+
+def _known_outcome(record: FileRecord, before: dict) -> None:
+    """A file read before under any name: its reading's outcome, as recorded then."""
+    for name in FILE_COLUMNS:
+        if name not in ("sha256", "name", "size", "archived_as", "received_at"):
+            value = before[name]
+            setattr(record, name, list(value) if name.endswith("_columns") else value)
+
+
+def _provinces_of(row: dict, by_file: dict[str, dict[str, int]], cache: dict[str, dict]) -> str:
+    if row["status"] != "ok":
+        return "{}"
+    sha = row["sha256"]
+    counts = by_file[sha] if sha in by_file else json.loads(cache[sha]["provinces"])
+    return json.dumps(dict(sorted(counts.items())))
+
+
+def _rewrite_part(folder: Path, province: str, replaced: set[str], new_rows: Path, schema: pa.Schema) -> None:
+    """The part's rows of files still there and unchanged, then the rows read just now; none: no part."""
+    target = folder / f"{province}.parquet"
+    tables = []
+    if target.exists():
+        old = pq.read_table(target)
+        keep = pc.invert(pc.is_in(old.column("_file"), value_set=pa.array(sorted(replaced), pa.string())))
+        tables.append(old.filter(keep))
+    if new_rows.exists():
+        tables.append(pq.read_table(new_rows))
+    rows = pa.concat_tables(tables) if tables else schema.empty_table()
+    if rows.num_rows:
+        _write_atomic(target, lambda t: pq.write_table(rows.cast(schema), t, compression="snappy"))
+    else:
+        target.unlink(missing_ok=True)
+    new_rows.unlink(missing_ok=True)
+
+
+def correction_province(relative_name: str, known: frozenset[str]) -> str:
+    """The province of an office's correction: its district's (the folder's code), else ``00``."""
+    office = office_of(relative_name) or ""
+    return office[:2] if office[:2] in known else UNPLACED
+
+
+def _digests(files: pd.DataFrame, landing_dirs: list[Path], known: frozenset[str]) -> dict[str, str]:
+    """Per province part: a digest of the records of its files, its rows' files and its offices' corrections."""
+    lines: dict[str, list[str]] = {}
+    for row in files.to_dict("records"):
+        record = {k: (list(v) if k.endswith("_columns") else v) for k, v in row.items() if k in FILE_COLUMNS}
+        lines.setdefault(row["home"], []).append("file " + json.dumps(record, sort_keys=True, default=str))
+        for province, count in json.loads(row["provinces"]).items():
+            lines.setdefault(province, []).append(f"rows {row['sha256']} {count}")
+    for base in landing_dirs:
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            relative = f"{base.name}/{path.relative_to(base).as_posix()}"
+            if in_corrections(relative):  # its origin sidecar (a hidden file) included: who sent it counts
+                stat = path.stat()
+                lines.setdefault(correction_province(relative, known), []).append(
+                    f"correction {relative} {stat.st_size} {stat.st_mtime_ns}"
+                )
+    return {p: hashlib.sha256("\n".join(sorted(v)).encode()).hexdigest()[:20] for p, v in sorted(lines.items())}
+
+
+def read_province(
+    spec: DatasetSpec,
+    round_: Round,
+    work: WorkArea,
+    province: str,
+    landing_dirs: list[Path],
+    archive: Path,
+    known_provinces: frozenset[str],
+    *,
+    batch_rows: int = BATCH_ROWS,
+) -> dict[str, int]:
+    """The province part's received rows, files and corrections (``work.part(province)``), then its stamp."""
+    folder = sorted_folder(work)
+    files = _previous(folder)
+    digest = _read_json(folder / "digests.json").get(province)
+    part = work.part(province)
+    if digest is None:  # no file of the round is this province's (any more): no part
+        _remove_part(part)
+        return {"files": 0, "rows_received": 0, "files_corrections": 0}
+    part.folder.mkdir(parents=True, exist_ok=True)
+    limits = limits_for(spec)
+    match = header_matcher(spec.fields)
+    ok = files[files["status"] == "ok"]
+    rank = {sha: i for i, sha in enumerate(ok["sha256"])}
+    rows = _part_rows(folder / f"{province}.parquet", rank, _part_schema(spec))
+
+    def here(name: str) -> bool:
+        return in_corrections(name) and correction_province(name, known_provinces) == province
+
+    corrections = landed_order(
+        [prepare(landed, spec, round_, limits) for landed in find_files(landing_dirs, limits.max_file_bytes, here)]
+    )
+    target = part.path("received")
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections),
+                       first_id=int(province) * ROW_ID_STRIDE)  # fmt: skip
+    records, mapped = [], []
+    seen = dict(zip(ok["sha256"], ok["name"], strict=True))  # a correction that is an ordinary file repeats it
+    try:
+        for batch in rows.to_batches(max_chunksize=batch_rows):
+            table = pa.Table.from_batches([batch])
+            fields, lineage = table.select(spec.field_names), table.select(LINEAGE)
+            writer.originals |= capture(lineage, fields, writer.wanted)
+            writer.write(lineage, fields)
+        for order, pending in enumerate(corrections, start=1):
+            record, returned = read_correction(pending, order, spec, match, archive, seen, limits, writer)
+            records.append(record)
+            if returned is not None:
+                mapped.append(returned)
+        writer.flush()
+    except BaseException:
+        writer.close()
+        temporary.unlink(missing_ok=True)
+        raise
+    received = writer.close()
+    os.replace(temporary, target)
+    homed = files.loc[files["home"] == province, FILE_COLUMNS]
+    corrected = pd.DataFrame([asdict(r) for r in records], columns=FILE_COLUMNS)
+    files_part = pd.concat([homed, corrected], ignore_index=True) if records else homed
+    _write_arrow(part, "files", pa.Table.from_pandas(files_part, schema=FILE_SCHEMA, preserve_index=False))
+    _write_arrow(part, "corrections", pa.concat_tables(mapped) if mapped else CORRECTION_SCHEMA.empty_table())
+    stamp(part, "received", digest)
+    return {"files": len(homed) + len(records), "rows_received": received, "files_corrections": len(records)}
+
+
+def _part_rows(path: Path, rank: dict[str, int], schema: pa.Schema) -> pa.Table:
+    """The part's rows in the files' landed order, each file's rows in its own order."""
+    if not path.exists():
+        return schema.empty_table()
+    table = pq.read_table(path)
+    order = pa.array([rank.get(sha, len(rank)) for sha in table.column("_file").to_pylist()], pa.int64())
+    return table.append_column("_rank", order).sort_by([("_rank", "ascending"), (SEQ, "ascending")])
+
+
+def _write_arrow(part: WorkArea, name: str, table: pa.Table) -> None:
+    """A part's table with its schema written out, whatever rows it has (none included)."""
+    _write_atomic(part.path(name), lambda t: pq.write_table(table, t))
+
+
+def _remove_part(part: WorkArea) -> None:
+    if part.folder.is_dir():
+        for path in part.folder.iterdir():
+            path.unlink()
+        part.folder.rmdir()
+
+
+def stamp(part: WorkArea, stage: str, digest: str) -> None:
+    """Which sort of the round a stage of this part was done from: ``<stage>.done`` holds the part's digest."""
+    _write_atomic(part.folder / f"{stage}.done", lambda t: t.write_text(digest, "utf-8"))
+
+
+def stamped(part: WorkArea, stage: str) -> str | None:
+    try:
+        return (part.folder / f"{stage}.done").read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def part_digest(work: WorkArea, province: str) -> str | None:
+    """The digest the last sort gave the province's part (None: the round has no such part)."""
+    return _read_json(sorted_folder(work) / "digests.json").get(province)
+
+
+def parts_of(work: WorkArea) -> dict[str, str]:
+    """Every province part the last sort made, with its digest."""
+    return _read_json(sorted_folder(work) / "digests.json")

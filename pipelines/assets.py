@@ -21,7 +21,13 @@ from domain.declarations import DatasetSpec, load_datasets
 from domain.layout import OFFICES_FOLDER
 from domain.rounds import parse_round
 from pipelines import checks, ckan_notice, stages
-from pipelines.automation import PROVINCES_CHANGED, freshness_policy, landed_files, raw_files_metadata
+from pipelines.automation import (
+    PARTS_FINGERPRINT,
+    PROVINCES_CHANGED,
+    freshness_policy,
+    landed_files,
+    raw_files_metadata,
+)
 from pipelines.deadlines import late_or_missing, reporting_deadline, split_not_reported
 from pipelines.partitions import EVERY_PROVINCE, partition_keys, province_rounds, rounds
 from pipelines.progress import say
@@ -333,6 +339,7 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
             context.log.warning(ckan)
         return dg.MaterializeResult(
             metadata={
+                PARTS_FINGERPRINT: stages.parts_fingerprint(job.work),  # what the national sensor compares with
                 **({"ckan": ckan} if ckan else {}),
                 "new": [f"{p.output} r{p.revision}" for p in new],
                 "unchanged": [f"{p.output} r{p.revision}" for p in result if p.status == "unchanged"],

@@ -46,7 +46,9 @@ import dagster as dg
 from domain.declarations import DatasetSpec
 from domain.layout import Layout
 from domain.rounds import Round, parse_round
-from pipelines.partitions import rounds
+from domain.work import WorkArea
+from pipelines.ingest.provinces import parts_fingerprint, parts_to_run
+from pipelines.partitions import province_key, rounds
 
 #: name (``<round folder>/<path>``, as ingest names files) -> (size in bytes, mtime in ns)
 Listing = dict[str, tuple[int, int]]
@@ -54,6 +56,8 @@ Listing = dict[str, tuple[int, int]]
 TIMEZONE = "Asia/Bangkok"  # the partitions' timezone
 #: The ``landed`` materialization's list of province parts that changed: the province runs to request.
 PROVINCES_CHANGED = "provinces_changed"
+#: The ``published`` materialization's record of the parts it was made from (``parts_fingerprint``).
+PARTS_FINGERPRINT = "parts_fingerprint"
 
 
 def _round_folders(layout: Layout, dataset: str) -> dict[str, list[Path]]:
@@ -207,6 +211,99 @@ def landing_sensor(spec: DatasetSpec, job_name: str) -> dg.SensorDefinition:
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
 
     return sensor
+
+
+def provinces_sensor(spec: DatasetSpec, job_name: str) -> dg.SensorDefinition:
+    """``<dataset>_provinces``: after a round's files are sorted, run exactly the provinces whose parts changed.
+
+    Each new ``<dataset>/landed`` materialization names the parts it changed (``provinces_changed``);
+    one run per ``province|round`` key, keyed by that materialization, so none is started twice.
+    """
+
+    @dg.sensor(
+        name=f"{spec.name}_provinces",
+        job_name=job_name,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="After a round's files are sorted, each province whose files changed is read and validated / "
+        "หลังแยกไฟล์ของรอบตามจังหวัด ตรวจเฉพาะจังหวัดที่ไฟล์เปลี่ยน",
+    )
+    def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        after = int(context.cursor) if context.cursor else None
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey([spec.name, "landed"]), after_storage_id=after),
+            limit=100,
+            ascending=True,
+        ).records
+        requests = []
+        for record in records:
+            materialization = record.asset_materialization
+            if materialization is None or materialization.partition is None:
+                continue
+            changed = _json(dict(materialization.metadata), PROVINCES_CHANGED) or []
+            requests += [
+                dg.RunRequest(
+                    partition_key=str(province_key(materialization.partition, province)),
+                    run_key=f"{record.storage_id}:{province}",
+                    tags={"trigger": "files_sorted"},
+                )
+                for province in changed
+            ]
+        cursor = str(records[-1].storage_id) if records else context.cursor
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+    return sensor
+
+
+def national_sensor(spec: DatasetSpec, job_name: str) -> dg.SensorDefinition:
+    """``<dataset>_national``: a round's national steps, once every province part is validated from its last sort.
+
+    Runs once per state of the round's parts (their fingerprint is the run key and is recorded by
+    ``published``): a sort that changed nothing, or a fresh ``make ui`` after ``make demo``, requests
+    nothing; a province still running makes the round wait for it.
+    """
+
+    @dg.sensor(
+        name=f"{spec.name}_national",
+        job_name=job_name,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="When every province of a round is validated, the round's quality, aggregates and packages "
+        "are made / เมื่อตรวจครบทุกจังหวัดแล้ว ประมวลผลระดับประเทศของรอบ",
+    )
+    def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        layout = Layout.from_env()
+        requests, waiting = [], []
+        base = layout.root / "work" / spec.name
+        for folder in sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []:
+            work = WorkArea(folder, partitioned=True)
+            fingerprint = parts_fingerprint(work)
+            if fingerprint is None or fingerprint == _published_fingerprint(context.instance, spec.name, folder.name):
+                continue
+            if parts_to_run(work, "validated"):
+                waiting.append(folder.name)
+                continue
+            requests.append(
+                dg.RunRequest(
+                    partition_key=folder.name, run_key=f"{folder.name}:{fingerprint}", tags={"trigger": "parts"}
+                )
+            )
+        if waiting:
+            context.log.info(
+                f"รอบ {', '.join(waiting)} ยังตรวจไม่ครบทุกจังหวัด / {', '.join(waiting)}: provinces still to validate"
+            )
+        return dg.SensorResult(run_requests=requests)
+
+    return sensor
+
+
+def _published_fingerprint(instance: dg.DagsterInstance, dataset: str, partition: str) -> str | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey([dataset, "published"]), asset_partitions=[partition]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    return _json(dict(records[0].asset_materialization.metadata), PARTS_FINGERPRINT)
 
 
 def office_uploads_sensor(spec: DatasetSpec) -> dg.SensorDefinition:

@@ -12,7 +12,13 @@ import dagster as dg
 from domain.declarations import load_datasets
 from pipelines import alerts
 from pipelines.assets import SCORECARDS_GROUP, ckan_asset, ckan_corrections_asset, dataset_assets, scorecard_asset
-from pipelines.automation import landing_sensor, monthly_schedule, office_uploads_sensor
+from pipelines.automation import (
+    landing_sensor,
+    monthly_schedule,
+    national_sensor,
+    office_uploads_sensor,
+    provinces_sensor,
+)
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
 from pipelines.scorecards import load_scorecards
 
@@ -86,6 +92,8 @@ def build_definitions() -> dg.Definitions:
         sensors=[
             *sensors,
             *(landing_sensor(spec, landing_job_name(name)) for name, spec in specs.items()),
+            *(provinces_sensor(spec, province_job_name(name)) for name, spec in specs.items()),
+            *(national_sensor(spec, round_job_name(name)) for name, spec in specs.items()),
             alerts.alert_on_run_failure,
             alerts.alert_on_check_failure,
         ],

@@ -40,7 +40,17 @@ from pipelines.deadlines import (
     round_reporting,
 )
 from pipelines.field_workers import field_worker_output
-from pipelines.ingest.provinces import SORTED, Sorted, part_digest, parts_of, read_province, sort_round, stamp, stamped
+from pipelines.ingest.provinces import (
+    SORTED,
+    Sorted,
+    part_digest,
+    parts_fingerprint,
+    parts_to_run,
+    read_province,
+    sort_round,
+    stamp,
+    stamped,
+)
 from pipelines.report import write_quality_page
 from pipelines.report.corrections import Written, write_correction_workbooks
 from pipelines.report.corrections.applied import correction_figures, correction_files
@@ -187,14 +197,12 @@ class StaleParts(RuntimeError):
 
 def stale_parts(job: RoundJob, stage: str) -> list[str]:
     """Parts whose ``stage`` was not done from the last sort, and parts the last sort no longer has."""
-    digests = parts_of(job.work)
-    stale = {p for p, digest in digests.items() if stamped(job.work.part(p), stage) != digest}
-    return sorted(stale | {p for p in job.work.parts() if p not in digests})
+    return parts_to_run(job.work, stage)
 
 
 def require_parts(job: RoundJob) -> None:
     """The round's tables are read over its parts: every part must be validated from the last sort."""
-    if not (job.work.folder / SORTED / "digests.json").is_file():
+    if parts_fingerprint(job.work) is None:
         raise StaleParts([])
     stale = stale_parts(job, "validated")
     if stale:

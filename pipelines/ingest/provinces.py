@@ -449,3 +449,18 @@ def part_digest(work: WorkArea, province: str) -> str | None:
 def parts_of(work: WorkArea) -> dict[str, str]:
     """Every province part the last sort made, with its digest."""
     return _read_json(sorted_folder(work) / "digests.json")
+
+
+def parts_to_run(work: WorkArea, stage: str) -> list[str]:
+    """Parts whose ``stage`` (``received``, ``validated``) was not done from the last sort, and parts the
+    last sort no longer has (their province run removes them)."""
+    digests = parts_of(work)
+    stale = {p for p, digest in digests.items() if stamped(work.part(p), stage) != digest}
+    return sorted(stale | {p for p in work.parts() if p not in digests})
+
+
+def parts_fingerprint(work: WorkArea) -> str | None:
+    """What the last sort made of the round, in one value (None: never sorted): the national steps record it,
+    and a sort that changed nothing leaves it as it was."""
+    path = sorted_folder(work) / "digests.json"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:20] if path.is_file() else None

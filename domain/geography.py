@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 #: level -> the geography columns that identify an area at that level (coarse to fine).
 LEVEL_COLUMNS: dict[str, list[str]] = {
@@ -57,10 +59,17 @@ class Geography:
     amphoes: pd.DataFrame
     provinces: pd.DataFrame
 
+    @cached_property
+    def _arrow(self) -> dict[str, pa.Table]:
+        """The registry as Arrow tables, converted once: a round registers it once per province part, and
+        DuckDB reads Arrow without copying (a pandas frame of Arrow-backed columns it would convert each time)."""
+        names = ("villages", "tambons", "amphoes", "provinces")
+        return {name: pa.Table.from_pandas(getattr(self, name), preserve_index=False) for name in names}
+
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         """Create ``areas`` (one row per tambon with every level's code and names) and ``villages``."""
-        for name in ("villages", "tambons", "amphoes", "provinces"):
-            con.register(f"_{name}", getattr(self, name))
+        for name, table in self._arrow.items():
+            con.register(f"_{name}", table)
         con.execute("CREATE OR REPLACE TEMP VIEW villages AS SELECT * FROM _villages")
         con.execute(
             """

@@ -259,6 +259,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.province_workers import run_in_workers
     from pipelines.round_run import run_round
 
     _use_repo_dagster_home()
@@ -275,7 +276,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The round is this process's from before its run until its figures are printed: a second
         # `tambon run`, a sensor's or the UI's run of the same round waits (pipelines/run_lock.py).
         with run_lock.hold(layout, name, round_, on_wait=lambda message: print(f"  • {message}", file=sys.stderr)):
-            run = run_round(defs, specs[name], round_, layout, lambda job, key: _execute(job, key, instance))
+            run = run_round(
+                defs,
+                specs[name],
+                round_,
+                layout,
+                lambda job, key: _execute(job, key, instance),
+                (lambda job_name, keys: run_in_workers(job_name, keys, args.workers)) if args.workers > 1 else None,
+            )
             if not run.success:
                 status = EXIT_FAILED
                 continue
@@ -539,6 +547,13 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a round end to end in Dagster / ประมวลผลหนึ่งรอบ")
     run.add_argument("--round", required=True, help="2563-10 or 2020-10")
     run.add_argument("--dataset", help="one dataset (default: every dataset with files for the round)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("TAMBON_WORKERS", "1")),
+        help="จังหวัดที่ประมวลผลพร้อมกัน / provinces run side by side, each in a worker process "
+        "(default $TAMBON_WORKERS or 1)",
+    )
     run.set_defaults(func=cmd_run)
     report = sub.add_parser("report", help="print the last run's summary / แสดงสรุปผล")
     report.add_argument("--round", required=True)

@@ -8,7 +8,9 @@ renaming leaves those names behind. They never become data (nothing reads a hidd
 name), but they pile up and can be large, so the next run sweeps them:
 
 * in the round's own work and reports folders everything temporary goes: the round's
-  lock (:mod:`pipelines.run_lock`) is held, so no other process writes there;
+  lock (:mod:`pipelines.run_lock`) is held, so no other process writes there; but for its
+  province parts (``provinces/``), whose runs hold their own locks and may be running at this
+  moment: there, as in the shared folders, only a dead process's names go;
 * in the shared folders (the catalog, the archive), other datasets' runs may be writing
   at this moment, so only names whose process id is no longer alive are removed.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from domain.layout import Layout
 from domain.rounds import Round
+from domain.work import PARTS
 
 _WITH_PID = re.compile(r"^\..+\.(\d+)\.tmp(\.wal)?$|^\.staging-r\d+-(\d+)$")
 _TEMPORARY = re.compile(r"^\..+\.tmp(\.wal)?$|^\.staging-r\d+-\d+$")
@@ -75,13 +78,22 @@ def sweep(layout: Layout, dataset: str, round_: Round) -> list[Path]:
     removed: list[Path] = []
     for own in (layout.work(dataset, round_), layout.reports(dataset, round_)):
         for path in _walk(own):
-            if _TEMPORARY.match(path.name) or (path.parent.name == SPILL and path.exists()):
+            if path.relative_to(own).parts[0] == PARTS:
+                if _dead(path):
+                    _remove(path)
+                    removed.append(path)
+            elif _TEMPORARY.match(path.name) or (path.parent.name == SPILL and path.exists()):
                 _remove(path)
                 removed.append(path)
     for shared in (layout.catalog, layout.archive):
         for path in _walk(shared):
-            match = _WITH_PID.match(path.name)
-            if match and not _process_alive(int(match.group(1) or match.group(3))):
+            if _dead(path):
                 _remove(path)
                 removed.append(path)
     return removed
+
+
+def _dead(path: Path) -> bool:
+    """A temporary name of a process no longer alive."""
+    match = _WITH_PID.match(path.name)
+    return bool(match) and not _process_alive(int(match.group(1) or match.group(3)))

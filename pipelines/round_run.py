@@ -28,6 +28,8 @@ from pipelines.partitions import province_key
 
 #: runs one job for one partition key; True when it succeeded
 Execute = Callable[[dg.JobDefinition, str], bool]
+#: runs one job (by name) for several partition keys side by side; each run's success
+RunMany = Callable[[str, list[str]], list[bool]]
 
 
 @dataclass
@@ -36,13 +38,28 @@ class RoundRun:
     provinces: list[str] = field(default_factory=list)  # the province partitions run
 
 
-def run_round(defs: dg.Definitions, spec: DatasetSpec, round_: Round, layout: Layout, execute: Execute) -> RoundRun:
-    """Sort, every province whose part is not validated from the sort, then the national steps; stop at a failure."""
+def run_round(
+    defs: dg.Definitions,
+    spec: DatasetSpec,
+    round_: Round,
+    layout: Layout,
+    execute: Execute,
+    run_many: RunMany | None = None,
+) -> RoundRun:
+    """Sort, every province whose part is not validated from the sort, then the national steps.
+
+    ``run_many``: runs the provinces side by side (``pipelines.province_workers``); else one after
+    another with ``execute``. A failed run stops the round before its national steps.
+    """
     if not execute(defs.resolve_job_def(landing_job_name(spec.name)), round_.key):
         return RoundRun(False)
     provinces = stages.stale_parts(stages.RoundJob(spec, round_, layout), "validated")
-    province_job = defs.resolve_job_def(province_job_name(spec.name))
-    for province in provinces:
-        if not execute(province_job, str(province_key(round_.key, province))):
-            return RoundRun(False, provinces)
+    keys = [str(province_key(round_.key, province)) for province in provinces]
+    if run_many is not None and len(keys) > 1:
+        done = all(run_many(province_job_name(spec.name), keys))
+    else:
+        province_job = defs.resolve_job_def(province_job_name(spec.name))
+        done = all(execute(province_job, key) for key in keys)
+    if not done:
+        return RoundRun(False, provinces)
     return RoundRun(execute(defs.resolve_job_def(round_job_name(spec.name)), round_.key), provinces)

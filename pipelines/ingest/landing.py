@@ -49,16 +49,20 @@ def land(base: Path, path: Path, max_bytes: int | None) -> LandedFile:
 
 
 def find_files(
-    landing_dirs: list[Path], max_bytes: int | None = None, where: Callable[[str], bool] | None = None
+    landing_dirs: list[Path],
+    max_bytes: int | None = None,
+    where: Callable[[str], bool] | None = None,
+    under: str = "",
 ) -> Iterator[LandedFile]:
     """Every regular file under the round's landing folders, in a stable order, one in memory at a time.
 
     A file larger than ``max_bytes`` is hashed from disk and not read into memory (it will be rejected).
     A name starting with a dot is never a file sent (a temporary file, an origin sidecar). ``where``:
-    only the files whose relative name (``2563-10/a/b.csv``) it accepts, e.g. an office's corrections.
+    only the files whose relative name (``2563-10/a/b.csv``) it accepts, e.g. an office's corrections;
+    ``under``: only below this folder of each landing folder (named as ever from the landing folder).
     """
     for base in landing_dirs:
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        for path in sorted(p for p in (base / under).rglob("*") if p.is_file()):
             if path.name.startswith("."):
                 continue
             if where is not None and not where(f"{base.name}/{path.relative_to(base).as_posix()}"):

@@ -40,7 +40,7 @@ from domain.declarations import DatasetSpec
 from domain.limits import Limits, limits_for
 from domain.rounds import Round
 from domain.work import WorkArea
-from pipelines.ingest.corrections import in_corrections, office_of
+from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, office_of
 from pipelines.ingest.landing import LandedFile, archive_path, find_files, land
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
 from pipelines.ingest.received import (
@@ -373,7 +373,10 @@ def read_province(
         return in_corrections(name) and correction_province(name, known_provinces) == province
 
     corrections = landed_order(
-        [prepare(landed, spec, round_, limits) for landed in find_files(landing_dirs, limits.max_file_bytes, here)]
+        [
+            prepare(landed, spec, round_, limits)
+            for landed in find_files(landing_dirs, limits.max_file_bytes, here, under=CORRECTIONS_FOLDER)
+        ]
     )
     target = part.path("received")
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -1,6 +1,7 @@
 """A round run whole and the same round run province by province, in any order, end in the same tables.
 
-Round A gets every file at once and one run of each job. Round B gets the same files the way a
+Round A gets every file at once: ``tambon run --workers 2``, its provinces side by side in two
+worker processes. Round B gets the same files the way a
 month really brings them: half first, then the rest, with one file sent wrong and sent again;
 its provinces run one run each, in reverse order, and only those whose files changed. Every
 published file (CSV and Parquet) and every table of every province part must then be the same,
@@ -24,10 +25,11 @@ from catalog.local import LocalCatalog
 from domain.layout import Layout
 from domain.rounds import parse_round
 from domain.work import PART_TABLES, WorkArea
+from pipelines import cli
 from pipelines.definitions import landing_job_name, province_job_name, round_job_name
 from pipelines.ingest.provinces import SORTED, parts_of, parts_to_run
 from pipelines.partitions import province_key
-from tests.dagster_round import run_in_process
+from tests.e2e.own_data import own_data_folder
 
 pytestmark = pytest.mark.slow
 
@@ -78,14 +80,15 @@ def _with(monkeypatch, root: Path):
 def test_a_round_run_whole_equals_the_round_run_province_by_province(tmp_path, monkeypatch):
     from pipelines.definitions import defs
 
-    monkeypatch.delenv("CKAN_URL", raising=False)
-    whole = _with(monkeypatch, tmp_path / "whole")
-    landing = whole.landing_dir(DATASET, ROUND)
-    generator.generate(ROUND, landing, provinces=PROVINCES)
-    assert all(r.success for r in run_in_process(defs, DATASET, ROUND, dg.DagsterInstance.ephemeral()))
-    expected_published, expected_parts = _published(whole), _parts(whole)
+    (tmp_path / "whole").mkdir()
+    with own_data_folder(tmp_path / "whole") as whole:
+        landing = whole.landing_dir(DATASET, ROUND)
+        generator.generate(ROUND, landing, provinces=PROVINCES)
+        assert cli.main(["run", "--round", ROUND.be_key, "--dataset", DATASET, "--workers", "2"]) == 0
+        expected_published, expected_parts = _published(whole), _parts(whole)
     assert len(expected_parts) >= 6 * 4 and len(expected_published) >= 10  # three provinces and 00, every table
 
+    monkeypatch.delenv("CKAN_URL", raising=False)
     stepwise = _with(monkeypatch, tmp_path / "stepwise")
     target = stepwise.landing_dir(DATASET, ROUND)
     target.mkdir(parents=True)

@@ -17,8 +17,9 @@ import pandas as pd
 
 #: The folder of the province parts inside a round's work folder.
 PARTS = "provinces"
-#: Tables written per province part: the rows and what happened to each (and each file's record).
-PART_TABLES = frozenset({"received", "accepted", "quarantine", "findings", "files", "corrections"})
+#: Tables written per province part: the rows and what happened to each (and each file's record), and the
+#: accepted rows as units (with geography and indicator results) for the aggregates.
+PART_TABLES = frozenset({"received", "accepted", "quarantine", "findings", "files", "corrections", "units"})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ in ``pipelines/assets.py`` are thin wrappers around these.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from functools import cached_property
@@ -123,8 +124,26 @@ def validate_part(job: RoundJob, province: str) -> dict[str, Any]:
     names = dict(zip(job.sorted_files["sha256"], job.sorted_files["name"], strict=True))
     names |= dict(zip(files["sha256"], files["name"], strict=True))
     figures = validate_round(part, job.spec, job.round, job.geography, names, corrections=correction_files(files))
+    write_units(job, part)
     stamp(part, "validated", digest)
     return figures
+
+
+def write_units(job: RoundJob, part: WorkArea) -> Path:
+    """The part's accepted rows with their geography, derived values and indicator results (``units``).
+
+    Row by row work, so it is done once per province when its rows change; the national aggregates
+    only group the parts' units (``aggregate``).
+    """
+    con = tables.connect(job.geography)
+    tables.register_work(con, part, "accepted")
+    tables.register_units(con, job.spec)
+    target = part.path("units")
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    con.execute(f"COPY units TO '{temporary}' (FORMAT parquet)")
+    con.close()
+    os.replace(temporary, target)
+    return target
 
 
 def ingest(job: RoundJob) -> dict[str, Any]:
@@ -315,8 +334,7 @@ def aggregate(job: RoundJob) -> dict[str, Any]:
     """Records (when public) and the declared levels' aggregates, small cells suppressed when declared."""
     spec = job.spec
     con = tables.connect(job.geography, job.work.folder / "spill")
-    tables.register_work(con, job.work, "accepted")
-    tables.register_units(con, spec)
+    tables.register_work(con, job.work, "units")  # every province's, written with its validation
     rows: dict[str, Any] = {}
     if spec.publish_records:
         records = tables.records(con, spec, job.round)

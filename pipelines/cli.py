@@ -332,21 +332,57 @@ def _print_ckan(ckan_url: str) -> None:
     print(f"DuckDB (ATTACH ... (READ_ONLY)): {url}")
 
 
-def _execute(job, round_: Round, instance, **options) -> bool:
-    """Run one job for the round in-process; print each failed step's reason."""
-    result = job.execute_in_process(
-        partition_key=round_.key,
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        **options,
-    )
+def _execute(job, partition: Round | str, instance, **options) -> bool:
+    """Run one job for a partition (a round, or any partition key) with the configured executor; print each failed
+    step's reason. Success is the run's.
+
+    ``TAMBON_EXECUTOR`` (``pipelines/executors.py``) decides: in process (the default) through
+    ``execute_in_process``, which always runs every step here; otherwise through ``execute_job`` with a pointer
+    the step processes and Celery workers load the job from (``execute_in_process`` would ignore the job's
+    executor). ``options``: ``asset_selection`` (or any other argument both take).
+    """
+    import dagster as dg
+
+    from pipelines import executors
+
+    key = partition.key if isinstance(partition, Round) else partition
+    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if executors.chosen() == executors.IN_PROCESS:
+        result = job.execute_in_process(
+            partition_key=key, instance=instance, raise_on_error=False, run_config=run_config, **options
+        )
+    else:
+        result = dg.execute_job(
+            _reconstructable(job.name),
+            instance=instance,
+            tags={"dagster/partition": key},
+            raise_on_error=False,
+            run_config={**run_config, "resources": _data_dir_config(job)},
+            **options,
+        )
     for event in result.all_events:
         if event.is_step_failure:
             print(f"✗ {event.step_key}: {_reason(event.event_specific_data.error)}", file=sys.stderr)
     if result.success:
         print(f"  run id: {result.run_id}")
     return result.success
+
+
+def _reconstructable(job_name: str):
+    """The job as other processes load it: ``pipelines.definitions``'s ``defs``, from the repository's folder."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repository = ReconstructableRepository.for_module("pipelines.definitions", "defs", str(REPO_ROOT))
+    return repository.get_reconstructable_job(job_name)
+
+
+def _data_dir_config(job) -> dict[str, Any]:
+    """The data folder written into the run's config, so a step in another process (a Celery worker started
+    with another ``TAMBON_DATA_DIR``, or none) works on this run's folder, not on its own."""
+    data_dir = str(Layout.from_env().root)
+    return {
+        name: {"config": {"data_dir": data_dir}} for name in ("data", "catalog", "locks") if name in job.resource_defs
+    }
 
 
 def _reason(error) -> str:

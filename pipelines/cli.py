@@ -360,9 +360,13 @@ def _execute(job, partition: Round | str, instance, **options) -> bool:
             run_config={**run_config, "resources": _data_dir_config(job)},
             **options,
         )
-    for event in result.all_events:
-        if event.is_step_failure:
-            print(f"✗ {event.step_key}: {_reason(event.event_specific_data.error)}", file=sys.stderr)
+    failed_steps = [event for event in result.all_events if event.is_step_failure]
+    for event in failed_steps:
+        print(f"✗ {event.step_key}: {_reason(event.event_specific_data.error)}", file=sys.stderr)
+    if not result.success and not failed_steps:  # no step failed: the run did (a worker lost, a broker down...)
+        for event in result.all_events:
+            if event.is_run_failure and event.event_specific_data and event.event_specific_data.error:
+                print(f"✗ run {result.run_id}: {_reason(event.event_specific_data.error)}", file=sys.stderr)
     if result.success:
         print(f"  run id: {result.run_id}")
     return result.success

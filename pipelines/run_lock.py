@@ -20,12 +20,17 @@ Who holds it, executor by executor (``pipelines/executors.py``):
   ``run_id``). With the in-process executor that process also runs the steps; with the
   multiprocess or Celery executor it only launches them.
 * a step (the ``RunLocks`` resource, :class:`RunHolds`) joins the lock (:func:`join`): it
-  holds nothing when the lock is held for its own run by another live process (the
+  takes nothing exclusive when the lock is held for its own run by another live process (the
   orchestrator, or a sibling step), and waits, polling, while another run holds it. It
   never blocks on the flock itself, so a step never deadlocks against the process that
   launched its run or against its sibling steps. When nobody holds the lock (a run
   without the orchestrator's hold, e.g. ``dg.materialize`` in a test) the step takes it
   for as long as its resources live.
+* a joined step shares a second file, ``<name>__<key>.steps``, while it works, and whoever
+  takes the lock waits until nobody shares it any more: a step still running in a worker
+  after its orchestrator was killed keeps the next run waiting until it ends (or dies).
+  A Celery task of a killed run that a worker only picks up later finds the lock free or
+  held for another run, and takes it or waits like any step: never alongside another run.
 
 Held per process and re-entrant: the CLI holds the round while the run it launches takes
 it again in the same process, and keeps it until it has printed its own run's figures.
@@ -149,9 +154,60 @@ def _acquire(path: Path, blocking: bool) -> IO[str] | None:
     return handle
 
 
+def steps_path(path: Path) -> Path:
+    """The file the steps that joined a run share (``….lock`` -> ``….steps``), while they work."""
+    return path.with_suffix(".steps")
+
+
+def _share(path: Path) -> IO[str] | None:
+    """The steps file, open and shared-flocked for a joining step; None while a new holder waits to drain it."""
+    handle = steps_path(path).open("a", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def draining_message(name: str, key: Key) -> str:
+    return (
+        f"รอให้ขั้นตอนที่ยังทำงานอยู่ของการประมวลผล {name} รอบ {_shown(key)} ครั้งก่อน (ที่ถูกหยุดกลางคัน) เสร็จก่อน"
+        f" / waiting for steps of an earlier (interrupted) run of {name} {key_text(key)} still working"
+    )
+
+
+def _drain(path: Path, name: str, key: Key, on_wait: Callable[[str], None] | None) -> None:
+    """Before work starts under a lock just taken: wait until no step that joined an earlier run still works.
+
+    A step that joined its run holds nothing but a shared flock on the steps file; when its orchestrator is
+    killed the lock is free at once, yet the step may still be running in its worker. The new holder takes
+    the steps file exclusively (so it waits for those steps, however they end: a killed one drops its flock
+    too), then lets go at once, so that its own run's steps can share it.
+    """
+    with steps_path(path).open("a", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(draining_message(name, key))
+            fcntl.flock(handle, fcntl.LOCK_EX)
+
+
 @contextmanager
-def _owned(layout: Layout, name: str, key: Key, handle: IO[str], run_id: str | None) -> Iterator[list[Path]]:
-    """A lock just acquired: written, registered for this process, swept when the key is a round, released."""
+def _owned(
+    layout: Layout,
+    name: str,
+    key: Key,
+    handle: IO[str],
+    run_id: str | None,
+    on_wait: Callable[[str], None] | None,
+) -> Iterator[list[Path]]:
+    """A lock just acquired: written, registered for this process, drained of an earlier run's steps, swept when
+    the key is a round, released."""
     path = lock_path(layout, name, key)
     try:
         _write_holder(handle, run_id)
@@ -161,6 +217,7 @@ def _owned(layout: Layout, name: str, key: Key, handle: IO[str], run_id: str | N
     with _guard:
         _held[path] = (handle, 1)
     try:
+        _drain(path, name, key, on_wait)
         round_ = _round_of(key)
         yield sweep(layout, name, round_) if round_ is not None else []
     finally:
@@ -186,6 +243,8 @@ def hold(
     path = lock_path(layout, name, key)
     if _reenter(path, run_id):
         try:
+            if run_id:  # a new run under this process's hold: an earlier one stopped by an interrupt may have
+                _drain(path, name, key, on_wait)  # left steps running (Celery does not wait for revoked tasks)
             yield []
         finally:
             _release(path)
@@ -195,7 +254,7 @@ def hold(
         if on_wait is not None:
             on_wait(waiting_message(name, key, holder(path)))
         handle = _acquire(path, blocking=True)
-    with _owned(layout, name, key, handle, run_id) as removed:
+    with _owned(layout, name, key, handle, run_id, on_wait) as removed:
         yield removed
 
 
@@ -213,7 +272,9 @@ def join(
     * held by this process: re-entrant, as :func:`hold`;
     * free: take it for this process (a run whose orchestrator holds nothing), as :func:`hold`;
     * held by another live process for ``run_id`` (the process orchestrating the run, or a sibling
-      step that took it): go ahead holding nothing, since the run already excludes every other run;
+      step that took it): go ahead holding only a shared flock on the steps file (:func:`steps_path`),
+      since the run already excludes every other run; should the holder be killed meanwhile, the next
+      holder waits for this step to end (:func:`_drain`);
     * held for another run, or by a process that names no run (another ``tambon run`` between
       taking the round and launching its run): wait, calling ``on_wait`` once, looking again
       every ``poll`` seconds. Never a blocking ``flock``: the holder may be the very process
@@ -230,13 +291,20 @@ def join(
     while True:
         handle = _acquire(path, blocking=False)
         if handle is not None:
-            with _owned(layout, name, key, handle, run_id) as removed:
+            with _owned(layout, name, key, handle, run_id, on_wait) as removed:
                 yield removed
             return
+        # shared first, then who holds it: a holder that took the lock after the check would wait for this step
+        share = _share(path)
         who = holder(path)
-        if who.get("run_id") == run_id:
-            yield []
+        if share is not None and who.get("run_id") == run_id:
+            try:
+                yield []
+            finally:
+                share.close()
             return
+        if share is not None:
+            share.close()
         if not told and on_wait is not None:
             on_wait(waiting_message(name, key, who))
             told = True

@@ -287,3 +287,52 @@ def test_a_partition_key_that_is_not_a_round_has_its_own_lock_and_sweeps_nothing
         assert _join_in_subprocess(tmp_path, key, "run-a") == "joined False"
     with run_lock.hold(layout, "village_profile", ROUND) as removed:  # the round's own lock does sweep
         assert removed == [litter]
+
+
+STEP = """
+import sys, time
+from pathlib import Path
+from pipelines import run_lock
+from domain.layout import Layout
+with run_lock.join(Layout(Path(sys.argv[1])), "village_profile", sys.argv[2], sys.argv[3]):
+    print("joined", flush=True)
+    time.sleep(float(sys.argv[4]))
+    print(f"done {time.time()}", flush=True)
+"""
+
+
+def test_a_step_still_running_after_its_run_was_killed_keeps_the_next_run_waiting(tmp_path):
+    """The orchestrator of run-a is killed (its lock is free at once) while one of its steps still works in a worker:
+    the next holder waits for that step to end, so the two runs' work never overlaps."""
+    layout, said = Layout(tmp_path), []
+    orchestrator = subprocess.Popen(
+        [sys.executable, "-c", RUN_HOLDER, str(tmp_path), ROUND.key, "run-a"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    step = subprocess.Popen(
+        [sys.executable, "-c", STEP, str(tmp_path), ROUND.key, "run-a", "3"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert orchestrator.stdout.readline().strip() == "held"
+        assert step.stdout.readline().strip() == "joined"
+        orchestrator.send_signal(signal.SIGKILL)
+        orchestrator.wait()
+
+        def take() -> float:
+            with run_lock.hold(layout, "village_profile", ROUND, on_wait=said.append, run_id="run-b"):
+                return time.time()
+
+        thread, state = _in_thread(take)
+        step_done = float(step.stdout.readline().split()[1])
+        thread.join(10)
+    finally:
+        for process in (orchestrator, step):
+            process.kill()
+            process.wait()
+    assert state["result"] >= step_done, "the next run started while a step of the killed run was still working"
+    assert len(said) == 1 and "interrupted" in said[0] and "ถูกหยุดกลางคัน" in said[0]

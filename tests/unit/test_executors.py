@@ -9,6 +9,7 @@ workers is tests/integration/test_celery_round.py.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,6 +55,34 @@ def test_the_executor_is_chosen_by_the_environment():
     assert error.value.message_th.startswith("TAMBON_EXECUTOR")
     with pytest.raises(executors.ExecutorSettingError, match="TAMBON_CELERY_BROKER"):
         executors.executor_def({"TAMBON_EXECUTOR": "celery"})
+
+
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({"TAMBON_EXECUTOR": "kubernetes"}, "in_process, multiprocess, celery"),
+        ({"TAMBON_EXECUTOR": "celery"}, "TAMBON_CELERY_BROKER"),
+    ],
+)
+def test_tambon_run_refuses_an_executor_setting_that_cannot_work_in_thai_and_english(tmp_path, settings, said):
+    """Before any work, exit 2 (a mistake in the command's settings), no traceback."""
+    (tmp_path / "landing" / "village_profile" / "2563-10").mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAMBON_", "CKAN_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--round", "2563-10", "--dataset", "village_profile"],
+        env={**env, "TAMBON_DATA_DIR": str(tmp_path), **settings},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    english = [i for i, line in enumerate(lines) if said in line and not re.search("[\u0e00-\u0e7f]", line)]
+    assert english and english[0] > 0, done.stderr
+    thai = lines[english[0] - 1]  # Thai first, English beside it on the next line
+    assert re.search("[\u0e00-\u0e7f]", thai) and "TAMBON_EXECUTOR" in thai, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def _record(context: dg.AssetExecutionContext, locks, name: str, other: str | None = None) -> None:

@@ -40,9 +40,8 @@ def _job(spec: DatasetSpec, context: AssetExecutionContext, data: DataLayout, lo
     """The round this step works on, held for this run: one run per dataset and round at a time, and for a
     province's run, per dataset, province and round (provinces of a round run side by side; a round's sort
     and its national steps hold the round, so they never overlap one another)."""
-    keys = partition_keys(context.partition_key)
-    round_ = parse_round(keys["round"])
-    locks.hold(f"{spec.name}__{keys['province']}" if "province" in keys else spec.name, round_)
+    round_ = parse_round(partition_keys(context.partition_key)["round"])
+    locks.hold(spec.name, round_ if context.partition_key == round_.key else context.partition_key)
     return stages.RoundJob(spec, round_, data.layout())
 
 

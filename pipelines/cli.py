@@ -281,7 +281,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 specs[name],
                 round_,
                 layout,
-                lambda job, key: _execute(job, key, instance),
+                lambda job, key: execute_run(job, key, instance),
                 (lambda job_name, keys: run_in_workers(job_name, keys, args.workers)) if args.workers > 1 else None,
             )
             if not run.success:
@@ -342,21 +342,61 @@ def _print_ckan(ckan_url: str) -> None:
     print(f"DuckDB (ATTACH ... (READ_ONLY)): {url}")
 
 
-def _execute(job, partition_key: str, instance, **options) -> bool:
-    """Run one job for one partition (a round, or a province of a round) in-process; print failed steps' reasons."""
-    result = job.execute_in_process(
-        partition_key=partition_key,
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        **options,
-    )
-    for event in result.all_events:
-        if event.is_step_failure:
-            print(f"✗ {event.step_key}: {_reason(event.event_specific_data.error)}", file=sys.stderr)
+def execute_run(job, partition: Round | str, instance, **options) -> bool:
+    """Run one job for a partition (a round, or any partition key) with the configured executor; print each failed
+    step's reason. Success is the run's.
+
+    ``TAMBON_EXECUTOR`` (``pipelines/executors.py``) decides: in process (the default) through
+    ``execute_in_process``, which always runs every step here; otherwise through ``execute_job`` with a pointer
+    the step processes and Celery workers load the job from (``execute_in_process`` would ignore the job's
+    executor). ``options``: ``asset_selection`` (or any other argument both take).
+    """
+    import dagster as dg
+
+    from pipelines import executors
+
+    key = partition.key if isinstance(partition, Round) else partition
+    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if executors.chosen() == executors.IN_PROCESS:
+        result = job.execute_in_process(
+            partition_key=key, instance=instance, raise_on_error=False, run_config=run_config, **options
+        )
+    else:
+        result = dg.execute_job(
+            _reconstructable(job.name),
+            instance=instance,
+            tags={"dagster/partition": key},
+            raise_on_error=False,
+            run_config={**run_config, "resources": _data_dir_config(job)},
+            **options,
+        )
+    failed_steps = [event for event in result.all_events if event.is_step_failure]
+    for event in failed_steps:
+        print(f"✗ {event.step_key}: {_reason(event.event_specific_data.error)}", file=sys.stderr)
+    if not result.success and not failed_steps:  # no step failed: the run did (a worker lost, a broker down...)
+        for event in result.all_events:
+            if event.is_run_failure and event.event_specific_data and event.event_specific_data.error:
+                print(f"✗ run {result.run_id}: {_reason(event.event_specific_data.error)}", file=sys.stderr)
     if result.success:
         print(f"  run id: {result.run_id}")
     return result.success
+
+
+def _reconstructable(job_name: str):
+    """The job as other processes load it: ``pipelines.definitions``'s ``defs``, from the repository's folder."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repository = ReconstructableRepository.for_module("pipelines.definitions", "defs", str(REPO_ROOT))
+    return repository.get_reconstructable_job(job_name)
+
+
+def _data_dir_config(job) -> dict[str, Any]:
+    """The data folder written into the run's config, so a step in another process (a Celery worker started
+    with another ``TAMBON_DATA_DIR``, or none) works on this run's folder, not on its own."""
+    data_dir = str(Layout.from_env().root)
+    return {
+        name: {"config": {"data_dir": data_dir}} for name in ("data", "catalog", "locks") if name in job.resource_defs
+    }
 
 
 def _reason(error) -> str:
@@ -386,7 +426,7 @@ def _score(defs, round_: Round, instance, layout: Layout) -> int:
         return EXIT_OK
     print(f"▶ scorecards รอบ/round {round_}: {', '.join(ready)}", file=sys.stderr)
     selection = [key for key in defs.resolve_all_asset_keys() if key.path[0] in ready]  # published, and CKAN
-    ok = _execute(defs.resolve_job_def(SCORECARDS_JOB), round_.key, instance, asset_selection=selection)
+    ok = execute_run(defs.resolve_job_def(SCORECARDS_JOB), round_.key, instance, asset_selection=selection)
     for name in ready:
         pointer = layout.catalog / f"{name}_picks" / "latest.json"
         latest = json.loads(pointer.read_text(encoding="utf-8"))["rounds"].get(round_.key) if pointer.exists() else None

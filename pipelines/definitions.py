@@ -10,7 +10,7 @@ import os
 import dagster as dg
 
 from domain.declarations import load_datasets
-from pipelines import alerts
+from pipelines import alerts, executors
 from pipelines.assets import SCORECARDS_GROUP, ckan_asset, ckan_corrections_asset, dataset_assets, scorecard_asset
 from pipelines.automation import (
     landing_sensor,
@@ -102,9 +102,9 @@ def build_definitions() -> dg.Definitions:
             monthly_schedule(specs["village_profile"], scorecards, name=SCORECARDS_JOB, hour=7),
         ],
         resources=resources,
-        # One process per run: the run's lock on its dataset and round (RunLocks) is held by that process
-        # from its first step to its end, which a process per step could not do.
-        executor=dg.in_process_executor,
+        # TAMBON_EXECUTOR: in_process (default), multiprocess or celery (pipelines/executors.py); whichever,
+        # the run's orchestrating process holds its dataset and round locks and its steps join them.
+        executor=executors.executor_def(),
     )
 
 

@@ -1,23 +1,22 @@
 """A round's province runs side by side, in worker processes of this machine (``tambon run --workers N``).
 
 Each worker is a process started once (the code location loaded once), which then runs one
-province partition after another in-process, on the instance of ``DAGSTER_HOME``: every run is
-recorded there as if launched by hand, and holds its own province's lock (``pipelines.assets``),
-so provinces never wait for each other, only for their own earlier run. The national steps wait
-for every province (``pipelines.round_run``).
+province partition after another, as ``tambon run`` launches a run (in the worker itself, or on
+the executor ``TAMBON_EXECUTOR`` names), on the instance of ``DAGSTER_HOME``: every run is
+recorded there as if launched by hand, and holds its own ``province|round`` lock, so provinces
+never wait for each other, only for their own earlier run. The national steps wait for every
+province (``pipelines.round_run``).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 
 import dagster as dg
 
 _worker: dict[str, object] = {}
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _start() -> None:
@@ -27,17 +26,10 @@ def _start() -> None:
 
 
 def _run(job_name: str, key: str) -> bool:
+    from pipelines.cli import execute_run  # the run as tambon run launches it: the configured executor, its reasons
+
     defs: dg.Definitions = _worker["defs"]  # type: ignore[assignment]
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        partition_key=key, instance=_worker["instance"], raise_on_error=False, run_config=QUIET
-    )
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.event_specific_data.error
-            while error.cause is not None:
-                error = error.cause
-            print(f"✗ {key} {event.step_key}: {error.message.strip()}", file=sys.stderr)
-    return result.success
+    return execute_run(defs.resolve_job_def(job_name), key, _worker["instance"])
 
 
 def run_in_workers(job_name: str, keys: list[str], workers: int) -> list[bool]:

@@ -52,7 +52,11 @@ class CkanResource(dg.ConfigurableResource):
 
 
 class RunLocks(dg.ConfigurableResource):
-    """One run per dataset and round at a time (``pipelines/run_lock.py``), held until the run ends."""
+    """One run per dataset and round at a time (``pipelines/run_lock.py``), held until the run ends.
+
+    Initialised once per run in process, once per step with the multiprocess or Celery executor: the run's id
+    lets a step in its own process recognise the lock its run's orchestrator holds, instead of waiting for it.
+    """
 
     data_dir: str = ""
 
@@ -61,4 +65,5 @@ class RunLocks(dg.ConfigurableResource):
         layout = Layout(Path(self.data_dir).resolve()) if self.data_dir else Layout.from_env()
 
         with ExitStack() as stack:
-            yield RunHolds(layout, stack, lambda message: say(context, message, level="warning"))
+            run_id = context.run.run_id if context.run is not None else None
+            yield RunHolds(layout, stack, lambda message: say(context, message, level="warning"), run_id)

@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,10 +21,11 @@ import dagster as dg
 import psycopg2
 import pytest
 
+from tests.integration import services
+
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_SH = REPO_ROOT / "deploy" / "postgres.sh"
 VARIANT = REPO_ROOT / "deploy" / "dagster.postgres.yaml"
 PORT = os.environ.get("TAMBON_DAGSTER_PG_PORT", "54388")
 ROUND_BE, ROUND = "2563-10", "2020-10"
@@ -33,25 +33,11 @@ PROVINCE = "83"  # Phuket: the smallest province, 155 villages
 ASSETS = ("raw_files", "validated", "quarantine", "quality", "aggregates", "published")
 
 
-def _postgres_sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["bash", str(POSTGRES_SH), *args], capture_output=True, text=True, timeout=900)
-    assert not check or result.returncode == 0, result.stderr
-    return result
-
-
 @pytest.fixture(scope="module")
 def pg_env():
     """DAGSTER_PG_* of a fresh cluster, stopped and removed afterwards (also on failure)."""
-    run_dir = Path(tempfile.gettempdir()) / f"tambon-dagster-pg-{PORT}"  # reachable by the postgres user
-    _postgres_sh("stop", str(run_dir), check=False)  # left over by a session killed before its teardown
-    shutil.rmtree(run_dir, ignore_errors=True)
-    try:
-        _postgres_sh("start", str(run_dir), PORT)
-        lines = (run_dir / "env").read_text().splitlines()
-        yield dict(line.split("=", 1) for line in lines if "=" in line)
-    finally:
-        _postgres_sh("stop", str(run_dir), check=False)
-        shutil.rmtree(run_dir, ignore_errors=True)
+    with services.postgres("tambon-dagster-pg", PORT) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")

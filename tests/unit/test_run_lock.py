@@ -165,3 +165,174 @@ def test_a_dagster_run_waits_for_the_round_and_holds_it_to_its_end(tmp_path, oth
     assert state["result"] is True
     assert steps == ["first", "second:True"]  # still held by the run in its second step
     assert not run_lock.held(Layout(tmp_path), "village_profile", ROUND)  # released when the run ended
+
+
+# -- every executor: the run's orchestrator holds the lock for its run, the steps join it -------------------------
+JOINER = """
+import sys
+from pathlib import Path
+from pipelines import run_lock
+from domain.layout import Layout
+with run_lock.join(Layout(Path(sys.argv[1])), "village_profile", sys.argv[2], sys.argv[3]) as removed:
+    print("joined", run_lock.held(Layout(Path(sys.argv[1])), "village_profile", sys.argv[2]), flush=True)
+"""
+
+RUN_HOLDER = """
+import sys, time
+from pathlib import Path
+from pipelines import run_lock
+from domain.layout import Layout
+with run_lock.hold(Layout(Path(sys.argv[1])), "village_profile", sys.argv[2], run_id=sys.argv[3]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def _join_in_subprocess(tmp_path: Path, key: str, run_id: str) -> str:
+    """A step of ``run_id`` in a process of its own: what it printed once it got past the lock (15 s at most)."""
+    done = subprocess.run(
+        [sys.executable, "-c", JOINER, str(tmp_path), key, run_id],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=15,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def other_run(tmp_path):
+    """Another process orchestrating run ``run-b`` of village_profile 2020-10 in ``tmp_path``."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_HOLDER, str(tmp_path), ROUND.key, "run-b"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "held"
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_a_step_in_its_own_process_goes_ahead_while_its_run_holds_the_lock(tmp_path):
+    """Multiprocess and Celery: the orchestrator holds the round for run-a; the step (another process) neither
+    waits for it (that would deadlock: the orchestrator waits for the step) nor takes it."""
+    layout = Layout(tmp_path)
+    with run_lock.hold(layout, "village_profile", ROUND, run_id="run-a"):
+        assert run_lock.holder(run_lock.lock_path(layout, "village_profile", ROUND))["run_id"] == "run-a"
+        started = time.monotonic()
+        assert _join_in_subprocess(tmp_path, ROUND.key, "run-a") == "joined False"
+        assert time.monotonic() - started < 10
+
+
+def test_the_cli_takes_the_round_first_and_its_run_names_itself_when_it_starts(tmp_path):
+    """``tambon run`` holds the round before the run exists; the run, orchestrated in the same process, takes it
+    again with its id, so its steps elsewhere recognise it; the CLI keeps the round after the run."""
+    layout = Layout(tmp_path)
+    path = run_lock.lock_path(layout, "village_profile", ROUND)
+    with run_lock.hold(layout, "village_profile", ROUND):
+        assert "run_id" not in run_lock.holder(path)
+        with run_lock.hold(layout, "village_profile", ROUND, run_id="run-a") as removed:
+            assert removed == []
+            assert _join_in_subprocess(tmp_path, ROUND.key, "run-a") == "joined False"
+        assert run_lock.held(layout, "village_profile", ROUND)
+    assert not run_lock.held(layout, "village_profile", ROUND)
+
+
+def test_a_step_of_another_run_waits_until_that_run_is_killed(tmp_path, other_run):
+    layout, said = Layout(tmp_path), []
+
+    def take() -> bool:
+        with run_lock.join(layout, "village_profile", ROUND, "run-a", on_wait=said.append, poll=0.05):
+            return run_lock.held(layout, "village_profile", ROUND)
+
+    thread, state = _in_thread(take)
+    time.sleep(1.0)
+    assert "result" not in state, "a step went ahead while another run held the round"
+    assert len(said) == 1 and f"pid {other_run.pid}" in said[0] and "run run-b" in said[0] and "รอ" in said[0]
+    killed_at = time.monotonic()
+    other_run.send_signal(signal.SIGKILL)  # a killed orchestrator leaves nothing held
+    thread.join(10)
+    assert state["result"] is True and state["done_at"] - killed_at < 5  # free: the step took it itself
+
+
+def test_sibling_steps_never_wait_for_each_other_when_no_orchestrator_holds_the_lock(tmp_path):
+    """A run whose orchestrator holds nothing: its first step takes the lock, a sibling step in another process
+    sees the lock held for its own run and goes ahead (two steps of one run never block each other)."""
+    layout = Layout(tmp_path)
+    with run_lock.join(layout, "village_profile", ROUND, "run-a") as removed:
+        assert removed == [] and run_lock.held(layout, "village_profile", ROUND)
+        assert run_lock.holder(run_lock.lock_path(layout, "village_profile", ROUND))["run_id"] == "run-a"
+        assert _join_in_subprocess(tmp_path, ROUND.key, "run-a") == "joined False"
+    assert not run_lock.held(layout, "village_profile", ROUND)
+
+
+def test_a_partition_key_that_is_not_a_round_has_its_own_lock_and_sweeps_nothing(tmp_path):
+    """``2020-10|47`` (a round and a province): its own file, never shared with ``2020-10`` or ``2020-10_47``;
+    the round's folders are not its own (other provinces of the round write there), so nothing is swept."""
+    layout = Layout(tmp_path)
+    key = f"{ROUND.key}|47"
+    paths = {run_lock.lock_path(layout, "village_profile", k) for k in (key, ROUND.key, f"{ROUND.key}_47", ROUND)}
+    assert (
+        len(paths) == 3 and run_lock.lock_path(layout, "village_profile", ROUND).name == "village_profile__2020-10.lock"
+    )
+    litter = layout.work("village_profile", ROUND) / f".received.parquet.{_dead_pid()}.tmp"
+    litter.parent.mkdir(parents=True)
+    litter.write_text("x")
+    with run_lock.hold(layout, "village_profile", key, run_id="run-a") as removed:
+        assert removed == [] and litter.exists()
+        assert not run_lock.held(layout, "village_profile", ROUND)
+        assert _join_in_subprocess(tmp_path, key, "run-a") == "joined False"
+    with run_lock.hold(layout, "village_profile", ROUND) as removed:  # the round's own lock does sweep
+        assert removed == [litter]
+
+
+STEP = """
+import sys, time
+from pathlib import Path
+from pipelines import run_lock
+from domain.layout import Layout
+with run_lock.join(Layout(Path(sys.argv[1])), "village_profile", sys.argv[2], sys.argv[3]):
+    print("joined", flush=True)
+    time.sleep(float(sys.argv[4]))
+    print(f"done {time.time()}", flush=True)
+"""
+
+
+def test_a_step_still_running_after_its_run_was_killed_keeps_the_next_run_waiting(tmp_path):
+    """The orchestrator of run-a is killed (its lock is free at once) while one of its steps still works in a worker:
+    the next holder waits for that step to end, so the two runs' work never overlaps."""
+    layout, said = Layout(tmp_path), []
+    orchestrator = subprocess.Popen(
+        [sys.executable, "-c", RUN_HOLDER, str(tmp_path), ROUND.key, "run-a"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    step = subprocess.Popen(
+        [sys.executable, "-c", STEP, str(tmp_path), ROUND.key, "run-a", "3"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert orchestrator.stdout.readline().strip() == "held"
+        assert step.stdout.readline().strip() == "joined"
+        orchestrator.send_signal(signal.SIGKILL)
+        orchestrator.wait()
+
+        def take() -> float:
+            with run_lock.hold(layout, "village_profile", ROUND, on_wait=said.append, run_id="run-b"):
+                return time.time()
+
+        thread, state = _in_thread(take)
+        step_done = float(step.stdout.readline().split()[1])
+        thread.join(10)
+    finally:
+        for process in (orchestrator, step):
+            process.kill()
+            process.wait()
+    assert state["result"] >= step_done, "the next run started while a step of the killed run was still working"
+    assert len(said) == 1 and "interrupted" in said[0] and "ถูกหยุดกลางคัน" in said[0]

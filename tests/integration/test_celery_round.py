@@ -150,10 +150,11 @@ def _tambon(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-def _run_id(result: subprocess.CompletedProcess) -> str:
-    found = re.search(r"run id: ([0-9a-f-]{36})", result.stdout)
-    assert found, result.stdout
-    return found.group(1)
+def _run_ids(result: subprocess.CompletedProcess) -> list[str]:
+    """Every run of the round (its landing, each province, the nation's last), as the command printed them."""
+    found = re.findall(r"run id: ([0-9a-f-]{36})", result.stdout)
+    assert len(found) >= 3, result.stdout
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -166,33 +167,39 @@ def rounds(broker, pg_env, folders, workers) -> dict[str, object]:
     shutil.copytree(celery / "landing", in_process / "landing")  # copy2: modification times kept
     run = ("run", "--round", ROUND.be_key, "--dataset", "village_profile")
     started = time.perf_counter()
-    by_celery = _tambon(
-        _env(pg_env, folders["home"], **broker, TAMBON_EXECUTOR="celery", TAMBON_DATA_DIR=str(celery)), *run
+    by_celery = _tambon(  # two provinces side by side (--workers 2): their steps meet on the two workers
+        _env(pg_env, folders["home"], **broker, TAMBON_EXECUTOR="celery", TAMBON_DATA_DIR=str(celery)),
+        *run,
+        "--workers",
+        "2",
     )
     celery_seconds = time.perf_counter() - started
     started = time.perf_counter()
     here = _tambon(_env(pg_env, folders["home"], TAMBON_DATA_DIR=str(in_process)), *run)
     print(f"celery round {celery_seconds:.1f} s, in-process round {time.perf_counter() - started:.1f} s")
     pools = {name: _children(process.pid) for name, process in workers.items()}
-    return {"celery": _run_id(by_celery), "in_process": _run_id(here), "pools": pools}
+    return {"celery": _run_ids(by_celery), "in_process": _run_ids(here), "pools": pools}
 
 
-def _step_runs(pg_env: dict[str, str], home: Path, run_id: str) -> tuple[dict[str, int], dict[str, str]]:
-    """Per step: the pid that ran it (its STEP_START event) and the Celery worker that took it (engine event)."""
+def _step_runs(pg_env: dict[str, str], home: Path, run_ids: list[str]) -> tuple[dict[str, int], dict[str, str]]:
+    """Per step of every run (``<run>/<step>``): the pid that ran it (its STEP_START event) and the Celery worker
+    that took it (engine event)."""
     pids, workers = {}, {}
     saved = dict(os.environ)
     os.environ.update({**pg_env, "DAGSTER_HOME": str(home)})
     try:
         with dg.DagsterInstance.get() as instance:
-            for record in instance.all_logs(run_id):
-                event = record.dagster_event
-                if event is None:
-                    continue
-                if event.event_type == dg.DagsterEventType.STEP_START:
-                    pids[event.step_key] = event.pid
-                data = event.engine_event_data if event.event_type == dg.DagsterEventType.ENGINE_EVENT else None
-                if data is not None and "Celery worker" in data.metadata:
-                    workers[event.step_key] = data.metadata["Celery worker"].value
+            for run_id in run_ids:
+                for record in instance.all_logs(run_id):
+                    event = record.dagster_event
+                    if event is None:
+                        continue
+                    step = f"{run_id[:8]}/{event.step_key}"
+                    if event.event_type == dg.DagsterEventType.STEP_START:
+                        pids[step] = event.pid
+                    data = event.engine_event_data if event.event_type == dg.DagsterEventType.ENGINE_EVENT else None
+                    if data is not None and "Celery worker" in data.metadata:
+                        workers[step] = data.metadata["Celery worker"].value
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -209,7 +216,7 @@ def test_the_celery_run_ran_its_steps_on_both_workers(pg_env, folders, rounds):
         assert pid in pools[worker], f"{step} ran in pid {pid}, not in {worker}'s pool {pools[worker]}"
     # the command orchestrated the run and held the round for it (pipelines/run_lock.py): the lock names the run
     lock = run_lock.lock_path(Layout(folders["celery"]), "village_profile", ROUND)
-    assert run_lock.holder(lock)["run_id"] == rounds["celery"]
+    assert run_lock.holder(lock)["run_id"] == rounds["celery"][-1]  # the nation's run, the round's last
 
 
 def test_the_in_process_run_used_no_worker(pg_env, folders, rounds):

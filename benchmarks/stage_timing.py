@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from catalog.local import LocalCatalog
@@ -34,3 +36,37 @@ def run_stages(job: stages.RoundJob, timed: TimedRound | None = None) -> TimedRo
     stages.write_report(job, timed.published)
     timed.seconds["publish"] = time.perf_counter() - start
     return timed
+
+
+def rerun_after_change(job: stages.RoundJob, change: Callable[[Path], Path]) -> tuple[float, list[str]]:
+    """One landed file changed by ``change`` (given the landing folder, returns the file it changed), then the
+    round run again as the sensors would: its sort, the provinces it changed, the national steps. Returns the
+    seconds, and the provinces that ran."""
+    landing = job.layout.landing_dirs(job.spec.name, job.round)[0]
+    change(landing)
+    start = time.perf_counter()
+    sorted_ = stages.sort(job)
+    for province in stages.stale_parts(job, "validated"):
+        stages.read_part(job, province)
+        stages.validate_part(job, province)
+    for stage in (stages.quality, stages.aggregate):
+        stage(job)
+    stages.write_report(job, stages.publish(job, LocalCatalog(job.layout.catalog)))
+    return time.perf_counter() - start, sorted_.changed
+
+
+def province_runs_seconds(job: stages.RoundJob, workers: int) -> float:
+    """Every province of the round read and validated again, as Dagster runs of ``<dataset>_province`` in
+    ``workers`` worker processes (``tambon run --workers``); needs ``DAGSTER_HOME`` and ``TAMBON_DATA_DIR``."""
+    from pipelines.definitions import province_job_name
+    from pipelines.ingest.provinces import parts_of
+    from pipelines.partitions import province_key
+    from pipelines.province_workers import run_in_workers
+
+    keys = [str(province_key(job.round.key, p)) for p in sorted(parts_of(job.work))]
+    start = time.perf_counter()
+    done = run_in_workers(province_job_name(job.spec.name), keys, workers)
+    seconds = time.perf_counter() - start
+    if not all(done):
+        raise RuntimeError(f"province runs failed: {[k for k, ok in zip(keys, done, strict=True) if not ok]}")
+    return seconds

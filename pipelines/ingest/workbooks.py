@@ -190,8 +190,10 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def worksheets(data: bytes, kind: str, limits: Limits) -> Iterator[tuple[str, Iterator[list[str]]]]:
-    """(name, rows of cell texts) of every worksheet of a workbook already past :func:`workbook_kind`.
+def worksheet_values(data: bytes, kind: str, limits: Limits) -> Iterator[tuple[str, list[list[object]]]]:
+    """(name, rows of cell values as calamine gives them) of every worksheet of a workbook already past
+    :func:`workbook_kind`: calamine's fastest way out (``to_python``: one list of rows, made in Rust), which
+    the readers turn into text column by column (:func:`cell_text` is what each cell becomes).
 
     Rows start at A1 (``skip_empty_area=False``), so row numbers are the ones Excel shows.
     """
@@ -206,8 +208,16 @@ def worksheets(data: bytes, kind: str, limits: Limits) -> Iterator[tuple[str, It
         for meta in workbook.sheets_metadata:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
-            rows = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
-            yield meta.name, ([cell_text(v) for v in row] for row in rows)
+            yield meta.name, workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
     except problems as exc:
         detail = type(exc).__name__ if kind == "xlsx" else f"{kind}: {type(exc).__name__}"
         raise FileProblem(corrupt, detail) from exc
+
+
+def worksheets(data: bytes, kind: str, limits: Limits) -> Iterator[tuple[str, Iterator[list[str]]]]:
+    """(name, rows of cell texts) of every worksheet of a workbook already past :func:`workbook_kind`.
+
+    Rows start at A1 (``skip_empty_area=False``), so row numbers are the ones Excel shows.
+    """
+    for name, rows in worksheet_values(data, kind, limits):
+        yield name, ([cell_text(v) for v in row] for row in rows)

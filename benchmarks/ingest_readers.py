@@ -302,9 +302,9 @@ def run(data_dir: Path, provinces: list[str] | None, scale: float, repeats: int)
     figures["targets"] = TARGETS
     figures["note"] = (
         "ratios: our reader's rows/s over the bare library read of the same in-memory files in one process, "
-        f"one thread; per file the best of {repeats} alternating runs of each read, summed; bare CSV = pyarrow.csv told the header line, "
-        "delimiter and encoding; bare XLSX = python-calamine to_python of every worksheet; normaliser: every "
-        "row read, one batch (best of the runs), over the bare CSV read's rows/s"
+        f"one thread; per file the best of {repeats} alternating runs of each read, summed; bare CSV = "
+        "pyarrow.csv told the header line, delimiter and encoding; bare XLSX = python-calamine to_python of "
+        "every worksheet; normaliser: every row read, one batch (best of the runs), over the bare CSV read's rows/s"
     )
     return figures
 

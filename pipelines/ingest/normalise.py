@@ -161,11 +161,16 @@ def _classes() -> dict[str, str]:
     return {
         "space": python_text.re2_class(spaces),
         "invisible": python_text.re2_class(invisible),
-        "blank": python_text.re2_class(sorted(set(spaces) | set(invisible))),
+        "blank": python_text.re2_class(blank_cell_codes()),
         "digit": python_text.re2_class(digits),
         "digit_from": "".join(chr(c) for c in digits),
         "digit_to": "".join(str(unicodedata.decimal(chr(c))) for c in digits),
     }
+
+
+def blank_cell_codes() -> list[int]:
+    """Code points :func:`clean_text` drops: spaces (what ``\\s`` matches) and the invisible characters."""
+    return sorted(set(python_text.spaces()) | {ord(c) for c in _INVISIBLE.pattern.strip("[]")})
 
 
 def blank_cell_pattern() -> str:

@@ -19,6 +19,7 @@ quarantines the row instead of stopping the round. A line of more cells than
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import pyarrow.compute as pc
 from pyarrow import csv as arrow_csv
 
 from domain.limits import DEFAULT_LIMITS, Limits
-from pipelines.ingest.normalise import blank_cell_pattern, clean_text
+from pipelines.ingest.normalise import blank_cell_codes, blank_cell_pattern, clean_text
 from pipelines.ingest.problems import FileProblem
 from pipelines.ingest.workbooks import cell_text, worksheet_values
 
@@ -168,17 +169,70 @@ def _line_numbers(data: bytes | memoryview) -> tuple[np.ndarray, int, int]:
     return np.flatnonzero(stops > starts), lines, int((stops - starts).max(initial=0))
 
 
+def _regular_line_numbers(source: bytes, start: int) -> tuple[np.ndarray, int, int] | None:
+    """:func:`_line_numbers` of ``source[start:]`` when its lines all end alike (all \\n, or all \\r\\n)
+    and none is empty, the usual file, from a few counts and searches over the bytes (no arrays of their
+    size); None otherwise. The longest line only matters to Arrow once the text is longer than a block,
+    so it is given as 0 below that, where any line fits (see :func:`_read_body_fast`)."""
+    size = len(source) - start
+    if size + 2 > _MIN_BLOCK:
+        return None
+    crs, lfs = source.count(b"\r", start), source.count(b"\n", start)
+    if crs == 0:
+        ending = b"\n"
+    elif crs == lfs and source.count(b"\r\n", start) == crs:
+        ending = b"\r\n"
+    else:
+        return None
+    if source.startswith(ending, start) or source.find(ending + ending, start) >= 0:
+        return None  # an empty line
+    lines = lfs + (1 if size and not source.endswith(ending) else 0)
+    return np.arange(lines), lines, 0
+
+
+@functools.cache
+def _blank_lead_bytes() -> np.ndarray:
+    """Per byte value: whether a character :func:`clean_text` drops (a space or an invisible character)
+    starts with it in UTF-8, from the same sets as :func:`blank_cell_pattern`."""
+    table = np.zeros(256, dtype=bool)
+    table[[chr(c).encode("utf-8")[0] for c in blank_cell_codes()]] = True
+    return table
+
+
+def _maybe_blank(column: pa.Array) -> np.ndarray:
+    """Which cells could be blank: empty, or starting with a byte some blank character starts with.
+
+    A cell starting with any other byte (a letter, a digit, Thai) has a character :func:`clean_text` keeps;
+    read from the string array's own offsets and bytes, so nothing is copied or matched.
+    """
+    if column.type != pa.string() or column.null_count:
+        return np.ones(len(column), dtype=bool)
+    _, offsets_buffer, data_buffer = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[column.offset : column.offset + len(column) + 1]
+    starts, filled = offsets[:-1], offsets[1:] > offsets[:-1]
+    maybe = ~filled
+    if filled.any():
+        maybe[filled] = _blank_lead_bytes()[np.frombuffer(data_buffer, dtype=np.uint8)[starts[filled]]]
+    return maybe
+
+
 def _blank_rows(columns: list[pa.Array] | list[pa.ChunkedArray], rows: int) -> np.ndarray:
     """Which rows have nothing in any cell once cleaned (:func:`clean_text` gives None for every cell).
 
     Column by column, each only over the rows still blank in every column before it: the first column
-    usually rules out all but the blank rows, so the others cost next to nothing.
+    usually rules out all but the blank rows, so the others cost next to nothing. In the first, a cell is
+    matched against :func:`blank_cell_pattern` only when its first byte says it could be blank.
     """
     pattern = blank_cell_pattern()
     candidates = np.arange(rows)
-    for column in columns:
+    for number, column in enumerate(columns):
         if not candidates.size:
             break
+        if number == 0:
+            chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+            candidates = np.flatnonzero(np.concatenate([_maybe_blank(c) for c in chunks] or [np.zeros(0, bool)]))
+            if not candidates.size:
+                break
         cells = column.take(candidates) if candidates.size < rows else column
         blank = pc.match_substring_regex(cells, pattern).to_numpy(zero_copy_only=False)
         candidates = candidates[blank]
@@ -195,11 +249,13 @@ def _last_row_spans_lines(table: pa.Table) -> bool:
 
 
 def _read_body_fast(
-    data: bytes | memoryview, quoted: bool, delimiter: str, header_row: int, columns: list[str | None]
+    source: bytes, start: int, quoted: bool, delimiter: str, header_row: int, columns: list[str | None]
 ) -> tuple[pa.Table, int] | None:
-    """The rows below the header (``data``: UTF-8) through Arrow's CSV reader, or None when it would not
-    give what ``csv`` gives; ``quoted``: the body has a quote character."""
-    nonempty, lines, longest = _line_numbers(data)
+    """The rows below the header (``source[start:]``: UTF-8) through Arrow's CSV reader, or None when it would
+    not give what ``csv`` gives; ``quoted``: the body has a quote character."""
+    data = memoryview(source)[start:]
+    regular = _regular_line_numbers(source, start)
+    nonempty, lines, longest = regular if regular is not None else _line_numbers(data)
     names = [f"c{i}" for i in range(len(columns))]
     if nonempty.size:
         block = max(_MIN_BLOCK, longest + 2)  # a block holds whole lines: one line never straddles two
@@ -272,14 +328,12 @@ def read_csv(
         raise FileProblem("not_a_table")
     header_row, raw_header, columns, end = found
     if utf8 is None:
-        data: bytes | memoryview = text[end:].encode("utf-8")
-        quoted = data.find(b'"') >= 0
+        source, start = text[end:].encode("utf-8"), 0
     else:  # the same bytes, not encoded again
-        start = len(text[:end].encode("utf-8"))
-        data, quoted = memoryview(utf8)[start:], utf8.find(b'"', start) >= 0
-    fast = _read_body_fast(data, quoted, delimiter, header_row, columns)
+        source, start = utf8, len(text[:end].encode("utf-8"))
+    fast = _read_body_fast(source, start, source.find(b'"', start) >= 0, delimiter, header_row, columns)
     if fast is None:
-        _check_width(data, delimiter, limits.max_columns)
+        _check_width(memoryview(source)[start:], delimiter, limits.max_columns)
         body = text[end:]
         rows, blank = _collect_rows(csv.reader(io.StringIO(body, newline=""), delimiter=delimiter), header_row)
         table = _rows_table(columns, rows)
@@ -288,20 +342,43 @@ def read_csv(
     return [Sheet("", header_row, columns, raw_header, table, blank)]
 
 
+_INT64_BOUND = 2.0**63  # a float whole and below this in size is an int64 exactly
+
+
+def _float_texts(numbers: np.ndarray) -> pa.Array:
+    """:func:`cell_text` of floats, vectorised: a whole number as its digits (``str(int(v))``: Arrow's int64
+    to string cast writes the same), any other float (fractions, inf, nan, whole beyond int64) one by one."""
+    whole = np.isfinite(numbers) & (numbers == np.trunc(numbers)) & (np.abs(numbers) < _INT64_BOUND)
+    if whole.all():
+        return pa.array(numbers.astype(np.int64)).cast(pa.string())
+    texts = np.empty(numbers.size, dtype=object)
+    texts[whole] = pa.array(numbers[whole].astype(np.int64)).cast(pa.string()).to_numpy(zero_copy_only=False)
+    texts[~whole] = [cell_text(v) for v in numbers[~whole].tolist()]
+    return pa.array(texts, pa.string())
+
+
 def _text_column(values: tuple[object, ...] | list[object]) -> pa.Array:
     """One column of calamine's cell values as text (:func:`cell_text` of each cell).
 
-    A column of text only (an empty cell is '' already) goes to Arrow as it is, in one C call; Arrow
-    takes nothing but text that way (a number, date or bool is refused), so only a column holding
-    other values is converted cell by cell.
+    A column of text only (an empty cell is '' already) goes to Arrow as it is, in one C call. In a
+    column with numbers, the numbers are turned into text as one array and the rest (text, and the odd
+    date or bool, converted one by one) as another; the two are put back in their order with one take.
     """
-    try:
-        array = pa.array(values, pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        array = None
-    if array is None or array.null_count:
-        array = pa.array([v if type(v) is str else cell_text(v) for v in values], pa.string())
-    return array
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return pa.array(values, pa.string())
+    if float not in kinds:
+        return pa.array([v if type(v) is str else cell_text(v) for v in values], pa.string())
+    cells = np.empty(len(values), dtype=object)
+    cells[:] = values
+    types = np.fromiter(map(type, values), dtype=object, count=len(values))
+    floats = np.equal(types, float)  # element by element: each cell's type is float
+    where = np.concatenate((np.flatnonzero(floats), np.flatnonzero(~floats)))
+    rest = [v if type(v) is str else cell_text(v) for v in cells[~floats]]
+    parts = pa.concat_arrays([_float_texts(cells[floats].astype(np.float64)), pa.array(rest, pa.string())])
+    order = np.empty(len(values), dtype=np.int64)
+    order[where] = np.arange(len(values))
+    return parts.take(pa.array(order))
 
 
 def _sheet_table(name: str, rows: list[list[object]], match_header: HeaderTest) -> Sheet | None:

@@ -25,6 +25,8 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from domain.limits import Limits
 from pipelines.ingest.decode import OLE2
 from pipelines.ingest.problems import FileProblem
@@ -92,6 +94,20 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
+def _most_cells_in_a_row(xml: bytes) -> int:
+    """The most ``<c `` and ``<c>`` in one piece of ``xml`` split at every ``<row`` (the piece before the
+    first counts too), found from the positions of its '<' with numpy, not one Python call per row."""
+    raw = np.frombuffer(xml, dtype=np.uint8)
+    tags = np.flatnonzero(raw == ord("<"))
+    row_tags = tags[tags + 3 < raw.size]
+    rows = row_tags[(raw[row_tags + 1] == ord("r")) & (raw[row_tags + 2] == ord("o")) & (raw[row_tags + 3] == ord("w"))]
+    cell_tags = tags[tags + 2 < raw.size]
+    after = raw[cell_tags + 2]
+    cells = cell_tags[(raw[cell_tags + 1] == ord("c")) & ((after == ord(" ")) | (after == ord(">")))]
+    per_row = np.bincount(np.searchsorted(rows, cells), minlength=rows.size + 1)  # a cell is in the row before it
+    return int(per_row.max())
+
+
 @dataclass
 class _Extent:
     """What the scans of one worksheet's XML found."""
@@ -110,8 +126,7 @@ class _Extent:
         if _rows_beyond(self.row_max).search(xml):  # a cell below every row: rare, so read them all
             self.row_max = max([self.row_max, *map(int, set(_ANY_ROW.findall(xml)))])
         self.rows += xml.count(b"<row ") + xml.count(b"<row>")
-        per_row = (row.count(b"<c ") + row.count(b"<c>") for row in xml.split(b"<row"))
-        self.row_cells_max = max(self.row_cells_max, *per_row)
+        self.row_cells_max = max(self.row_cells_max, _most_cells_in_a_row(xml))
         self.wide_max = max([self.wide_max, *map(_column_number, set(_WIDE_REF.findall(xml)))])
 
     def bounds(self) -> tuple[int, int]:

@@ -169,24 +169,25 @@ def _line_numbers(data: bytes | memoryview) -> tuple[np.ndarray, int, int]:
     return np.flatnonzero(stops > starts), lines, int((stops - starts).max(initial=0))
 
 
-def _regular_line_numbers(source: bytes, start: int) -> tuple[np.ndarray, int, int] | None:
-    """:func:`_line_numbers` of ``source[start:]`` when its lines all end alike (all \\n, or all \\r\\n)
-    and none is empty, the usual file, from a few counts and searches over the bytes (no arrays of their
-    size); None otherwise. The longest line only matters to Arrow once the text is longer than a block,
-    so it is given as 0 below that, where any line fits (see :func:`_read_body_fast`)."""
-    size = len(source) - start
-    if size + 2 > _MIN_BLOCK:
+def _regular_line_numbers(data: bytes | memoryview) -> tuple[np.ndarray, int, int] | None:
+    """:func:`_line_numbers` of ``data`` when its lines all end alike (all \\n, or all \\r\\n) and none is
+    empty, the usual file, from a few whole-array comparisons and counts (no positions listed); None
+    otherwise. The longest line only matters to Arrow once the text is longer than a block, so it is
+    given as 0 below that, where any line fits (see :func:`_read_body_fast`)."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not raw.size or raw.size + 2 > _MIN_BLOCK:
         return None
-    crs, lfs = source.count(b"\r", start), source.count(b"\n", start)
-    if crs == 0:
-        ending = b"\n"
-    elif crs == lfs and source.count(b"\r\n", start) == crs:
-        ending = b"\r\n"
+    lf = raw == 10
+    cr = raw == 13
+    if not cr.any():  # every line ends in \n: none is empty unless it starts the text or two \n meet
+        if lf[0] or (lf[1:] & lf[:-1]).any():
+            return None
+    elif np.array_equal(cr[:-1], lf[1:]) and not cr[-1] and not lf[0]:  # every \r has a \n after it, and only it
+        if cr[0] or (cr[2:] & cr[:-2]).any():  # \r\n\r\n: an empty line
+            return None
     else:
         return None
-    if source.startswith(ending, start) or source.find(ending + ending, start) >= 0:
-        return None  # an empty line
-    lines = lfs + (1 if size and not source.endswith(ending) else 0)
+    lines = int(np.count_nonzero(lf)) + (0 if lf[-1] else 1)
     return np.arange(lines), lines, 0
 
 
@@ -220,15 +221,16 @@ def _blank_rows(columns: list[pa.Array] | list[pa.ChunkedArray], rows: int) -> n
     """Which rows have nothing in any cell once cleaned (:func:`clean_text` gives None for every cell).
 
     Column by column, each only over the rows still blank in every column before it: the first column
-    usually rules out all but the blank rows, so the others cost next to nothing. In the first, a cell is
-    matched against :func:`blank_cell_pattern` only when its first byte says it could be blank.
+    usually rules out all but the blank rows, so the others cost next to nothing. In the first (of a table
+    that is not small), a cell is matched against :func:`blank_cell_pattern` only when its first byte says
+    it could be blank.
     """
     pattern = blank_cell_pattern()
     candidates = np.arange(rows)
     for number, column in enumerate(columns):
         if not candidates.size:
             break
-        if number == 0:
+        if number == 0 and rows >= _SMALL:
             chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
             candidates = np.flatnonzero(np.concatenate([_maybe_blank(c) for c in chunks] or [np.zeros(0, bool)]))
             if not candidates.size:
@@ -254,7 +256,7 @@ def _read_body_fast(
     """The rows below the header (``source[start:]``: UTF-8) through Arrow's CSV reader, or None when it would
     not give what ``csv`` gives; ``quoted``: the body has a quote character."""
     data = memoryview(source)[start:]
-    regular = _regular_line_numbers(source, start)
+    regular = _regular_line_numbers(data)
     nonempty, lines, longest = regular if regular is not None else _line_numbers(data)
     names = [f"c{i}" for i in range(len(columns))]
     if nonempty.size:
@@ -343,6 +345,7 @@ def read_csv(
 
 
 _INT64_BOUND = 2.0**63  # a float whole and below this in size is an int64 exactly
+_SMALL = 64  # cells in a column (rows in a table) below which one Python pass beats a dozen array calls
 
 
 def _float_texts(numbers: np.ndarray) -> pa.Array:
@@ -367,7 +370,7 @@ def _text_column(values: tuple[object, ...] | list[object]) -> pa.Array:
     kinds = set(map(type, values))
     if kinds == {str}:
         return pa.array(values, pa.string())
-    if float not in kinds:
+    if float not in kinds or len(values) < _SMALL:
         return pa.array([v if type(v) is str else cell_text(v) for v in values], pa.string())
     cells = np.empty(len(values), dtype=object)
     cells[:] = values

@@ -221,9 +221,10 @@ def _blank_rows(columns: list[pa.Array] | list[pa.ChunkedArray], rows: int) -> n
     """Which rows have nothing in any cell once cleaned (:func:`clean_text` gives None for every cell).
 
     Column by column, each only over the rows still blank in every column before it: the first column
-    usually rules out all but the blank rows, so the others cost next to nothing. In the first (of a table
-    that is not small), a cell is matched against :func:`blank_cell_pattern` only when its first byte says
-    it could be blank.
+    usually rules out all but the blank rows. In the first (of a table that is not small), a cell is
+    matched against :func:`blank_cell_pattern` only when its first byte says it could be blank; once few
+    rows are left (trailing blank rows, typically), their cells in all the remaining columns are matched
+    in one call rather than one call a column.
     """
     pattern = blank_cell_pattern()
     candidates = np.arange(rows)
@@ -235,12 +236,22 @@ def _blank_rows(columns: list[pa.Array] | list[pa.ChunkedArray], rows: int) -> n
             candidates = np.flatnonzero(np.concatenate([_maybe_blank(c) for c in chunks] or [np.zeros(0, bool)]))
             if not candidates.size:
                 break
+        rest = columns[number:]
+        if candidates.size <= _SMALL and len(rest) > 1 and all(c.type == pa.string() for c in rest):
+            cells = pa.concat_arrays([_array(c.take(candidates)) for c in rest])
+            blank = pc.match_substring_regex(cells, pattern).to_numpy(zero_copy_only=False)
+            candidates = candidates[blank.reshape(len(rest), candidates.size).all(axis=0)]
+            break
         cells = column.take(candidates) if candidates.size < rows else column
         blank = pc.match_substring_regex(cells, pattern).to_numpy(zero_copy_only=False)
         candidates = candidates[blank]
     mask = np.zeros(rows, dtype=bool)
     mask[candidates] = True
     return mask
+
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _last_row_spans_lines(table: pa.Table) -> bool:

@@ -95,21 +95,28 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _most_cells_in_a_row(xml: bytes) -> int:
-    """The most ``<c `` and ``<c>`` in one piece of ``xml`` split at every ``<row`` (the piece before the
-    first counts too), found from the positions of its '<' with numpy, not one Python call per row
-    (but for a short piece)."""
-    if len(xml) < _SMALL_XML:  # a few rows: a Python call per row costs less than the arrays
-        return max(row.count(b"<c ") + row.count(b"<c>") for row in xml.split(b"<row"))
-    raw = np.frombuffer(xml, dtype=np.uint8)
-    tags = np.flatnonzero(raw == ord("<"))
-    row_tags = tags[tags + 3 < raw.size]
-    rows = row_tags[(raw[row_tags + 1] == ord("r")) & (raw[row_tags + 2] == ord("o")) & (raw[row_tags + 3] == ord("w"))]
-    cell_tags = tags[tags + 2 < raw.size]
-    after = raw[cell_tags + 2]
-    cells = cell_tags[(raw[cell_tags + 1] == ord("c")) & ((after == ord(" ")) | (after == ord(">")))]
+def _rows_and_cells(xml: bytes) -> tuple[int, int]:
+    """(``<row `` and ``<row>`` elements, the most ``<c `` and ``<c>`` in one piece of ``xml`` split at every
+    ``<row``, the piece before the first counting too) of one piece of a worksheet's XML.
+
+    From the positions of its '<' and the bytes after them, with numpy: not one Python call per row
+    (but for a short piece, where the arrays would cost more than the calls).
+    """
+    if len(xml) < _SMALL_XML:
+        cells = max(row.count(b"<c ") + row.count(b"<c>") for row in xml.split(b"<row"))
+        return xml.count(b"<row ") + xml.count(b"<row>"), cells
+    padded = np.zeros(len(xml) + 4, dtype=np.uint8)  # bytes past the end read as 0: no tag is cut short
+    padded[: len(xml)] = np.frombuffer(xml, dtype=np.uint8)
+    tags = np.flatnonzero(padded == ord("<"))
+    second = padded[tags + 1]
+    c_tags, r_tags = tags[second == ord("c")], tags[second == ord("r")]
+    after_c = padded[c_tags + 2]
+    cells = c_tags[(after_c == ord(" ")) | (after_c == ord(">"))]
+    rows = r_tags[(padded[r_tags + 2] == ord("o")) & (padded[r_tags + 3] == ord("w"))]
+    after_row = padded[rows + 4]
+    elements = int(np.count_nonzero((after_row == ord(" ")) | (after_row == ord(">"))))
     per_row = np.bincount(np.searchsorted(rows, cells), minlength=rows.size + 1)  # a cell is in the row before it
-    return int(per_row.max())
+    return elements, int(per_row.max())
 
 
 @dataclass
@@ -129,8 +136,9 @@ class _Extent:
         self.rows_numbered += len(rows)
         if _rows_beyond(self.row_max).search(xml):  # a cell below every row: rare, so read them all
             self.row_max = max([self.row_max, *map(int, set(_ANY_ROW.findall(xml)))])
-        self.rows += xml.count(b"<row ") + xml.count(b"<row>")
-        self.row_cells_max = max(self.row_cells_max, _most_cells_in_a_row(xml))
+        rows, cells = _rows_and_cells(xml)
+        self.rows += rows
+        self.row_cells_max = max(self.row_cells_max, cells)
         self.wide_max = max([self.wide_max, *map(_column_number, set(_WIDE_REF.findall(xml)))])
 
     def bounds(self) -> tuple[int, int]:

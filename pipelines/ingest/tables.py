@@ -222,9 +222,9 @@ def _blank_rows(columns: list[pa.Array] | list[pa.ChunkedArray], rows: int) -> n
 
     Column by column, each only over the rows still blank in every column before it: the first column
     usually rules out all but the blank rows. In the first (of a table that is not small), a cell is
-    matched against :func:`blank_cell_pattern` only when its first byte says it could be blank; once few
-    rows are left (trailing blank rows, typically), their cells in all the remaining columns are matched
-    in one call rather than one call a column.
+    matched against :func:`blank_cell_pattern` only when its first byte says it could be blank; once the
+    first column leaves few rows (trailing blank rows, typically), their cells in all the other columns
+    are matched in one call rather than one call a column.
     """
     pattern = blank_cell_pattern()
     candidates = np.arange(rows)
@@ -237,7 +237,7 @@ def _blank_rows(columns: list[pa.Array] | list[pa.ChunkedArray], rows: int) -> n
             if not candidates.size:
                 break
         rest = columns[number:]
-        if candidates.size <= _SMALL and len(rest) > 1 and all(c.type == pa.string() for c in rest):
+        if number and candidates.size <= _SMALL and len(rest) > 1 and all(c.type == pa.string() for c in rest):
             cells = pa.concat_arrays([_array(c.take(candidates)) for c in rest])
             blank = pc.match_substring_regex(cells, pattern).to_numpy(zero_copy_only=False)
             candidates = candidates[blank.reshape(len(rest), candidates.size).all(axis=0)]

@@ -113,6 +113,10 @@ def normalise_column(values: pd.Series, field: dict[str, Any]) -> pd.Series:
 
 HeaderMatcher = Callable[[list[str]], list[str | None]]
 
+#: :func:`header_key` remembered: the same few dozen column titles head every file of a round, and the first
+#: rows of every file are tested against the form (thousands of files, a few microseconds a cell otherwise).
+_cached_header_key = functools.lru_cache(maxsize=1 << 14)(header_key)
+
 
 def header_matcher(fields: list[dict[str, Any]]) -> HeaderMatcher:
     """Build the test that says whether a row is the form's header, and maps its columns.
@@ -135,7 +139,7 @@ def header_matcher(fields: list[dict[str, Any]]) -> HeaderMatcher:
         seen: set[str] = set()
         for cell in cells:
             # a cell several times longer than any name (a million-character title) is no name
-            name = lookup.get(header_key(cell)) if cell and len(cell) <= 4 * longest + 64 else None
+            name = lookup.get(_cached_header_key(cell)) if cell and len(cell) <= 4 * longest + 64 else None
             mapped.append(name if name not in seen else None)
             if name:
                 seen.add(name)

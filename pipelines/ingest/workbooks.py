@@ -162,7 +162,7 @@ def _chunks(member: zipfile.ZipExtFile) -> Iterator[bytes]:
         end = block.rfind(b">") + 1
         carry = block[end:]
         if end:
-            yield block[:end]
+            yield block if end == len(block) else block[:end]  # a whole member usually ends in '>': no copy
     if carry:
         yield carry
 

@@ -9,6 +9,11 @@ row's number taken from the line it starts on; a body Arrow would read different
 from Python's ``csv`` (ragged rows, line breaks inside quoted cells) is read by
 ``csv`` instead, so both ways give the same rows.
 
+A workbook's rows come from calamine as one list of Python values; below the header they are turned
+into text a column at a time (numbers as arrays, text as it is) rather than cell by cell, and blank
+rows are found with the same RE2 pattern as a CSV body's, so both give what :func:`clean_text` and
+:func:`pipelines.ingest.workbooks.cell_text` give for each cell (``tests/unit/test_ingest_reader_parity.py``).
+
 Neither reader has a limit of its own on a cell's length (Arrow's blocks are made as
 long as the longest line, Python's field size limit is lifted): a cell's length is
 judged by the declared ``max_cell_length`` (``domain.limits``), which

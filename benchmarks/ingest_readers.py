@@ -261,12 +261,20 @@ def measure(corpus: Corpus, repeats: int) -> dict[str, Any]:
         timed["normaliser"] = best_of(lambda: normaliser(batch).num_rows, repeats)
     finally:
         normaliser.close()
-    rps = {name: rows / seconds if seconds else 0.0 for name, (seconds, rows) in timed.items()}
+    # Rows per second of the same files are counted in the same rows, the data rows our readers find (a bare
+    # read also counts title and blank rows); DuckDB, which reads only the UTF-8 files, counts its own.
+    data_rows = {
+        "bare_arrow_csv": timed["ours_csv"][1],
+        "ours_csv": timed["ours_csv"][1],
+        "bare_calamine": timed["ours_workbooks"][1],
+        "ours_workbooks": timed["ours_workbooks"][1],
+    }
+    rps = {name: data_rows.get(name, rows) / seconds if seconds else 0.0 for name, (seconds, rows) in timed.items()}
     return {
         "csv_files": len(corpus.csv),
         "csv_bytes": sum(len(f.data) for f in corpus.csv),
         "xlsx_files": len(corpus.workbooks),
-        "rows": {name: rows for name, (_, rows) in timed.items()},
+        "rows": {name: rows for name, (_, rows) in timed.items()},  # as each read counts them
         "seconds": {name: round(seconds, 4) for name, (seconds, _) in timed.items()},
         "rows_per_s": {name: round(value) for name, value in rps.items()},
         "csv_ratio": round(rps["ours_csv"] / rps["bare_arrow_csv"], 3),

@@ -44,7 +44,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             _raise_if_cut_short(data, exc)
             continue
-        if "\x00" in text:
+        if b"\x00" in data:  # the same as a NUL in the text: only byte 0 decodes to it, in each encoding
             raise FileProblem("nul_bytes", f"{data.index(0):,}")
         return text, encoding
     raise FileProblem("unknown_encoding")

@@ -113,6 +113,10 @@ def normalise_column(values: pd.Series, field: dict[str, Any]) -> pd.Series:
 
 HeaderMatcher = Callable[[list[str]], list[str | None]]
 
+#: :func:`header_key` remembered: the same few dozen column titles head every file of a round, and the first
+#: rows of every file are tested against the form (thousands of files, a few microseconds a cell otherwise).
+_cached_header_key = functools.lru_cache(maxsize=1 << 14)(header_key)
+
 
 def header_matcher(fields: list[dict[str, Any]]) -> HeaderMatcher:
     """Build the test that says whether a row is the form's header, and maps its columns.
@@ -135,7 +139,7 @@ def header_matcher(fields: list[dict[str, Any]]) -> HeaderMatcher:
         seen: set[str] = set()
         for cell in cells:
             # a cell several times longer than any name (a million-character title) is no name
-            name = lookup.get(header_key(cell)) if cell and len(cell) <= 4 * longest + 64 else None
+            name = lookup.get(_cached_header_key(cell)) if cell and len(cell) <= 4 * longest + 64 else None
             mapped.append(name if name not in seen else None)
             if name:
                 seen.add(name)
@@ -161,11 +165,16 @@ def _classes() -> dict[str, str]:
     return {
         "space": python_text.re2_class(spaces),
         "invisible": python_text.re2_class(invisible),
-        "blank": python_text.re2_class(sorted(set(spaces) | set(invisible))),
+        "blank": python_text.re2_class(blank_cell_codes()),
         "digit": python_text.re2_class(digits),
         "digit_from": "".join(chr(c) for c in digits),
         "digit_to": "".join(str(unicodedata.decimal(chr(c))) for c in digits),
     }
+
+
+def blank_cell_codes() -> list[int]:
+    """Code points :func:`clean_text` drops: spaces (what ``\\s`` matches) and the invisible characters."""
+    return sorted(set(python_text.spaces()) | {ord(c) for c in _INVISIBLE.pattern.strip("[]")})
 
 
 def blank_cell_pattern() -> str:

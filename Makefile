@@ -48,6 +48,7 @@ test: install lint browser
 bench: install
 	$(BIN)/python -m benchmarks.village_round
 	$(BIN)/python -m benchmarks.analyst_query
+	$(BIN)/python -m benchmarks.ingest_readers
 	$(BIN)/python -m benchmarks.household_round
 	$(BIN)/python -m benchmarks.catalog_search
 	$(BIN)/python -m benchmarks.datastore_load

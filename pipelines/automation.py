@@ -233,24 +233,31 @@ def provinces_sensor(spec: DatasetSpec, job_name: str) -> dg.SensorDefinition:
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey([spec.name, "landed"]), after_storage_id=after),
             limit=100,
-            ascending=True,
+            ascending=after is not None,  # first tick: the newest sort of each round, below
         ).records
-        requests = []
+        layout, requests, seen = Layout.from_env(), [], set()
         for record in records:
             materialization = record.asset_materialization
-            if materialization is None or materialization.partition is None:
+            if materialization is None or materialization.partition is None or materialization.partition in seen:
                 continue
-            changed = _json(dict(materialization.metadata), PROVINCES_CHANGED) or []
+            if after is None:
+                # Never ticked (a fresh `make ui`, perhaps after `make demo`): what an earlier sort left to run,
+                # read from the parts themselves, rather than every province ever sorted.
+                seen.add(materialization.partition)
+                work = WorkArea(layout.work(spec.name, parse_round(materialization.partition)), partitioned=True)
+                provinces = parts_to_run(work, "validated")
+            else:
+                provinces = _json(dict(materialization.metadata), PROVINCES_CHANGED) or []
             requests += [
                 dg.RunRequest(
                     partition_key=str(province_key(materialization.partition, province)),
                     run_key=f"{record.storage_id}:{province}",
                     tags={"trigger": "files_sorted"},
                 )
-                for province in changed
+                for province in provinces
             ]
-        cursor = str(records[-1].storage_id) if records else context.cursor
-        return dg.SensorResult(run_requests=requests, cursor=cursor)
+        newest = max((r.storage_id for r in records), default=None)
+        return dg.SensorResult(run_requests=requests, cursor=str(newest) if newest is not None else context.cursor)
 
     return sensor
 

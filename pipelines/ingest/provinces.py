@@ -52,7 +52,7 @@ from pipelines.ingest.received import (
     file_record,
     in_order,
     parse_file,
-    read_correction,
+    read_corrections,
 )
 from pipelines.ingest.returned_rows import capture, landed_order, prepare, wanted_identities
 
@@ -382,7 +382,6 @@ def read_province(
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections),
                        first_id=int(province) * ROW_ID_STRIDE)  # fmt: skip
-    records, mapped = [], []
     seen = dict(zip(ok["sha256"], ok["name"], strict=True))  # a correction that is an ordinary file repeats it
     try:
         for batch in rows.to_batches(max_chunksize=batch_rows):
@@ -390,12 +389,7 @@ def read_province(
             fields, lineage = table.select(spec.field_names), table.select(LINEAGE)
             writer.originals |= capture(lineage, fields, writer.wanted)
             writer.write(lineage, fields)
-        for order, pending in enumerate(corrections, start=1):
-            record, returned = read_correction(pending, order, spec, match, archive, seen, limits, writer)
-            records.append(record)
-            if returned is not None:
-                mapped.append(returned)
-        writer.flush()
+        records, mapped = read_corrections(corrections, spec, match, archive, seen, limits, writer)
     except BaseException:
         writer.close()
         temporary.unlink(missing_ok=True)

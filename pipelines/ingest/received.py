@@ -289,19 +289,14 @@ def read_round(
     )
     writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections))
     seen: dict[str, str] = {}
-    corrected: list[pa.Table] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ingest") as pool:
             for record, rows in in_order(_submit_all(spec, landing_dirs, archive, match, pool, limits, seen)):
                 records.append(record)
                 writer.add(rows)
         writer.flush()
-        for order, pending in enumerate(corrections, start=1):
-            record, returned = read_correction(pending, order, spec, match, archive, seen, limits, writer)
-            records.append(record)
-            if returned is not None:
-                corrected.append(returned)
-        writer.flush()
+        read, corrected = read_corrections(corrections, spec, match, archive, seen, limits, writer)
+        records += read
     except BaseException:
         writer.close()
         temporary.unlink(missing_ok=True)
@@ -311,6 +306,27 @@ def read_round(
     files = pd.DataFrame([asdict(r) for r in records], columns=list(FileRecord.__dataclass_fields__))
     mapping = pa.concat_tables(corrected) if corrected else CORRECTION_SCHEMA.empty_table()
     return Received(files=files, rows=rows_written, path=out, corrections=mapping.to_pandas())
+
+
+def read_corrections(
+    corrections: list[Pending],
+    spec: DatasetSpec,
+    match: HeaderMatcher,
+    archive: Path,
+    seen: dict[str, str],
+    limits: Limits,
+    writer: RowWriter,
+) -> tuple[list[FileRecord], list[pa.Table]]:
+    """The offices' corrections in their landed order, after every other row: their records, and for each returned
+    workbook which rows it corrects (``CORRECTION_COLUMNS``); the writer flushed."""
+    records, mapped = [], []
+    for order, pending in enumerate(corrections, start=1):
+        record, returned = read_correction(pending, order, spec, match, archive, seen, limits, writer)
+        records.append(record)
+        if returned is not None:
+            mapped.append(returned)
+    writer.flush()
+    return records, mapped
 
 
 def read_correction(

@@ -99,3 +99,9 @@ def test_new_files_run_every_province_then_the_nation_and_a_changed_file_only_it
     ticks.run(again, "village_profile_province")
     national = ticks.tick("village_profile_national")
     assert [r.partition_key for r in national] == [ROUND.key]
+    ticks.run(national, "village_profile_round")
+
+    fresh = Ticks(defs, instance)  # a fresh `make ui` after all that: nothing is left to run, nothing runs
+    assert fresh.tick("village_profile_new_files") == []
+    assert fresh.tick("village_profile_provinces") == []
+    assert fresh.tick("village_profile_national") == []

@@ -60,7 +60,10 @@ def spatial_review(params: dict[str, Any], ctx: RuleContext) -> str:
               FROM ({points}) p
               JOIN (SELECT CAST(tambon_code AS VARCHAR) AS tambon_code, median(latitude) AS latitude,
                            median(longitude) AS longitude
-                    FROM {villages} GROUP BY 1) c ON c.tambon_code = substr(p.code, 1, 6)
+                    FROM {villages}
+                    -- only the tambons the rows name: a province's part needs its own, not the country's
+                    WHERE CAST(tambon_code AS VARCHAR) IN (SELECT substr(code, 1, 6) FROM ({points}))
+                    GROUP BY 1) c ON c.tambon_code = substr(p.code, 1, 6)
               WHERE p.inside)
         WHERE km > {float(params.get("max_km", 25))}
     """

@@ -105,24 +105,28 @@ def sort(job: RoundJob) -> Sorted:
     )
 
 
-def read_part(job: RoundJob, province: str) -> dict[str, int]:
-    """One province's received rows (its files' rows, then its offices' corrections): ``work.part(province)``."""
+def read_part(job: RoundJob, province: str, files: pd.DataFrame | None = None) -> dict[str, int]:
+    """One province's received rows (its files' rows, then its offices' corrections): ``work.part(province)``.
+
+    ``files``: the sort's files, when the caller has them (a loop over every part)."""
     landing = job.layout.landing_dirs(job.spec.name, job.round)
-    return read_province(job.spec, job.round, job.work, province, landing, job.layout.archive, job.provinces)
+    return read_province(
+        job.spec, job.round, job.work, province, landing, job.layout.archive, job.provinces, files=files
+    )
 
 
-def validate_part(job: RoundJob, province: str) -> dict[str, Any]:
+def validate_part(job: RoundJob, province: str, names: dict[str, str] | None = None) -> dict[str, Any]:
     """Schema, declared rules and duplicates over one province's received rows, in DuckDB.
 
     An office's corrections are checked against its district and supersede by the dataset's key.
-    A key names one village, so its duplicates are all in its province's part.
+    A key names one village, so its duplicates are all in its province's part. ``names``: every
+    file's name by SHA-256 (:func:`file_names`), when the caller has them.
     """
     part, digest = job.work.part(province), part_digest(job.work, province)
     if digest is None or stamped(part, "received") != digest:
         raise StaleParts([province])
     files = part.read("files")
-    names = dict(zip(job.sorted_files["sha256"], job.sorted_files["name"], strict=True))
-    names |= dict(zip(files["sha256"], files["name"], strict=True))
+    names = (file_names(job) if names is None else names) | dict(zip(files["sha256"], files["name"], strict=True))
     figures = validate_round(part, job.spec, job.round, job.geography, names, corrections=correction_files(files))
     write_units(job, part)
     stamp(part, "validated", digest)
@@ -146,6 +150,12 @@ def write_units(job: RoundJob, part: WorkArea) -> Path:
     return target
 
 
+def file_names(job: RoundJob) -> dict[str, str]:
+    """Every ordinary file's name by its SHA-256, as the last sort recorded them."""
+    files = job.sorted_files
+    return dict(zip(files["sha256"], files["name"], strict=True))
+
+
 def ingest(job: RoundJob) -> dict[str, Any]:
     """The whole round's raw files into every province part: sort, then read each part that changed.
 
@@ -154,7 +164,7 @@ def ingest(job: RoundJob) -> dict[str, Any]:
     """
     sorted_ = sort(job)
     for province in sorted(set(sorted_.changed) | set(stale_parts(job, "received"))):
-        read_part(job, province)
+        read_part(job, province, sorted_.files)
     files = job.work.read("files")
     return {
         "files": len(files),
@@ -169,8 +179,9 @@ def ingest(job: RoundJob) -> dict[str, Any]:
 
 def validate(job: RoundJob) -> dict[str, Any]:
     """Every province part not yet validated since its rows changed, then the round's counts over all parts."""
+    names = file_names(job)
     for province in stale_parts(job, "validated"):
-        validate_part(job, province)
+        validate_part(job, province, names)
     return round_counts(job)
 
 

@@ -146,8 +146,11 @@ class _Router:
         fields = self.normalise(batch)
         provinces = self.route(fields.column(self.spec.geography_field), batch.column("_file"))
         table = pa.Table.from_arrays([*fields.columns, *(batch.column(c) for c in [*LINEAGE, SEQ])], schema=self.schema)
-        for province in sorted(set(pc.unique(provinces).to_pylist())):
-            rows = table.filter(pc.equal(provinces, province))
+        order = pc.sort_indices(provinces)  # stable: each province's rows keep their order
+        table, start = table.take(order), 0
+        for item in pc.value_counts(pc.take(provinces, order)):  # sorted, so counted in code order
+            province, count = item["values"].as_py(), item["counts"].as_py()
+            rows, start = table.slice(start, count), start + count
             if province not in self.writers:
                 self.writers[province] = pq.ParquetWriter(self.new_rows(province), self.schema, compression="snappy")
             self.writers[province].write_table(rows)
@@ -352,11 +355,12 @@ def read_province(
     archive: Path,
     known_provinces: frozenset[str],
     *,
+    files: pd.DataFrame | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> dict[str, int]:
     """The province part's received rows, files and corrections (``work.part(province)``), then its stamp."""
     folder = sorted_folder(work)
-    files = _previous(folder)
+    files = _previous(folder) if files is None else files
     digest = _read_json(folder / "digests.json").get(province)
     part = work.part(province)
     if digest is None:  # no file of the round is this province's (any more): no part
@@ -366,8 +370,7 @@ def read_province(
     limits = limits_for(spec)
     match = header_matcher(spec.fields)
     ok = files[files["status"] == "ok"]
-    rank = {sha: i for i, sha in enumerate(ok["sha256"])}
-    rows = _part_rows(folder / f"{province}.parquet", rank, _part_schema(spec))
+    rows = _part_rows(folder / f"{province}.parquet", ok["sha256"], _part_schema(spec))
 
     def here(name: str) -> bool:
         return in_corrections(name) and correction_province(name, known_provinces) == province
@@ -405,12 +408,13 @@ def read_province(
     return {"files": len(homed) + len(records), "rows_received": received, "files_corrections": len(records)}
 
 
-def _part_rows(path: Path, rank: dict[str, int], schema: pa.Schema) -> pa.Table:
-    """The part's rows in the files' landed order, each file's rows in its own order."""
+def _part_rows(path: Path, landed: pd.Series, schema: pa.Schema) -> pa.Table:
+    """The part's rows in the files' landed order (``landed``: the files' SHA-256 in that order), each file's rows
+    in its own order."""
     if not path.exists():
         return schema.empty_table()
     table = pq.read_table(path)
-    order = pa.array([rank.get(sha, len(rank)) for sha in table.column("_file").to_pylist()], pa.int64())
+    order = pc.index_in(table.column("_file"), value_set=pa.array(landed.tolist(), pa.string()))
     return table.append_column("_rank", order).sort_by([("_rank", "ascending"), (SEQ, "ascending")])
 
 

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -216,7 +217,7 @@ class RowWriter:
         self.wanted = wanted or {}
         self.originals: dict[str, tuple[object, ...]] = {}
         self.cell_limit = cell_limit
-        self.normalise = Normaliser(spec.fields)
+        self.fields = spec.fields
         self.writer = pq.ParquetWriter(target, self.schema, compression="snappy")
         self.batch_rows = batch_rows
         self.pending: list[pa.Table] = []
@@ -243,6 +244,11 @@ class RowWriter:
         """The form's fields of ``batch`` as they are written (a cut cell kept as cut)."""
         return keep_cut_cells(batch, self.normalise(batch), self.cell_limit)
 
+    @cached_property
+    def normalise(self) -> Normaliser:
+        """Made on first use: a province part's own rows come normalised already, only its corrections are not."""
+        return Normaliser(self.fields)
+
     def write(self, batch: pa.Table, fields: pa.Table) -> None:
         """Append ``batch``'s rows (``fields`` normalised) after those written so far."""
         if not batch.num_rows:
@@ -255,7 +261,8 @@ class RowWriter:
 
     def close(self) -> int:
         self.writer.close()
-        self.normalise.close()
+        if "normalise" in self.__dict__:
+            self.normalise.close()
         return self.rows
 
 

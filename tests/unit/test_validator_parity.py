@@ -311,3 +311,44 @@ def test_standalone_file_validator_matches_frictionless_on_the_same_file(tmp_pat
     reference = schema_findings(text, schema)[keys]
     assert len(reference) > 20
     pd.testing.assert_frame_equal(ours.reset_index(drop=True), reference.reset_index(drop=True), check_dtype=False)
+
+
+FAST_PATH = {
+    "fields": [
+        {"name": "n", "type": "integer", "constraints": {"required": True, "minimum": 1, "maximum": 30}},
+        {"name": "code", "type": "string", "constraints": {"pattern": "[0-9]{4}"}},
+        {"name": "kind", "type": "string", "constraints": {"enum": ["ข้าว", "ปลา"]}},
+        {"name": "name", "type": "string", "constraints": {"required": True}},
+        {"name": "flag", "type": "boolean", "trueValues": ["มี"], "falseValues": ["ไม่มี"]},
+        {"name": "tag", "type": "string", "missingValues": ["", "NA"], "constraints": {"enum": ["NA", "x"]}},
+    ],
+    "missingValues": [""],
+}
+
+
+def test_fast_path_tests_agree_with_frictionless():
+    """The fast path's cheap tests (ASCII digits by GLOB, membership by ``list_contains``, presence by
+    length, presence implied by a digit pattern or an enum): every spelling near their edges."""
+    good = {"n": "5", "code": "0123", "kind": "ข้าว", "name": "ก", "flag": "มี", "tag": "x"}
+    changes = [("n", v) for v in ["05", "0005", "0" * 17 + "5", "0" * 18 + "5", "9" * 18, "30", "31", "0", "00"]]
+    changes += [("n", v) for v in ["", None, "+5", " 5", "5 ", "๕", "5a", "a5", "1e1", "0x1", "1_0", "5.0", "-5"]]
+    changes += [("code", v) for v in ["", None, "123", "12345", "๑๒๓๔", "12 4", "1234\n"]]
+    changes += [("kind", v) for v in ["", None, "ปลา", "ปลา ", " ปลา", "ข้าวปลา", "x"]]
+    changes += [("name", v) for v in ["", None, " ", "\n", "\xa0", "ชื่อ"]]
+    changes += [("flag", v) for v in ["", None, "ไม่มี", "มี ", "true", "1", "ไม่"]]
+    changes += [("tag", v) for v in ["", None, "NA", "x", "y", "na"]]
+    frame = pd.DataFrame([good] + [{**good, field: value} for field, value in changes])
+    found = _compare(frame, FAST_PATH)
+    flagged = set(found["_row_id"])
+    # the edges are real: some are findings, some valid spellings the fast path must not mistake
+    assert {"below_minimum", "above_maximum", "wrong_type", "pattern_mismatch", "not_in_list"} <= set(found["code"])
+    assert {"missing_value"} <= set(found["code"]) and 0 not in flagged
+    test = schema_sql.clean_test(FAST_PATH)
+    con = duckdb.connect()
+    con.register("rows", frame)
+    flags = con.execute(f"SELECT {test.predicate} FROM {test.over('rows')}").fetchall()
+    vouched = [r for r, (clean,) in enumerate(flags) if clean]
+    assert not set(vouched) & flagged
+    # the plain rows take the fast path (leading zeros included), so the test above compares it
+    plain = {("n", "05"), ("n", "0" * 17 + "5"), ("n", "30"), ("kind", "ปลา"), ("name", " "), ("flag", "ไม่มี")}
+    assert {0} | {i + 1 for i, change in enumerate(changes) if change in plain} <= set(vouched), vouched

@@ -38,6 +38,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -117,14 +118,45 @@ def _ascii_digits(expr: str) -> str:
     )
 
 
+#: DuckDB compares numbers as DOUBLE, frictionless as ``Decimal``: they disagree only where the DOUBLE
+#: equals the bound (``100.0000000000000001`` is above a maximum of 100 for Python, equal in DOUBLE).
+#: That tie, rare, is settled by this function in Python, exactly (:func:`register_functions`).
+DECIMAL_SIGN = "tambon_decimal_sign"
+#: A decimal of at most this many digits is one DOUBLE, and two of them compare as their DOUBLEs do.
+EXACT_DIGITS = 15
+
+
+def _decimal_sign(text: str, bound: str) -> int | None:
+    """sign(Decimal(text) - Decimal(bound)), as frictionless's ``Decimal`` comparison decides it."""
+    try:
+        difference = Decimal(text) - Decimal(bound)
+    except (InvalidOperation, ValueError):
+        return None
+    return 0 if difference.is_nan() else (difference > 0) - (difference < 0)
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Register :data:`DECIMAL_SIGN` on ``con`` (once: a second registration is refused)."""
+    known = con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [DECIMAL_SIGN]).fetchone()
+    if not known[0]:
+        con.create_function(DECIMAL_SIGN, _decimal_sign, ["VARCHAR", "VARCHAR"], "INTEGER", side_effects=False)
+
+
+def _exact_in_double(value: Any) -> bool:
+    """Whether a bound has at most :data:`EXACT_DIGITS` significant digits (so DOUBLE comparisons with
+    a plain number of at most that many digits are exact)."""
+    number = Decimal(str(value))
+    return number.is_finite() and len(number.normalize().as_tuple().digits) <= EXACT_DIGITS
+
+
 def _member(expr: str, members: str) -> str:
     """``expr IN (members)`` for text, as ``list_contains``: the same answer (NULL for a NULL cell),
     at about half the cost of DuckDB's chain of comparisons for a list of Thai words."""
     return f"list_contains([{members}], {expr})"
 
 
-def _canonical_digits(expr: str) -> str:
-    """True when ``expr`` is 1 to 18 ASCII digits: Python's ``int`` and DuckDB's BIGINT cast read
+def _canonical_digits(expr: str, most: int = 18) -> str:
+    """True when ``expr`` is 1 to ``most`` ASCII digits: Python's ``int`` and DuckDB's BIGINT cast read
     it alike (a leading zero included: ``int("05")`` is 5, and so is the cast).
 
     Tested with a GLOB for any other character: a quarter cheaper than a round trip through
@@ -134,7 +166,7 @@ def _canonical_digits(expr: str) -> str:
     byte of a multi-byte character) fails, so the rows DuckDB would read differently from
     Python go the slow, exact way.
     """
-    return f"(strlen({expr}) BETWEEN 1 AND 18 AND NOT ({expr} GLOB '*[!0-9]*'))"
+    return f"(strlen({expr}) BETWEEN 1 AND {int(most)} AND NOT ({expr} GLOB '*[!0-9]*'))"
 
 
 _DIGIT_RUN = re.compile(r"(?:\[0-9\]|\\d)\{([1-9][0-9]?)\}")  # [0-9]{8}, \d{13}: GLOB says it exactly
@@ -305,13 +337,15 @@ class _Field:
         # unsigned, at most 18 digits: a plain number is never negative and always fits a BIGINT
         if self.type == "integer":
             return f"({present}{_canonical_digits(t)})"
-        if self.type == "number":
-            return f"({present}regexp_full_match({t}, '{_PLAIN_NUMBER}'))"
-        if self.type == "date":  # Python's %Y wants four digits: no year 0, none past 9999
-            return (
-                f"({present}strlen({t}) = 10 AND CAST(TRY_CAST({t} AS DATE) AS VARCHAR) = {t}"
-                f" AND NOT starts_with({t}, '0000'))"
-            )
+        if self.type == "number":  # mostly whole amounts: the cheap test first, RE2 for the rest
+            # at most EXACT_DIGITS digits in all, so the DOUBLE compares with a bound as the Decimal does
+            whole = _canonical_digits(t, EXACT_DIGITS)
+            decimal = f"strlen({t}) <= {EXACT_DIGITS + 1} AND regexp_full_match({t}, '{_PLAIN_NUMBER}')"
+            return f"({present}({whole} OR ({decimal})))"
+        if self.type == "date":
+            # Python's %Y wants four digits: no year 0 (DuckDB writes it back as 0001-01-01 (BC), so the
+            # round trip turns it down), none past 9999 (more than ten characters)
+            return f"({present}strlen({t}) = 10 AND CAST(TRY_CAST({t} AS DATE) AS VARCHAR) = {t})"
         if self.type == "boolean":
             true, false = self.boolean_words()
             words = [*self.spec.get("trueValues", ["true"]), *self.spec.get("falseValues", ["false"])]
@@ -375,9 +409,13 @@ class _Field:
         plain cell (:meth:`plain`), which is never NaN and never beyond the SQL type's range.
         """
         bound = self.constraint_values.get(name)
+        ops = {"minimum": "<", "exclusiveMinimum": "<=", "maximum": ">", "exclusiveMaximum": ">="}
         if plain:
             v = self.plain_cast()
-            ops = {"minimum": "<", "exclusiveMinimum": "<=", "maximum": ">", "exclusiveMaximum": ">="}
+            if self.type == "number" and name in (*ops, "enum"):
+                bounds = bound if name == "enum" else [bound]
+                if not all(_exact_in_double(b) for b in bounds if b is not None):
+                    return "true"  # a DOUBLE cannot tell: not vouched for, the layers decide exactly
             if name in ops:
                 fits = self.type != "integer" or -(2**63) <= int(bound) < 2**63
                 literal = str(int(bound)) if self.type == "integer" and fits else self.literal(bound)
@@ -393,6 +431,19 @@ class _Field:
         n = _col(self.name, "n")
         nan = f"isnan({v}) OR " if self.type == "number" else ""
         negative = f"starts_with({n}, '-')"  # an integer beyond HUGEINT: only its sign matters
+        if self.type == "number" and name in ops:  # DOUBLE, except where it ties with the bound
+            literal = self.literal(bound)
+            exact = f"{DECIMAL_SIGN}({n}, {lit(str(bound))}) {ops[name]} 0"
+            fails = f"(CASE WHEN {v} = {literal} THEN {exact} ELSE {v} {ops[name]} {literal} END)"
+            fallback = negative if "inimum" in name else f"NOT {negative}"
+            return f"({nan}coalesce({fails}, {fallback}))"
+        if self.type == "number" and name == "enum":  # a DOUBLE match is a match if the Decimals agree
+            members = [x for x in bound if x is not None]
+            if not members:
+                return "true"
+            listed = ", ".join(self.literal(x) for x in members)
+            same = " OR ".join(f"{DECIMAL_SIGN}({n}, {lit(str(x))}) = 0" for x in members)
+            return f"coalesce(CASE WHEN {v} IN ({listed}) THEN NOT ({same}) ELSE true END, true)"
         if name == "minimum":
             return f"({nan}coalesce({v} < {self.literal(bound)}, {negative}))"
         if name == "exclusiveMinimum":
@@ -715,6 +766,7 @@ def schema_errors_sql(
     _, suspect = _split(relation, schema, suspects)
     layers = _typed_layers(suspect, plans, [])
     checks = _cell_checks(schema, plans)
+    register_functions(con)
     lookup = pd.DataFrame(
         [(k, c.field, c.field_index, c.code, c.detail) for k, c in enumerate(checks)],
         columns=["k", "field", "field_index", "code", "detail"],
@@ -844,9 +896,9 @@ def validate_file_sql(path: Path | str, schema: dict[str, Any], keep_keys: bool 
             relation = source_relation(con, path)
             query = schema_errors_sql(con, relation, schema, keep_keys)
         con.register("message_templates", findings.templates(schema["fields"]))
-        con.execute(f"CREATE TEMP TABLE raw_findings AS {query}")
+        # one query from the suspect rows to the messages: no table of raw findings in between
         return con.execute(
-            f"SELECT * EXCLUDE (code_rank) FROM ({findings.messages_sql('raw_findings', 'message_templates')}) "
+            f"SELECT * EXCLUDE (code_rank) FROM ({findings.messages_sql(f'({query})', 'message_templates')}) "
             "ORDER BY _row_id, rule, field, code_rank"
         ).df()
     finally:

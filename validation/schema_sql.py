@@ -1,4 +1,4 @@
-"""The Table Schema checks as DuckDB SQL: the same findings as ``frictionless``, for big rounds.
+"""The Table Schema checks as DuckDB SQL: the same findings as ``frictionless``, for rounds of any size.
 
 ``frictionless`` (``validation.schema_check``) stays the definition of validity;
 this module mirrors its semantics cell by cell so a 12.8-million-row round is
@@ -9,7 +9,8 @@ checked in one vectorised pass instead of a Python loop per cell. What it mirror
 * integer: ``int(cell.strip())``: sign, Unicode digits, single underscores between
   digits, surrounding whitespace (Python's definition); no ``1e3``, no ``3.0``;
 * number: ``Decimal(cell.strip())``: underscores anywhere are dropped, exponents,
-  ``inf``/``infinity``/``nan`` in any case; NaN fails every bound;
+  ``inf``/``infinity``/``nan`` in any case; NaN fails every bound; compared as DOUBLE, except where
+  the DOUBLE ties with a bound or enum member: there ``Decimal`` decides (``DECIMAL_SIGN``);
   ``bareNumber``/``groupChar``/``decimalChar`` left at their defaults only (a ``1,000``
   or ``฿5`` is a type error there too);
 * date: ``strptime(cell, "%Y-%m-%d")`` unstripped: a 4-digit year (Unicode digits),

@@ -1,8 +1,8 @@
 """Field checks a Table Schema cannot express, named by a field's ``"checks": [...]`` key.
 
 Each check exists twice on purpose, because both validation engines must report
-it: a ``frictionless`` :class:`Check` (the reference, used for small rounds) and
-an SQL predicate (the DuckDB engine for big rounds). The parity test compares
+it: a ``frictionless`` :class:`Check` (the reference, selectable with TAMBON_VALIDATOR) and
+an SQL predicate (the DuckDB engine, ``auto``'s choice). The parity test compares
 the two on the same cells. A check only looks at a cell that is otherwise valid
 (present, of the right type, within its constraints): a missing or malformed
 value is already reported once, and a second finding would only be noise.

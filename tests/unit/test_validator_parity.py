@@ -311,3 +311,89 @@ def test_standalone_file_validator_matches_frictionless_on_the_same_file(tmp_pat
     reference = schema_findings(text, schema)[keys]
     assert len(reference) > 20
     pd.testing.assert_frame_equal(ours.reset_index(drop=True), reference.reset_index(drop=True), check_dtype=False)
+
+
+FAST_PATH = {
+    "fields": [
+        {"name": "n", "type": "integer", "constraints": {"required": True, "minimum": 1, "maximum": 30}},
+        {"name": "code", "type": "string", "constraints": {"pattern": "[0-9]{4}"}},
+        {"name": "kind", "type": "string", "constraints": {"enum": ["ข้าว", "ปลา"]}},
+        {"name": "name", "type": "string", "constraints": {"required": True}},
+        {"name": "flag", "type": "boolean", "trueValues": ["มี"], "falseValues": ["ไม่มี"]},
+        {"name": "tag", "type": "string", "missingValues": ["", "NA"], "constraints": {"enum": ["NA", "x"]}},
+        {"name": "amount", "type": "number", "constraints": {"maximum": 100}},
+        {"name": "day", "type": "date"},
+    ],
+    "missingValues": [""],
+}
+
+
+def test_fast_path_tests_agree_with_frictionless():
+    """The fast path's cheap tests (ASCII digits by GLOB, membership by ``list_contains``, presence by
+    length, presence implied by a digit pattern or an enum): every spelling near their edges."""
+    good = {"n": "5", "code": "0123", "kind": "ข้าว", "name": "ก", "flag": "มี", "tag": "x", "amount": "7", "day": ""}
+    changes = [("n", v) for v in ["05", "0005", "0" * 17 + "5", "0" * 18 + "5", "9" * 18, "30", "31", "0", "00"]]
+    changes += [("n", v) for v in ["", None, "+5", " 5", "5 ", "๕", "5a", "a5", "1e1", "0x1", "1_0", "5.0", "-5"]]
+    changes += [("code", v) for v in ["", None, "123", "12345", "๑๒๓๔", "12 4", "1234\n"]]
+    changes += [("kind", v) for v in ["", None, "ปลา", "ปลา ", " ปลา", "ข้าวปลา", "x"]]
+    changes += [("name", v) for v in ["", None, " ", "\n", "\xa0", "ชื่อ"]]
+    changes += [("flag", v) for v in ["", None, "ไม่มี", "มี ", "true", "1", "ไม่"]]
+    changes += [("tag", v) for v in ["", None, "NA", "x", "y", "na"]]
+    changes += [("amount", v) for v in ["100", "101", "0" * 12 + "100", "0" * 15 + "100", "100.0", "100.01", "99.5"]]
+    changes += [("amount", v) for v in ["100." + "0" * 15 + "1", ".5", "5.", "1e2", "-1", "1" * 16, "๑", "1.2.3"]]
+    changes += [("day", v) for v in ["2020-10-15", "0000-01-01", "0001-01-01", "9999-12-31", "2020-02-29"]]
+    changes += [("day", v) for v in ["2019-02-29", "2020-1-05", "2020-10-15 ", "+020-10-15", "2020/10/15"]]
+    frame = pd.DataFrame([good] + [{**good, field: value} for field, value in changes])
+    found = _compare(frame, FAST_PATH)
+    flagged = set(found["_row_id"])
+    # the edges are real: some are findings, some valid spellings the fast path must not mistake
+    assert {"below_minimum", "above_maximum", "wrong_type", "pattern_mismatch", "not_in_list"} <= set(found["code"])
+    assert {"missing_value"} <= set(found["code"]) and 0 not in flagged
+    by_row = found.groupby("_row_id")["code"].apply(set)
+    row = {change: i + 1 for i, change in enumerate(changes)}
+    # a DOUBLE tie with the bound is settled as Decimal settles it; 18 digits of 100 are not above 100
+    assert by_row[row[("amount", "100." + "0" * 15 + "1")]] == {"above_maximum"}
+    assert row[("amount", "0" * 15 + "100")] not in flagged
+    assert by_row[row[("day", "0000-01-01")]] == {"wrong_type"} and row[("day", "0001-01-01")] not in flagged
+    test = schema_sql.clean_test(FAST_PATH)
+    con = duckdb.connect()
+    con.register("rows", frame)
+    flags = con.execute(f"SELECT {test.predicate} FROM {test.over('rows')}").fetchall()
+    vouched = [r for r, (clean,) in enumerate(flags) if clean]
+    assert not set(vouched) & flagged
+    # the plain rows take the fast path (leading zeros included), so the test above compares it
+    plain = {("n", "05"), ("n", "0" * 17 + "5"), ("n", "30"), ("kind", "ปลา"), ("name", " "), ("flag", "ไม่มี")}
+    plain |= {("amount", "100"), ("amount", "0" * 12 + "100"), ("amount", "99.5"), ("day", "2020-02-29")}
+    assert {0} | {i + 1 for i, change in enumerate(changes) if change in plain} <= set(vouched), vouched
+
+
+def test_numbers_equal_as_doubles_are_compared_as_decimals():
+    """frictionless reads a number as ``Decimal``; DuckDB as DOUBLE, which cannot tell 100 from
+    100.0000000000000001. Where the DOUBLE ties with a bound or an enum member the Decimal decides."""
+    schema = {
+        "fields": [
+            {"name": "x", "type": "number", "constraints": {"maximum": 100, "minimum": 0.5}},
+            {"name": "y", "type": "number", "constraints": {"enum": [1, 2.5]}},
+            {"name": "z", "type": "number", "constraints": {"minimum": 0.1234567890123456789}},
+        ]
+    }
+    tiny = "0." + "0" * 17 + "1"
+    values = ["100", "100.0", "100." + "0" * 17 + "1", "99." + "9" * 17, "1e2", "1" + "0" * 2 + "." + "0" * 20 + "1"]
+    values += ["0.5", "0.5" + "0" * 16 + "1", "0.4" + "9" * 18, "5", tiny]
+    frame = pd.DataFrame(
+        {
+            "x": values,
+            "y": ["1", "1.0", "1.0000000000000001", "2.5", "2.50000000000000001", "0.99999999999999999", "3"]
+            + ["1"] * (len(values) - 7),
+            "z": ["0.1234567890123456789", "0.123456789012345678", "0.12345678901234568", "1"]
+            + ["1"] * (len(values) - 4),
+        }
+    )
+    found = _compare(frame, schema)
+    cells = set(zip(found["_row_id"], found["field"], found["code"], strict=True))
+    assert (2, "x", "above_maximum") in cells and (3, "x", "above_maximum") not in cells
+    assert (
+        (2, "y", "not_in_list") in cells and (4, "y", "not_in_list") in cells and (1, "y", "not_in_list") not in cells
+    )
+    # z's bound has more digits than a DOUBLE keeps (frictionless reads the JSON float): never vouched for plainly
+    assert (3, "z", "below_minimum") not in cells and "true" in schema_sql.clean_test(schema).predicate

@@ -177,13 +177,40 @@ def test_registry_member_at_district_levels(household_spec, small_geography, lev
 def test_engine_choice(monkeypatch, household_spec):
     schema = household_spec.schema
     monkeypatch.delenv("TAMBON_VALIDATOR", raising=False)
-    assert choose_engine(None, 10, schema) == "frictionless"
-    assert choose_engine(None, 100_001, schema) == "duckdb"
-    assert choose_engine("duckdb", 10, schema) == "duckdb"
+    assert choose_engine(None, schema) == "duckdb"  # auto: DuckDB for a round of any size
+    assert choose_engine("frictionless", schema) == "frictionless"  # the reference stays selectable
     monkeypatch.setenv("TAMBON_VALIDATOR", "frictionless")
-    assert choose_engine(None, 10**7, schema) == "frictionless"
+    assert choose_engine(None, schema) == "frictionless"
+    assert choose_engine("duckdb", schema) == "duckdb"  # the caller's word wins over the environment
     odd = {"fields": [{"name": "v", "type": "number", "groupChar": ","}]}
     monkeypatch.setenv("TAMBON_VALIDATOR", "auto")
-    assert choose_engine(None, 10**7, odd) == "frictionless"  # the SQL engine cannot mirror groupChar
+    assert choose_engine(None, odd) == "frictionless"  # the SQL engine cannot mirror groupChar
     with pytest.raises(ValueError):
-        choose_engine("pandas", 10, schema)
+        choose_engine("pandas", schema)
+
+
+def test_a_small_round_is_validated_by_duckdb_with_the_reference_tables(
+    monkeypatch, household_spec, small_geography, tmp_path
+):
+    """``auto`` no longer hands small rounds to frictionless: a round of a few rows, with every fault
+    kind, odd spellings and a cell over the length limit, gets DuckDB and the same three tables the
+    reference engine writes for it (selected by ``TAMBON_VALIDATOR=frictionless``)."""
+    rows = [{**HOUSEHOLD, "household_id": f"8401010100{i:02d}", **change} for i, (change, _) in enumerate(FAULTS)]
+    rows += [
+        {**HOUSEHOLD, "household_id": "840101010090", "members": "04", "income_main": " 1_000", "welfare_card": ""},
+        {**HOUSEHOLD, "household_id": "840101010091", "head_name": "ก" * 5_000, "survey_date": "2020-10-1"},
+        {**HOUSEHOLD, "household_id": "840101010092", "head_occupation": "ประมง ", "house_no": ""},
+        {name: "" for name in HOUSEHOLD},
+    ]
+    tables = {}
+    for engine in ("auto", "frictionless"):
+        monkeypatch.setenv("TAMBON_VALIDATOR", engine)
+        work = WorkArea(tmp_path / engine)
+        work.write("received", _frame(rows))
+        counts = validate_round(work, household_spec, ROUND, small_geography, {})
+        assert counts["engine"] == ("duckdb" if engine == "auto" else "frictionless")
+        tables[engine] = {name: work.read(name) for name in ("accepted", "quarantine", "findings")}
+    for name in ("accepted", "quarantine", "findings"):
+        pd.testing.assert_frame_equal(tables["auto"][name], tables["frictionless"][name], obj=name)
+    codes = set(tables["auto"]["findings"]["code"])
+    assert {"value_too_long", "blank_row", "missing_value", "not_in_list", "invalid_checksum"} <= codes, codes

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.work import ROW_ID_STRIDE
 from validation.schema_sql import ident, lit
+
+PART_KEY = "key:_part"
 
 
 def key_columns(policy: dict[str, Any], field_names: list[str]) -> dict[str, str]:
@@ -27,7 +30,9 @@ def key_columns(policy: dict[str, Any], field_names: list[str]) -> dict[str, str
     if not policy.get("key"):
         return {}
     filled = " + ".join(f"({ident(n)} IS NOT NULL)::INTEGER" for n in field_names)
-    return {"_filled": filled, **{f"key:{k}": ident(k) for k in policy["key"]}}
+    # a key is a duplicate within its province's part: validated part by part or all at once, the same rows
+    part = {PART_KEY: f"_row_id // {ROW_ID_STRIDE}"}
+    return {"_filled": filled, **{f"key:{k}": ident(k) for k in policy["key"]}, **part}
 
 
 def duplicate_findings(
@@ -41,7 +46,7 @@ def duplicate_findings(
     key = policy.get("key", [])
     if not key:
         return None
-    keys = [ident(f"key:{k}") for k in key]
+    keys = [ident(f"key:{k}") for k in key] + [ident(PART_KEY)]
     order = [f"{ident(superseding)} DESC NULLS LAST"] if superseding else []
     order += [
         f"{ident(item['field'])} {'ASC' if item.get('order', 'asc') == 'asc' else 'DESC'} NULLS LAST"

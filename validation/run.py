@@ -252,7 +252,7 @@ def _outputs(spec: DatasetSpec) -> dict[str, str]:
         "findings": f"SELECT {', '.join(findings.COLUMNS)} FROM findings_all ORDER BY _row_id, place",
         "accepted": f"""
             SELECT _row_id, {fields}, {lineage} FROM typed_rows t
-            WHERE NOT EXISTS (SELECT 1 FROM rejected r WHERE r._row_id = t._row_id)
+            WHERE NOT EXISTS (SELECT 1 FROM rejected r WHERE r._row_id = t._row_id) ORDER BY _row_id
         """,
         "quarantine": f"""
             SELECT _row_id, {fields}, {lineage}, codes, reasons_th, reasons_en

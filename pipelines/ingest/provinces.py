@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from domain.declarations import DatasetSpec
 from domain.limits import Limits, limits_for
 from domain.rounds import Round
-from domain.work import WorkArea
+from domain.work import ROW_ID_STRIDE, WorkArea
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, office_of
 from pipelines.ingest.landing import LandedFile, archive_path, find_files, land
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
@@ -58,7 +58,6 @@ from pipelines.ingest.returned_rows import capture, landed_order, prepare, wante
 
 SORTED = "sorted"
 UNPLACED = "00"  # the part of rows and files no province can be told for
-ROW_ID_STRIDE = 10**12  # province 47's rows are numbered from 47 * ROW_ID_STRIDE
 SEQ = "_seq"  # a row's place in its file (sheets in order, rows in order)
 FILE_COLUMNS = list(FileRecord.__dataclass_fields__)
 #: ``files`` of every part alike, even an empty one (DuckDB reads the parts as one table)

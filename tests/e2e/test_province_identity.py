@@ -1,12 +1,13 @@
 """A round run whole and the same round run province by province, in any order, end in the same tables.
 
 Round A gets every file at once: ``tambon run --workers 2``, its provinces side by side in two
-worker processes. Round B gets the same files the way a
-month really brings them: half first, then the rest, with one file sent wrong and sent again;
-its provinces run one run each, in reverse order, and only those whose files changed. Every
-published file (CSV and Parquet) and every table of every province part must then be the same,
-byte for byte for what is published; the only differences allowed are those of time and place
-(revision numbers, the folders, when it ran), which the comparison leaves out by name.
+worker processes; the same files through the stages alone validate every province in one pass.
+Round B gets the same files the way a month really brings them: half first, then the rest, with
+one file sent wrong and sent again; its provinces run one run each, in reverse order, and only
+those whose files changed. Every published file (CSV and Parquet) and every table of every
+province part must then be the same, byte for byte for what is published; the only differences
+allowed are those of time and place (revision numbers, the folders, when it ran), which the
+comparison leaves out by name.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import pytest
 
 import samples.village_profile as generator
 from catalog.local import LocalCatalog
+from domain.declarations import load_datasets
 from domain.layout import Layout
 from domain.rounds import parse_round
 from domain.work import PART_TABLES, WorkArea
-from pipelines import cli
+from pipelines import cli, stages
 from pipelines.definitions import landing_job_name, province_job_name, round_job_name
 from pipelines.ingest.provinces import SORTED, parts_of, parts_to_run
 from pipelines.partitions import province_key
@@ -89,6 +91,15 @@ def test_a_round_run_whole_equals_the_round_run_province_by_province(tmp_path, m
     assert len(expected_parts) >= 6 * 4 and len(expected_published) >= 10  # three provinces and 00, every table
 
     monkeypatch.delenv("CKAN_URL", raising=False)
+    at_once = _with(monkeypatch, tmp_path / "at_once")  # the stages without Dagster: every part validated at once
+    shutil.copytree(landing, at_once.landing_dir(DATASET, ROUND))
+    job = stages.RoundJob(load_datasets()[DATASET], ROUND, at_once)
+    for stage in (stages.ingest, stages.validate, stages.quality, stages.aggregate):
+        stage(job)
+    stages.publish(job, LocalCatalog(at_once.catalog))
+    assert _published(at_once) == expected_published
+    _assert_same_parts(_parts(at_once), expected_parts)
+
     stepwise = _with(monkeypatch, tmp_path / "stepwise")
     target = stepwise.landing_dir(DATASET, ROUND)
     target.mkdir(parents=True)
@@ -127,7 +138,10 @@ def test_a_round_run_whole_equals_the_round_run_province_by_province(tmp_path, m
     home = sorted_files.loc[f"{target.name}/{wrong.relative_to(target).as_posix()}", "home"]
     assert again == [home] and len(parts_of(work)) > 2  # the file sent again re-ran its own province alone
     assert _published(stepwise) == expected_published
-    got_parts = _parts(stepwise)
-    assert sorted(got_parts) == sorted(expected_parts)
-    for name, frame in expected_parts.items():
-        pd.testing.assert_frame_equal(got_parts[name], frame, check_exact=True, obj=name)
+    _assert_same_parts(_parts(stepwise), expected_parts)
+
+
+def _assert_same_parts(got: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
+    assert sorted(got) == sorted(expected)
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(got[name], frame, check_exact=True, obj=name)

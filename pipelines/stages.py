@@ -178,22 +178,24 @@ def ingest(job: RoundJob) -> dict[str, Any]:
     }
 
 
-def validate(job: RoundJob) -> dict[str, Any]:
-    """Every province part not yet validated since its rows changed, then the round's counts over all parts.
+def validate(job: RoundJob, every_part: bool = False) -> dict[str, Any]:
+    """Every province part not yet validated since its rows changed (``every_part``: every part, as a benchmark
+    measures it), then the round's counts over all parts, and the schema engine that ran.
 
     When every part is to be validated (a round's first run) they are validated at once and the results
     split by part: the same tables as part by part (duplicates are a part's own: ``validation.duplicates``),
     without a province's fixed cost paid 78 times. A schema with ``unique`` fields, whose findings name a
     row's position among the rows validated, is always validated part by part.
     """
-    names, stale = file_names(job), stale_parts(job, "validated")
-    digests = parts_of(job.work)
+    names, digests = file_names(job), parts_of(job.work)
+    stale = sorted(digests) if every_part else stale_parts(job, "validated")
+    engine = None
     if stale and set(stale) == set(digests) and not _positions_in_findings(job.spec):
-        _validate_all_parts(job, stale, names)
+        engine = _validate_all_parts(job, stale, names)
     else:
         for province in stale:
-            validate_part(job, province, names)
-    return round_counts(job)
+            engine = validate_part(job, province, names)["engine"]
+    return round_counts(job) | ({"engine": engine} if engine else {})
 
 
 def _positions_in_findings(spec: DatasetSpec) -> bool:
@@ -209,8 +211,9 @@ class _AllParts(WorkArea):
         return super().path(name)
 
 
-def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, str]) -> None:
-    """Validate every part in one pass, then write each part's own rows of each table (see :func:`validate`)."""
+def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, str]) -> str:
+    """Validate every part in one pass, then write each part's own rows of each table (see :func:`validate`).
+    Returns the schema engine that ran."""
     for province in provinces:
         part = job.work.part(province)
         if stamped(part, "received") != part_digest(job.work, province):
@@ -219,7 +222,8 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
     try:
         files = job.work.read("files")
         names = names | dict(zip(files["sha256"], files["name"], strict=True))
-        validate_round(scratch, job.spec, job.round, job.geography, names, corrections=correction_files(files))
+        corrections = correction_files(files)
+        figures = validate_round(scratch, job.spec, job.round, job.geography, names, corrections=corrections)
         con = tables.connect(job.geography)
         tables.register_work(con, scratch, "accepted")
         tables.register_units(con, job.spec)
@@ -241,6 +245,7 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
         con.close()
     finally:
         shutil.rmtree(scratch.folder, ignore_errors=True)
+    return figures["engine"]
 
 
 def round_counts(job: RoundJob) -> dict[str, Any]:

@@ -94,8 +94,8 @@ def tambon_run(env, instance):
     _run(env, *tambon, "sample", "--round", ROUND_BE, "--provinces", PROVINCE)
     start = time.perf_counter()
     result = _run(env, *tambon, "run", "--round", ROUND_BE, "--dataset", "village_profile")
-    run_id = re.search(r"run id: ([0-9a-f-]{36})", result.stdout).group(1)
-    return {"run_id": run_id, "seconds": time.perf_counter() - start, "stdout": result.stdout}
+    run_ids = re.findall(r"run id: ([0-9a-f-]{36})", result.stdout)  # landing, each province, the nation
+    return {"run_ids": run_ids, "seconds": time.perf_counter() - start, "stdout": result.stdout}
 
 
 def test_instance_is_backed_by_postgres(instance):
@@ -123,12 +123,16 @@ def test_runs_are_queued_with_limits(instance):
 
 
 def test_round_runs_and_postgres_holds_its_run_and_events(instance, sql, tambon_run):
-    run_id = tambon_run["run_id"]
+    run_ids = tambon_run["run_ids"]
     assert "village_profile" in tambon_run["stdout"] and ROUND in tambon_run["stdout"]
-    # the run, as PostgreSQL holds it
-    assert sql("SELECT pipeline_name, status, partition FROM runs WHERE run_id = %s", run_id) == [
-        ("village_profile_round", "SUCCESS", ROUND)
-    ]
+    # the round's runs, as PostgreSQL holds them: its landing, each of its provinces, then the nation
+    runs = [sql("SELECT pipeline_name, status, partition FROM runs WHERE run_id = %s", r)[0] for r in run_ids]
+    assert runs[0] == ("village_profile_landing", "SUCCESS", ROUND)
+    assert runs[-1] == ("village_profile_round", "SUCCESS", ROUND)
+    provinces = runs[1:-1]
+    assert provinces and {(name, status) for name, status, _ in provinces} == {("village_profile_province", "SUCCESS")}
+    assert all(key.endswith(f"|{ROUND}") for _, _, key in provinces), provinces
+    run_id = run_ids[-1]
     events = dict(sql("SELECT dagster_event_type, count(*) FROM event_logs WHERE run_id = %s GROUP BY 1", run_id))
     kind = dg.DagsterEventType  # stored by value: RUN_START is "PIPELINE_START"
     assert events[kind.RUN_START.value] == 1 and events[kind.RUN_SUCCESS.value] == 1, events
@@ -138,7 +142,7 @@ def test_round_runs_and_postgres_holds_its_run_and_events(instance, sql, tambon_
 
     def asset_keys(event_type: dg.DagsterEventType) -> set[str]:
         statement = "SELECT asset_key FROM event_logs WHERE run_id = %s AND dagster_event_type = %s"
-        return {key for (key,) in sql(statement, run_id, event_type.value)}
+        return {key for r in run_ids for (key,) in sql(statement, r, event_type.value)}
 
     materialized = asset_keys(kind.ASSET_MATERIALIZATION)
     assert materialized == asset_keys(kind.ASSET_MATERIALIZATION_PLANNED)

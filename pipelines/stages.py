@@ -182,20 +182,30 @@ def validate(job: RoundJob, every_part: bool = False) -> dict[str, Any]:
     """Every province part not yet validated since its rows changed (``every_part``: every part, as a benchmark
     measures it), then the round's counts over all parts, and the schema engine that ran.
 
-    When every part is to be validated (a round's first run) they are validated at once and the results
-    split by part: the same tables as part by part (duplicates are a part's own: ``validation.duplicates``),
-    without a province's fixed cost paid 78 times. A schema with ``unique`` fields, whose findings name a
-    row's position among the rows validated, is always validated part by part.
+    When every part of a round of up to ``ONE_PASS_ROWS`` rows is to be validated (its first run) they are
+    validated at once and the results split by part: the same tables as part by part (duplicates are a
+    part's own: ``validation.duplicates``), without a province's fixed cost paid 78 times. A schema with
+    ``unique`` fields, whose findings name a row's position among the rows validated, goes part by part.
     """
     names, digests = file_names(job), parts_of(job.work)
     stale = sorted(digests) if every_part else stale_parts(job, "validated")
     engine = None
-    if stale and set(stale) == set(digests) and not _positions_in_findings(job.spec):
+    if stale and set(stale) == set(digests) and not _positions_in_findings(job.spec) and _small(job):
         engine = _validate_all_parts(job, stale, names)
     else:
         for province in stale:
             engine = validate_part(job, province, names)["engine"]
     return round_counts(job) | ({"engine": engine} if engine else {})
+
+
+#: Up to this many received rows a round's parts are validated in one pass; above, part by part: splitting a
+#: national household round's tables by part again costs more than the parts' fixed costs it saves.
+ONE_PASS_ROWS = 1_000_000
+
+
+def _small(job: RoundJob) -> bool:
+    received = job.work.path("received")
+    return duckdb.sql(f"SELECT count(*) FROM read_parquet('{received}')").fetchone()[0] <= ONE_PASS_ROWS
 
 
 def _positions_in_findings(spec: DatasetSpec) -> bool:

@@ -227,6 +227,19 @@ def verdicts(figures: dict) -> list[str]:
     return lines
 
 
+def _child(flag: str, data_dir: Path, round_text: str, what: str) -> dict:
+    """One part of the benchmark in a process of its own (its peak memory its own); its figures (last line)."""
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.household_round", flag, str(data_dir), "--round", round_text],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{child.stderr[-4000:]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
 def run(round_text: str, data_dir: Path, scale: float) -> dict:
     import samples.household_survey as generator
     from domain.declarations import load_datasets
@@ -242,24 +255,8 @@ def run(round_text: str, data_dir: Path, scale: float) -> dict:
         seconds_generate = time.perf_counter() - start
     for stale in ("archive", "work", "catalog", "reports"):  # a kept folder reuses only the raw files
         shutil.rmtree(data_dir / stale, ignore_errors=True)
-    child = subprocess.run(
-        [sys.executable, "-m", "benchmarks.household_round", "--pipeline", str(data_dir), "--round", round_text],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if child.returncode != 0:
-        raise SystemExit(f"the pipeline failed:\n{child.stderr[-4000:]}")
-    figures = json.loads(child.stdout.strip().splitlines()[-1])
-    again = subprocess.run(
-        [sys.executable, "-m", "benchmarks.household_round", "--reruns", str(data_dir), "--round", round_text],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if again.returncode != 0:
-        raise SystemExit(f"the re-runs failed:\n{again.stderr[-4000:]}")
-    figures |= json.loads(again.stdout.strip().splitlines()[-1])
+    figures = _child("--pipeline", data_dir, round_text, "the pipeline")
+    figures |= _child("--reruns", data_dir, round_text, "the re-runs")
     figures["ratio_province_rerun_vs_round"] = round(figures["province_rerun_seconds"] / figures["seconds_total"], 3)
 
     schema = load_datasets()[DATASET].schema

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from pipelines.ingest.provinces import (
     stamp,
     stamped,
 )
+from pipelines.part_pool import each_part
 from pipelines.report import write_quality_page
 from pipelines.report.corrections import Written, write_correction_workbooks
 from pipelines.report.corrections.applied import correction_figures, correction_files
@@ -67,6 +68,8 @@ class RoundJob:
     round: Round
     layout: Layout
     geography_loader: Any = from_registry
+    #: province parts read and validated side by side in this many processes (``pipelines.part_pool``)
+    workers: int = field(default_factory=lambda: int(os.environ.get("TAMBON_WORKERS", "1")))
 
     @cached_property
     def work(self) -> WorkArea:
@@ -128,27 +131,25 @@ def validate_part(job: RoundJob, province: str, names: dict[str, str] | None = N
         raise StaleParts([province])
     files = part.read("files")
     names = (file_names(job) if names is None else names) | dict(zip(files["sha256"], files["name"], strict=True))
-    figures = validate_round(part, job.spec, job.round, job.geography, names, corrections=correction_files(files))
-    write_units(job, part)
+    figures = validate_round(
+        part, job.spec, job.round, job.geography, names, corrections=correction_files(files),
+        then=partial(write_units, job.spec, part.path("units")),
+    )  # fmt: skip
     stamp(part, "validated", digest)
     return figures
 
 
-def write_units(job: RoundJob, part: WorkArea) -> Path:
-    """The part's accepted rows with their geography, derived values and indicator results (``units``).
+def write_units(spec: DatasetSpec, target: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """The accepted rows (``con``'s view ``accepted``) with their geography, derived values and indicator
+    results, to ``target`` (``units``).
 
-    Row by row work, so it is done once per province when its rows change; the national aggregates
-    only group the parts' units (``aggregate``).
+    Row by row work, so it is done once per province when its rows change, from the rows the validation
+    has at hand; the national aggregates only group the parts' units (``aggregate``).
     """
-    con = tables.connect(job.geography)
-    tables.register_work(con, part, "accepted")
-    tables.register_units(con, job.spec)
-    target = part.path("units")
+    tables.register_units(con, spec)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     con.execute(f"COPY (FROM units ORDER BY _row_id) TO '{temporary}' (FORMAT parquet, COMPRESSION zstd)")
-    con.close()
     os.replace(temporary, target)
-    return target
 
 
 def file_names(job: RoundJob) -> dict[str, str]:
@@ -164,8 +165,8 @@ def ingest(job: RoundJob) -> dict[str, Any]:
     province; ``corrections`` (work area) says which quarantined row each returned row corrects.
     """
     sorted_ = sort(job)
-    for province in sorted(set(sorted_.changed) | set(stale_parts(job, "received"))):
-        read_part(job, province, sorted_.files)
+    changed = sorted(set(sorted_.changed) | set(stale_parts(job, "received")))
+    each_part(job, partial(read_part, files=sorted_.files), changed, job.workers)
     files = job.work.read("files")
     return {
         "files": len(files),
@@ -192,9 +193,8 @@ def validate(job: RoundJob, every_part: bool = False) -> dict[str, Any]:
     engine = None
     if stale and set(stale) == set(digests) and not _positions_in_findings(job.spec) and _small(job):
         engine = _validate_all_parts(job, stale, names)
-    else:
-        for province in stale:
-            engine = validate_part(job, province, names)["engine"]
+    elif stale:
+        engine = each_part(job, partial(validate_part, names=names), stale, job.workers)[-1]["engine"]
     return round_counts(job) | ({"engine": engine} if engine else {})
 
 
@@ -233,12 +233,11 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
         files = job.work.read("files")
         names = names | dict(zip(files["sha256"], files["name"], strict=True))
         corrections = correction_files(files)
-        figures = validate_round(scratch, job.spec, job.round, job.geography, names, corrections=corrections)
-        con = tables.connect(job.geography)
-        tables.register_work(con, scratch, "accepted")
-        tables.register_units(con, job.spec)
-        units = scratch.path("units")
-        con.execute(f"COPY (FROM units ORDER BY _row_id) TO '{units}' (FORMAT parquet, COMPRESSION zstd)")
+        units = partial(write_units, job.spec, scratch.path("units"))
+        figures = validate_round(
+            scratch, job.spec, job.round, job.geography, names, corrections=corrections, then=units
+        )
+        con = duckdb.connect()
         for province in provinces:
             part, first = job.work.part(province), int(province) * ROW_ID_STRIDE
             for name in ("accepted", "quarantine", "findings", "units"):

@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,13 @@ def validate_round(
     file_names: dict[str, str],
     engine: str | None = None,
     corrections: pd.DataFrame | None = None,
+    then: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> dict[str, Any]:
     """Read ``received``, write ``accepted``, ``quarantine`` and ``findings`` (Parquet); return the counts.
 
     ``corrections``: the round's correction files (``sha256``, ``office``, ``correction_order``).
+    ``then``: more work on the accepted rows while they are at hand, typed, in this connection (the
+    view ``accepted``, with the registry's views), rather than read back from their file.
     """
     scratch = work.folder / f".validate.{os.getpid()}.tmp"
     con = schema_sql.connect(temp_directory=scratch, memory_limit=MEMORY_LIMIT)
@@ -105,6 +109,8 @@ def validate_round(
         for name, query in _outputs(spec).items():
             _copy(con, query, work.path(name))
         counts = _counts(con, rows)
+        if then is not None:
+            then(con)
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -162,7 +168,8 @@ def _assemble(
     file_names: dict[str, str],
     engine: str,
 ) -> None:
-    """Temp tables ``found`` (raw findings) and ``findings_all`` (with messages) and views of the rows.
+    """Temp tables ``found`` (raw findings) and ``findings_all`` (with messages), views of the rows (``accepted``
+    among them).
 
     A cell longer than the collection's ``max_cell_length`` is ``value_too_long`` (both schema engines)
     and NULL in the typed rows, so no declared rule quotes thousands of characters back in its message.
@@ -196,7 +203,7 @@ def _assemble(
     # The rows the fast path cannot vouch for, found once: every read of the typed rows splits on them.
     con.execute(f"CREATE TEMP TABLE suspects AS {schema_sql.suspects_sql('received_rows', schema)}")
     typed = schema_sql.typed_sql("received_plus", schema, [*LINEAGE, "_correction", *extra], suspects="suspects")
-    con.execute(f"CREATE TEMP VIEW typed_rows AS {typed}")
+    con.execute(f"CREATE TEMP TABLE typed_rows AS {typed}")
     geography.register(con)
     names = pd.DataFrame({"sha256": list(file_names), "name": list(file_names.values())}, dtype=object)
     con.register("file_names", names)
@@ -231,6 +238,11 @@ def _assemble(
         """
     )
     con.execute("CREATE TEMP TABLE rejected AS SELECT DISTINCT _row_id FROM found")
+    fields, lineage = ", ".join(map(ident, spec.field_names)), ", ".join(map(ident, LINEAGE))
+    con.execute(
+        f"CREATE TEMP VIEW accepted AS SELECT _row_id, {fields}, {lineage} FROM typed_rows t "
+        "WHERE NOT EXISTS (SELECT 1 FROM rejected r WHERE r._row_id = t._row_id)"
+    )
 
 
 def _outputs(spec: DatasetSpec) -> dict[str, str]:
@@ -250,10 +262,7 @@ def _outputs(spec: DatasetSpec) -> dict[str, str]:
     """
     return {
         "findings": f"SELECT {', '.join(findings.COLUMNS)} FROM findings_all ORDER BY _row_id, place",
-        "accepted": f"""
-            SELECT _row_id, {fields}, {lineage} FROM typed_rows t
-            WHERE NOT EXISTS (SELECT 1 FROM rejected r WHERE r._row_id = t._row_id) ORDER BY _row_id
-        """,
+        "accepted": "FROM accepted ORDER BY _row_id",
         "quarantine": f"""
             SELECT _row_id, {fields}, {lineage}, codes, reasons_th, reasons_en
             FROM received_rows JOIN ({reasons}) USING (_row_id) ORDER BY _row_id

@@ -1,7 +1,8 @@
 """A round run whole and the same round run province by province, in any order, end in the same tables.
 
 Round A gets every file at once: ``tambon run --workers 2``, its provinces side by side in two
-worker processes; the same files through the stages alone validate every province in one pass.
+worker processes; the same files through the stages alone validate every province in one pass,
+and again part by part in two processes of their own.
 Round B gets the same files the way a month really brings them: half first, then the rest, with
 one file sent wrong and sent again; its provinces run one run each, in reverse order, and only
 those whose files changed. Every published file (CSV and Parquet) and every table of every
@@ -99,6 +100,17 @@ def test_a_round_run_whole_equals_the_round_run_province_by_province(tmp_path, m
     stages.publish(job, LocalCatalog(at_once.catalog))
     assert _published(at_once) == expected_published
     _assert_same_parts(_parts(at_once), expected_parts)
+
+    in_workers = _with(monkeypatch, tmp_path / "in_workers")  # the stages again: part by part, two processes
+    shutil.copytree(landing, in_workers.landing_dir(DATASET, ROUND))
+    job = stages.RoundJob(load_datasets()[DATASET], ROUND, in_workers, workers=2)
+    with monkeypatch.context() as patched:
+        patched.setattr(stages, "ONE_PASS_ROWS", 0)
+        for stage in (stages.ingest, stages.validate, stages.quality, stages.aggregate):
+            stage(job)
+    stages.publish(job, LocalCatalog(in_workers.catalog))
+    assert _published(in_workers) == expected_published
+    _assert_same_parts(_parts(in_workers), expected_parts)
 
     stepwise = _with(monkeypatch, tmp_path / "stepwise")
     target = stepwise.landing_dir(DATASET, ROUND)

@@ -55,3 +55,11 @@ def test_private_values_found_in_text_cells_and_html(tmp_path):
         ("page.html", "text", "private_value"),
         ("villages", "village_name", "private_value"),
     ]
+
+
+def test_a_private_value_held_with_spaces_around_it_is_still_found(tmp_path):
+    received = tmp_path / "received.parquet"
+    pd.DataFrame({"headman_name": ["  นางสาวมาลี ศรีสุข ", "นายดำ ขำคม"]}).to_parquet(received)
+    tables = [("villages", pd.DataFrame({"village_name": ["นางสาวมาลี ศรีสุข"]}))]
+    leaks = private_value_leaks(tables, received, ["headman_name"])
+    assert [(leak.table, leak.column) for leak in leaks] == [("villages", "village_name")]

@@ -20,9 +20,15 @@ PARTS = "provinces"
 #: Province 47's rows are numbered from 47 * ROW_ID_STRIDE: ids stay unique in the round, and a row's
 #: part is ``_row_id // ROW_ID_STRIDE`` (a round read whole, as tests do, is all part 0).
 ROW_ID_STRIDE = 10**12
-#: Tables written per province part: the rows and what happened to each (and each file's record), and the
-#: accepted rows as units (with geography and indicator results) for the aggregates.
-PART_TABLES = frozenset({"received", "accepted", "quarantine", "findings", "files", "corrections", "units"})
+#: Tables written per province part: the rows and what happened to each (and each file's record), the
+#: accepted rows as units (with geography and indicator results) for the aggregates, and what the quality
+#: figures count, grouped small (``quality_counts``, ``reason_counts``).
+PART_TABLES = frozenset(
+    {"received", "accepted", "quarantine", "findings", "files", "corrections", "units", "quality_counts",
+     "reason_counts"}
+)  # fmt: skip
+#: Part tables of grouped rows: their ``_part`` column (not ``_row_id``) says whose they are.
+COUNT_TABLES = frozenset({"quality_counts", "reason_counts"})
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from domain.geography import Geography, code_columns, from_registry
 from domain.layout import Layout
 from domain.measures import measures
 from domain.rounds import Round
-from domain.work import ROW_ID_STRIDE, WorkArea
+from domain.work import COUNT_TABLES, ROW_ID_STRIDE, WorkArea
 from pipelines.aggregate import tables
 from pipelines.deadlines import (
     NOT_REPORTED_FILE,
@@ -133,23 +133,30 @@ def validate_part(job: RoundJob, province: str, names: dict[str, str] | None = N
     names = (file_names(job) if names is None else names) | dict(zip(files["sha256"], files["name"], strict=True))
     figures = validate_round(
         part, job.spec, job.round, job.geography, names, corrections=correction_files(files),
-        then=partial(write_units, job.spec, part.path("units")),
+        then=partial(write_derived, job.spec, part),
     )  # fmt: skip
     stamp(part, "validated", digest)
     return figures
 
 
-def write_units(spec: DatasetSpec, target: Path, con: duckdb.DuckDBPyConnection) -> None:
-    """The accepted rows (``con``'s view ``accepted``) with their geography, derived values and indicator
-    results, to ``target`` (``units``).
+def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnection) -> None:
+    """What the national steps need of the rows, from the validation's connection while the rows are at hand:
 
-    Row by row work, so it is done once per province when its rows change, from the rows the validation
-    has at hand; the national aggregates only group the parts' units (``aggregate``).
+    * ``units``: the accepted rows (view ``accepted``) with their geography, derived values and indicator
+      results; the national aggregates only group the parts' units (``aggregate``);
+    * ``quality_counts`` and ``reason_counts`` (collections with quality figures): the received rows
+      (``received_rows``) and their findings (``findings_all``) counted by area and status.
+
+    Row by row work, so it is done once per province when its rows change.
     """
     tables.register_units(con, spec)
+    target = work.path("units")
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     con.execute(f"COPY (FROM units ORDER BY _row_id) TO '{temporary}' (FORMAT parquet, COMPRESSION zstd)")
     os.replace(temporary, target)
+    if spec.has_quality_figures:
+        counts, reasons = work.path("quality_counts"), work.path("reason_counts")
+        tables.write_quality_counts(con, spec, counts, reasons, "received_rows", "findings_all")
 
 
 def file_names(job: RoundJob) -> dict[str, str]:
@@ -233,21 +240,24 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
         files = job.work.read("files")
         names = names | dict(zip(files["sha256"], files["name"], strict=True))
         corrections = correction_files(files)
-        units = partial(write_units, job.spec, scratch.path("units"))
+        derived = partial(write_derived, job.spec, scratch)
         figures = validate_round(
-            scratch, job.spec, job.round, job.geography, names, corrections=corrections, then=units
+            scratch, job.spec, job.round, job.geography, names, corrections=corrections, then=derived
         )
         con = duckdb.connect()
+        derived_counts = sorted(COUNT_TABLES) if job.spec.has_quality_figures else []
         for province in provinces:
             part, first = job.work.part(province), int(province) * ROW_ID_STRIDE
-            for name in ("accepted", "quarantine", "findings", "units"):
+            for name in ("accepted", "quarantine", "findings", "units", *derived_counts):
                 target = part.path(name)
                 temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
                 rows = f"read_parquet('{scratch.path(name)}', file_row_number = true)"  # in the order written
+                mine = f"_part = {int(province)}" if name in COUNT_TABLES else (
+                    f"_row_id BETWEEN {first} AND {first + ROW_ID_STRIDE - 1}"
+                )  # fmt: skip
                 con.execute(
-                    f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows} WHERE _row_id BETWEEN {first} AND "
-                    f"{first + ROW_ID_STRIDE - 1} ORDER BY file_row_number) TO '{temporary}' "
-                    "(FORMAT parquet, COMPRESSION zstd)"
+                    f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows} WHERE {mine} ORDER BY file_row_number) "
+                    f"TO '{temporary}' (FORMAT parquet, COMPRESSION zstd)"
                 )
                 os.replace(temporary, target)
             stamp(part, "validated", part_digest(job.work, province))
@@ -511,7 +521,7 @@ def _quality_report(figures: pd.DataFrame) -> dict[str, Any]:
 def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
     """The machine-readable run report (JSON) for the data team."""
     files = balance_by_file(job)
-    findings = job.work.read("findings")
+    counts = round_counts(job)  # of every finding: a national round's do not fit a frame comfortably
     report: dict[str, Any] = {
         "dataset": job.spec.name,
         "round": job.round.key,
@@ -523,10 +533,7 @@ def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
             "rows_accepted": int(files["rows_accepted"].sum()),
             "rows_quarantined": int(files["rows_quarantined"].sum()),
         },
-        "rules": {
-            "findings_by_code": findings["code"].value_counts().sort_index().to_dict(),
-            "rows_by_code": findings.drop_duplicates(["_row_id", "code"])["code"].value_counts().sort_index().to_dict(),
-        },
+        "rules": {"findings_by_code": counts["findings_by_code"], "rows_by_code": counts["rows_by_code"]},
     }
     if job.spec.has_quality_figures:
         report |= _quality_report(job.work.read("quality"))

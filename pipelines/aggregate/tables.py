@@ -12,6 +12,7 @@ view: a national household round never has to fit in a pandas frame.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -21,7 +22,7 @@ from domain.declarations import DatasetSpec
 from domain.geography import LEVEL_COLUMNS, LEVELS, Geography, code_columns, unit_geography
 from domain.measures import measures
 from domain.rounds import Round
-from domain.work import WorkArea
+from domain.work import ROW_ID_STRIDE, WorkArea
 from pipelines.aggregate.indicators import scored_sql
 
 
@@ -80,6 +81,70 @@ def aggregate(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, 
     return con.execute(f"SELECT {_round_columns(round_)}, {select_keys}{columns} FROM units {group}").df()
 
 
+def write_quality_counts(
+    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, counts: Path, reasons: Path, received: str, found: str
+) -> None:
+    """What the quality figures count, grouped small, from the rows at hand: ``received`` (text rows) and
+    ``found`` (``_row_id``, ``code``: every finding). Needs the registry's views.
+
+    ``counts``: rows per file, unit code, area, status (in the registry, accepted, duplicate) and part
+    (``_part``), with their filled required cells; ``reasons``: quarantined rows per area, reason and part.
+    Written with each province part's validation, so the national figures add up parts (:func:`quality`)
+    instead of reading every row of the round again. A row is placed by the longest valid prefix of its
+    code, so a wrong village number still counts for its tambon.
+    """
+    code = spec.geography_field
+    filled = " + ".join(f"(r.{c} IS NOT NULL)::int" for c in spec.required_field_names) or "0"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE row_status AS
+        WITH flags AS (
+            SELECT _row_id, bool_or(code = 'duplicate_row') AS duplicate, count(*) > 0 AS rejected
+            FROM {found} GROUP BY _row_id
+        )
+        SELECT r._row_id, r._row_id // {ROW_ID_STRIDE} AS _part, r._file, r.{code} AS unit_code,
+               coalesce(t.tambon_code, NULL) AS tambon_code,
+               coalesce(t.amphoe_code, am.amphoe_code) AS amphoe_code,
+               coalesce(t.province_code, am.province_code, pv.province_code) AS province_code,
+               v.village_code IS NOT NULL AS in_registry,
+               coalesce(f.duplicate, false) AS duplicate,
+               NOT coalesce(f.rejected, false) AS accepted,
+               ({filled}) AS required_filled
+        FROM {received} r
+        LEFT JOIN flags f USING (_row_id)
+        LEFT JOIN villages v ON v.village_code = r.{code}
+        LEFT JOIN (SELECT DISTINCT tambon_code, amphoe_code, province_code FROM areas) t
+               ON t.tambon_code = substr(r.{code}, 1, 6)
+        LEFT JOIN (SELECT DISTINCT amphoe_code, province_code FROM areas) am
+               ON am.amphoe_code = substr(r.{code}, 1, 4)
+        LEFT JOIN (SELECT DISTINCT province_code FROM areas) pv
+               ON pv.province_code = substr(r.{code}, 1, 2)
+        """
+    )
+    area = "tambon_code, amphoe_code, province_code"
+    _copy_sorted(
+        con,
+        f"""SELECT _part, _file, unit_code, {area}, in_registry, accepted, duplicate,
+                   count(*) AS n, sum(required_filled)::BIGINT AS required_filled
+            FROM row_status GROUP BY ALL""",
+        counts,
+    )
+    _copy_sorted(
+        con,
+        f"""SELECT _part, {area}, f.code, count(DISTINCT f._row_id) AS n
+            FROM {found} f JOIN row_status s USING (_row_id) GROUP BY ALL""",
+        reasons,
+    )
+    con.execute("DROP TABLE row_status")
+
+
+def _copy_sorted(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+    """A small table in a set order (every column), replaced whole: the same rows make the same file."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    con.execute(f"COPY (SELECT * FROM ({query}) ORDER BY ALL) TO '{temporary}' (FORMAT parquet)")
+    os.replace(temporary, target)
+
+
 def quality(
     con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, work: WorkArea, deadline: dt.date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -91,46 +156,16 @@ def quality(
                          (a second copy of a good row is not an inaccuracy);
     * required_fill_pct = filled required cells / required cells, over rows received;
     * on_time_pct      = tambons whose first file arrived by the deadline / tambons in the registry.
-    A row is placed by the longest valid prefix of its code, so a wrong village
-    number still counts for its tambon. Reads the work area's Parquet tables.
+    Reads the work area's ``files`` and the parts' ``quality_counts`` and ``reason_counts``
+    (:func:`write_quality_counts`).
     """
-    code = spec.geography_field
-    required = spec.required_field_names
-    filled = " + ".join(f"(r.{c} IS NOT NULL)::int" for c in required) or "0"
-    register_work(con, work, "received", "findings", "files")
-    con.execute("CREATE OR REPLACE TEMP VIEW found AS SELECT _row_id, code FROM findings")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE row_status AS
-        WITH flags AS (
-            SELECT _row_id, bool_or(code = 'duplicate_row') AS duplicate, count(*) > 0 AS rejected
-            FROM found GROUP BY _row_id
-        )
-        SELECT r._row_id, r._file, r.{code} AS unit_code,
-               coalesce(t.tambon_code, NULL) AS tambon_code,
-               coalesce(t.amphoe_code, am.amphoe_code) AS amphoe_code,
-               coalesce(t.province_code, am.province_code, pv.province_code) AS province_code,
-               v.village_code IS NOT NULL AS in_registry,
-               coalesce(f.duplicate, false) AS duplicate,
-               NOT coalesce(f.rejected, false) AS accepted,
-               ({filled}) AS required_filled
-        FROM received r
-        LEFT JOIN flags f USING (_row_id)
-        LEFT JOIN villages v ON v.village_code = r.{code}
-        LEFT JOIN (SELECT DISTINCT tambon_code, amphoe_code, province_code FROM areas) t
-               ON t.tambon_code = substr(r.{code}, 1, 6)
-        LEFT JOIN (SELECT DISTINCT amphoe_code, province_code FROM areas) am
-               ON am.amphoe_code = substr(r.{code}, 1, 4)
-        LEFT JOIN (SELECT DISTINCT province_code FROM areas) pv
-               ON pv.province_code = substr(r.{code}, 1, 2)
-        """
-    )
+    register_work(con, work, "files", "quality_counts", "reason_counts")
     # A file belongs to the tambon most of its rows name (file names say nothing reliable).
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE file_tambon AS
         SELECT _file, arg_max(tambon_code, n) AS tambon_code FROM (
-            SELECT _file, tambon_code, count(*) AS n FROM row_status
+            SELECT _file, tambon_code, sum(n) AS n FROM quality_counts
             WHERE tambon_code IS NOT NULL GROUP BY ALL
         ) GROUP BY _file
         """
@@ -146,7 +181,7 @@ def quality(
     )
     figures, reasons = [], []
     for level in LEVELS:
-        figures.append(_quality_level(con, level, len(required), round_))
+        figures.append(_quality_level(con, level, len(spec.required_field_names), round_))
         reasons.append(_reasons_level(con, level, round_))
     return pd.concat(figures, ignore_index=True), pd.concat(reasons, ignore_index=True)
 
@@ -175,12 +210,12 @@ def _quality_level(con: duckdb.DuckDBPyConnection, level: str, n_required: int, 
                    count(DISTINCT unit_code) FILTER (WHERE in_registry) AS villages_reported,
                    count(DISTINCT unit_code) FILTER (WHERE accepted) AS villages_accepted,
                    count(DISTINCT tambon_code) AS tambons_reported,
-                   count(*) AS rows_received,
-                   count(*) FILTER (WHERE accepted) AS rows_accepted,
-                   count(*) FILTER (WHERE NOT accepted) AS rows_quarantined,
-                   count(*) FILTER (WHERE duplicate) AS rows_duplicate,
+                   sum(n)::BIGINT AS rows_received,
+                   coalesce(sum(n) FILTER (WHERE accepted), 0)::BIGINT AS rows_accepted,
+                   coalesce(sum(n) FILTER (WHERE NOT accepted), 0)::BIGINT AS rows_quarantined,
+                   coalesce(sum(n) FILTER (WHERE duplicate), 0)::BIGINT AS rows_duplicate,
                    sum(required_filled) AS required_filled
-            FROM row_status {"" if level == "nation" else f"WHERE {key} IS NOT NULL"} GROUP BY 1
+            FROM quality_counts {"" if level == "nation" else f"WHERE {key} IS NOT NULL"} GROUP BY 1
         ),
         sent AS (
             SELECT {code} AS area_code, count(*) AS files_received
@@ -216,8 +251,8 @@ def _reasons_level(con: duckdb.DuckDBPyConnection, level: str, round_: Round) ->
     return con.execute(
         f"""
         SELECT '{round_.key}' AS round, '{round_.be_key}' AS round_be, '{level}' AS level,
-               {key} AS area_code, f.code AS reason, count(DISTINCT f._row_id) AS rows_quarantined
-        FROM found f JOIN row_status s USING (_row_id)
+               {key} AS area_code, code AS reason, sum(n)::BIGINT AS rows_quarantined
+        FROM reason_counts s
         {"" if level == "nation" else f"WHERE {key} IS NOT NULL"}
         GROUP BY ALL ORDER BY area_code, reason
         """

@@ -429,16 +429,24 @@ def _remove_part(part: WorkArea) -> None:
         part.folder.rmdir()
 
 
+#: What a stage's stamp holds after the part's digest: a new mark when the stage comes to write more, so a
+#: part done before (without the new tables) counts as not done and is run again.
+STAGE_MARKS = {"received": "", "validated": " +quality_counts"}
+
+
 def stamp(part: WorkArea, stage: str, digest: str) -> None:
     """Which sort of the round a stage of this part was done from: ``<stage>.done`` holds the part's digest."""
-    _write_atomic(part.folder / f"{stage}.done", lambda t: t.write_text(digest, "utf-8"))
+    _write_atomic(part.folder / f"{stage}.done", lambda t: t.write_text(digest + STAGE_MARKS[stage], "utf-8"))
 
 
 def stamped(part: WorkArea, stage: str) -> str | None:
+    """The digest the part's ``stage`` was done from (None: not done, or done by a version that wrote less)."""
     try:
-        return (part.folder / f"{stage}.done").read_text(encoding="utf-8")
+        text = (part.folder / f"{stage}.done").read_text(encoding="utf-8")
     except OSError:
         return None
+    mark = STAGE_MARKS[stage]
+    return text.removesuffix(mark) if text.endswith(mark) else None
 
 
 def part_digest(work: WorkArea, province: str) -> str | None:

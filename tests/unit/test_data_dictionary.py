@@ -68,6 +68,9 @@ def _dataset_outputs(tmp: Path, geography: Geography) -> list[Output]:
         aggregates = {level: tables.aggregate(con, spec, ROUND, level) for level in spec.aggregate_levels}
         quality = reasons = None
         if spec.has_quality_figures:
+            tables.register_work(con, work, "received", "findings")
+            counts, reason_counts = work.path("quality_counts"), work.path("reason_counts")
+            tables.write_quality_counts(con, spec, counts, reason_counts, "received", "findings")
             quality, reasons = tables.quality(con, spec, ROUND, work, ROUND.last_day)
         con.close()
         out += build_outputs(spec, records, aggregates, quality, reasons)

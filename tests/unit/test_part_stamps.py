@@ -1,0 +1,35 @@
+"""A part's stamps: which sort its stages were done from, and a part done by a version that wrote less."""
+
+from __future__ import annotations
+
+import json
+
+from domain.work import WorkArea
+from pipelines.ingest.provinces import SORTED, parts_to_run, stamp, stamped
+
+
+def _sorted(tmp_path, digests: dict[str, str]) -> WorkArea:
+    work = WorkArea(tmp_path, partitioned=True)
+    (tmp_path / SORTED).mkdir()
+    (tmp_path / SORTED / "digests.json").write_text(json.dumps(digests), "utf-8")
+    return work
+
+
+def test_a_part_is_done_when_its_stamp_holds_the_last_sorts_digest(tmp_path):
+    work = _sorted(tmp_path, {"47": "aaa", "75": "bbb"})
+    for province, digest in (("47", "aaa"), ("75", "old")):
+        work.part(province).folder.mkdir(parents=True)
+        stamp(work.part(province), "validated", digest)
+    assert stamped(work.part("47"), "validated") == "aaa"
+    assert parts_to_run(work, "validated") == ["75"]
+
+
+def test_a_part_validated_before_the_quality_counts_were_written_is_validated_again(tmp_path):
+    work = _sorted(tmp_path, {"47": "aaa"})
+    part = work.part("47")
+    part.folder.mkdir(parents=True)
+    (part.folder / "validated.done").write_text("aaa", "utf-8")  # what an older version wrote
+    assert stamped(part, "validated") is None
+    assert parts_to_run(work, "validated") == ["47"]
+    stamp(part, "received", "aaa")
+    assert stamped(part, "received") == "aaa"  # the reading wrote nothing new: its stamp stands as it was

@@ -92,7 +92,7 @@ def text_cells(frame: pd.DataFrame) -> dict[str, set[str]]:
         values = frame[column].dropna()
         if values.dtype.kind in "iufbcmM":
             continue
-        cells = {part.strip() for v in pd.unique(values) for part in _TAGS.split(str(v))}
+        cells = {part.strip() for v in map(str, pd.unique(values)) for part in (_TAGS.split(v) if "<" in v else (v,))}
         out[column] = {c for c in cells if len(c) >= MIN_VALUE_LENGTH}
     return out
 
@@ -134,8 +134,11 @@ def formula_leaks(table: str, frame: pd.DataFrame) -> list[Leak]:
     """Columns of a CSV with a cell that a spreadsheet would run as a formula (numbers like -5 are not)."""
     leaks = []
     for column in frame.columns:
-        values = frame[column].dropna()
-        if any(runs_as_formula(v) for v in pd.unique(values) if isinstance(v, str)):
+        values = pd.Series(pd.unique(frame[column].dropna()))
+        text = values[values.map(type) == str].astype("string")  # noqa: E721 (text cells only, as they are)
+        # only a cell whose first character is not a letter or digit can run (catalog.files.runs_as_formula)
+        maybe = text[~text.str.slice(0, 1).str.isalnum().fillna(False).astype(bool)]
+        if any(runs_as_formula(v) for v in maybe):
             leaks.append(Leak(table, column, "formula"))
     return leaks
 

@@ -18,6 +18,9 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from catalog.analyst_db import build_local
 from catalog.local import LocalCatalog, Published
@@ -244,27 +247,24 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
         figures = validate_round(
             scratch, job.spec, job.round, job.geography, names, corrections=corrections, then=derived
         )
-        con = duckdb.connect()
-        derived_counts = sorted(COUNT_TABLES) if job.spec.has_quality_figures else []
+        split = ["accepted", "quarantine", "findings", "units", *(COUNT_TABLES if job.spec.has_quality_figures else [])]
+        for name in split:
+            _split_by_part(job.work, pq.read_table(scratch.path(name)), name, provinces)
         for province in provinces:
-            part, first = job.work.part(province), int(province) * ROW_ID_STRIDE
-            for name in ("accepted", "quarantine", "findings", "units", *derived_counts):
-                target = part.path(name)
-                temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-                rows = f"read_parquet('{scratch.path(name)}', file_row_number = true)"  # in the order written
-                mine = f"_part = {int(province)}" if name in COUNT_TABLES else (
-                    f"_row_id BETWEEN {first} AND {first + ROW_ID_STRIDE - 1}"
-                )  # fmt: skip
-                con.execute(
-                    f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows} WHERE {mine} ORDER BY file_row_number) "
-                    f"TO '{temporary}' (FORMAT parquet, COMPRESSION zstd)"
-                )
-                os.replace(temporary, target)
-            stamp(part, "validated", part_digest(job.work, province))
-        con.close()
+            stamp(job.work.part(province), "validated", part_digest(job.work, province))
     finally:
         shutil.rmtree(scratch.folder, ignore_errors=True)
     return figures["engine"]
+
+
+def _split_by_part(work: WorkArea, table: pa.Table, name: str, provinces: list[str]) -> None:
+    """Each province's rows of a table validated over every part, in their order, as that part's table."""
+    part_of = table.column("_part") if name in COUNT_TABLES else pc.divide(table.column("_row_id"), ROW_ID_STRIDE)
+    for province in provinces:
+        target = work.part(province).path(name)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        pq.write_table(table.filter(pc.equal(part_of, int(province))), temporary, compression="zstd")
+        os.replace(temporary, target)
 
 
 def round_counts(job: RoundJob) -> dict[str, Any]:

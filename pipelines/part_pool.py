@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
+
+from validation.schema_sql import DUCKDB_THREADS
 
 T = TypeVar("T")
 _worker: dict[str, Any] = {}
 
 
-def _start(job: Any) -> None:
+def _start(job: Any, threads: int) -> None:
     _worker["job"] = job
+    # the machine's cores shared out: each worker's DuckDB connections use its share (unless told otherwise)
+    os.environ.setdefault(DUCKDB_THREADS, str(threads))
 
 
 def _call(step: Callable[[Any, str], T], province: str) -> T:
@@ -46,7 +51,10 @@ def each_part(job: Any, step: Callable[[Any, str], T], provinces: list[str], wor
         return [step(job, province) for province in provinces]
     context = multiprocessing.get_context("spawn")  # no inherited DuckDB connections, threads or locks
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(provinces)), mp_context=context, initializer=_start, initargs=(_portable(job),)
+        max_workers=min(workers, len(provinces)),
+        mp_context=context,
+        initializer=_start,
+        initargs=(_portable(job), max(1, (os.cpu_count() or 1) // workers)),
     ) as pool:
         futures = [pool.submit(_call, step, province) for province in provinces]
         return [future.result() for future in futures]

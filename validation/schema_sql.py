@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -803,14 +804,22 @@ def schema_errors_sql(
     return "\nUNION ALL\n".join([cells, *_key_findings(relation, plans, schema, keep_keys, suspects)])
 
 
+#: Threads of each DuckDB connection the stages open (unset: DuckDB's default, every core); a worker process
+#: of ``pipelines.part_pool`` gets its share of the machine's cores.
+DUCKDB_THREADS = "TAMBON_DUCKDB_THREADS"
+
+
 def connect(temp_directory: Path | None = None, memory_limit: str = "4GB") -> duckdb.DuckDBPyConnection:
     """A connection with a memory cap and a spill folder, so a national round stays bounded."""
     con = duckdb.connect()
+    if os.environ.get(DUCKDB_THREADS):
+        con.execute(f"SET threads = {int(os.environ[DUCKDB_THREADS])}")
     con.execute(f"SET memory_limit = {lit(memory_limit)}")
     if temp_directory is not None:
         temp_directory.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {lit(str(temp_directory))}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")  # a worker process's log is no terminal
     return con
 
 

@@ -24,11 +24,16 @@ from domain.measures import measures
 from domain.rounds import Round
 from domain.work import ROW_ID_STRIDE, WorkArea
 from pipelines.aggregate.indicators import scored_sql
+from validation.schema_sql import DUCKDB_THREADS
 
 
 def connect(geography: Geography, spill_to: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the registry views; big joins spill to ``spill_to`` rather than grow."""
-    con = duckdb.connect(config={"memory_limit": "4GB", "preserve_insertion_order": False})
+    config: dict[str, object] = {"memory_limit": "4GB", "preserve_insertion_order": False}
+    if os.environ.get(DUCKDB_THREADS):
+        config["threads"] = int(os.environ[DUCKDB_THREADS])
+    con = duckdb.connect(config=config)
+    con.execute("SET enable_progress_bar = false")  # a session's own setting: a worker's log is no terminal
     if spill_to is not None:
         spill_to.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = '{spill_to}'")

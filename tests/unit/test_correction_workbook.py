@@ -491,6 +491,23 @@ def test_several_processes_write_the_same_workbooks(world, tmp_path):
             assert mine.get_sheet_by_name(name).to_python() == theirs.get_sheet_by_name(name).to_python()
 
 
+def test_a_round_no_office_sent_anything_to_writes_no_office_workbook(tmp_path):
+    """Only an empty file came: no district to write to, and the data team gets the file (once crashed)."""
+    layout = Layout(tmp_path / "data")
+    spec = load_datasets()["village_profile"]
+    landing = layout.landing_dir(spec.name, ROUND)
+    landing.mkdir(parents=True)
+    (landing / "book1.csv").write_bytes(b"")
+    geo = geography()
+    job = stages.RoundJob(spec, ROUND, layout, lambda: geo)
+    for stage in (stages.ingest, stages.validate, stages.quality):
+        stage(job)
+    written = write_correction_workbooks(
+        spec, ROUND, job.work, geo, layout.reports(spec.name, ROUND), produced=PRODUCED, workers=2
+    )
+    assert written.offices == {} and written.files_unattributed == 1
+
+
 def test_never_written_under_the_catalog(world):
     with pytest.raises(ValueError, match="catalog"):
         write_correction_workbooks(

@@ -194,8 +194,8 @@ def write_correction_workbooks(
     written = Written(deadline=ctx.deadline)
     offices = tables.offices()
     shares = _shares(offices, tables, workers)
-    if len(shares) == 1:
-        results = [_write_share(ctx, work, folder, shares[0])]
+    if len(shares) <= 1:  # none: a round with no office to write to (no rows held back)
+        results = [_write_share(ctx, work, folder, share) for share in shares]
     else:  # spawned, not forked: the parent holds DuckDB's threads (and, in Dagster, more)
         with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(

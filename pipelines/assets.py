@@ -52,6 +52,8 @@ def _round_of_parts(spec: DatasetSpec, context: AssetExecutionContext, data: Dat
         stages.require_parts(job)
     except stages.StaleParts as error:
         raise dg.Failure(description=str(error), metadata={"provinces": error.provinces}) from error
+    except stages.EmptyRound as error:
+        raise dg.Failure(description=str(error)) from error
     return job
 
 

@@ -175,6 +175,8 @@ def ingest(job: RoundJob) -> dict[str, Any]:
     province; ``corrections`` (work area) says which quarantined row each returned row corrects.
     """
     sorted_ = sort(job)
+    if not sorted_.digests:
+        raise EmptyRound()
     changed = sorted(set(sorted_.changed) | set(stale_parts(job, "received")))
     each_part(job, partial(read_part, files=sorted_.files), changed, job.workers)
     files = job.work.read("files")
@@ -307,6 +309,16 @@ class StaleParts(RuntimeError):
         )
 
 
+class EmptyRound(RuntimeError):
+    """The round's landing folder holds no file (any more): nothing to count or publish."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "รอบนี้ไม่มีไฟล์ในโฟลเดอร์รับไฟล์ จึงไม่มีข้อมูลให้นับหรือเผยแพร่ / the round's landing folder holds no "
+            "file: there is nothing to count or publish"
+        )
+
+
 def stale_parts(job: RoundJob, stage: str) -> list[str]:
     """Parts whose ``stage`` was not done from the last sort, and parts the last sort no longer has."""
     return parts_to_run(job.work, stage)
@@ -316,6 +328,8 @@ def require_parts(job: RoundJob) -> None:
     """The round's tables are read over its parts: every part must be validated from the last sort."""
     if parts_fingerprint(job.work) is None:
         raise StaleParts([])
+    if not parts_of(job.work):
+        raise EmptyRound()
     stale = stale_parts(job, "validated")
     if stale:
         raise StaleParts(stale)

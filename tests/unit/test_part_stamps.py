@@ -33,3 +33,22 @@ def test_a_part_validated_before_the_quality_counts_were_written_is_validated_ag
     assert parts_to_run(work, "validated") == ["47"]
     stamp(part, "received", "aaa")
     assert stamped(part, "received") == "aaa"  # the reading wrote nothing new: its stamp stands as it was
+
+
+def test_a_round_whose_landing_folder_was_emptied_says_so_in_thai_and_english(tmp_path):
+    import pytest
+
+    from domain.declarations import load_datasets
+    from domain.layout import Layout
+    from domain.rounds import parse_round
+    from pipelines import stages
+
+    layout = Layout(tmp_path)
+    round_ = parse_round("2563-10")
+    spec = load_datasets()["village_profile"]
+    layout.landing_dir(spec.name, round_).mkdir(parents=True)
+    job = stages.RoundJob(spec, round_, layout)
+    with pytest.raises(stages.EmptyRound, match=r"ไม่มีไฟล์.*holds no file"):
+        stages.ingest(job)  # nothing landed: the sort records no part
+    with pytest.raises(stages.EmptyRound):
+        stages.require_parts(job)  # what every national step asks first

@@ -198,7 +198,8 @@ def validate(job: RoundJob, every_part: bool = False) -> dict[str, Any]:
     When every part of a round of up to ``ONE_PASS_ROWS`` rows is to be validated (its first run) they are
     validated at once and the results split by part: the same tables as part by part (duplicates are a
     part's own: ``validation.duplicates``), without a province's fixed cost paid 78 times. A schema with
-    ``unique`` fields, whose findings name a row's position among the rows validated, goes part by part.
+    ``unique`` fields, whose findings name a row's position among the rows validated, goes part by part,
+    as a larger round does: in ``job.workers`` processes side by side (``pipelines.part_pool``).
     """
     names, digests = file_names(job), parts_of(job.work)
     stale = sorted(digests) if every_part else stale_parts(job, "validated")
@@ -210,8 +211,8 @@ def validate(job: RoundJob, every_part: bool = False) -> dict[str, Any]:
     return round_counts(job) | ({"engine": engine} if engine else {})
 
 
-#: Up to this many received rows a round's parts are validated in one pass; above, part by part: splitting a
-#: national household round's tables by part again costs more than the parts' fixed costs it saves.
+#: Up to this many received rows a round's parts are validated in one pass; above, part by part: the one pass's
+#: tables are split in memory, and a national household round's would not fit.
 ONE_PASS_ROWS = 1_000_000
 
 

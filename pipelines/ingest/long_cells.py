@@ -21,6 +21,8 @@ def _over(column: pa.ChunkedArray, limit: int) -> pa.Array | None:
     string column's byte lengths are its offsets, so the common case costs no scan of the text
     and no copy of the column.
     """
+    if column.get_total_buffer_size() <= limit:  # all the column's buffers are not that long: no cell is
+        return None  # (offsets and validity counted too: a bound, found without a look at a cell)
     longest = pc.max(pc.binary_length(column)).as_py()
     if longest is None or longest <= limit:
         return None
@@ -33,6 +35,8 @@ def cap_long_cells(table: pa.Table, names: list[str], limit: int) -> pa.Table:
 
     Vectorised over the columns; only the few cells that are too long are touched one by one.
     """
+    if table.get_total_buffer_size() <= limit:  # a small file's table: no cell can be too long
+        return table
     for name in names:
         over = _over(table.column(name), limit)
         if over is None:

@@ -41,7 +41,7 @@ from domain.limits import Limits, limits_for
 from domain.rounds import Round
 from domain.work import ROW_ID_STRIDE, WorkArea
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, office_of
-from pipelines.ingest.landing import LandedFile, archive_path, find_files, land
+from pipelines.ingest.landing import LandedFile, Listed, archive_path, find_files, land, listing
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
 from pipelines.ingest.received import (
     BATCH_ROWS,
@@ -121,6 +121,11 @@ class _Router:
         self.pending_rows = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.by_file: dict[str, dict[str, int]] = {}  # sha -> province -> rows
+        # A batch is normalised, routed and written on a thread of its own while the next one is gathered:
+        # done on the thread that lands the files, it kept the parsing threads waiting (a national household
+        # round's sort spent most of its time there). One batch at a time, in order: parts keep file order.
+        self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sort-write")
+        self._written: Future[None] | None = None
 
     def new_rows(self, province: str) -> Path:
         return self.folder / f".new.{province}.{os.getpid()}.tmp"
@@ -138,10 +143,21 @@ class _Router:
             self.flush()
 
     def flush(self) -> None:
+        """Hand the pending rows to the writing thread, once the batch before them is written."""
         if not self.pending_rows:
             return
         batch = pa.concat_tables(self.pending)
         self.pending, self.pending_rows = [], 0
+        self.wait()
+        self._written = self._writing.submit(self._write, batch)
+
+    def wait(self) -> None:
+        """Until the batch handed over last is written (its error, if any, raised here)."""
+        if self._written is not None:
+            written, self._written = self._written, None
+            written.result()
+
+    def _write(self, batch: pa.Table) -> None:
         fields = self.normalise(batch)
         provinces = self.route(fields.column(self.spec.geography_field), batch.column("_file"))
         table = pa.Table.from_arrays([*fields.columns, *(batch.column(c) for c in [*LINEAGE, SEQ])], schema=self.schema)
@@ -150,8 +166,10 @@ class _Router:
         for item in pc.value_counts(pc.take(provinces, order)):  # sorted, so counted in code order
             province, count = item["values"].as_py(), item["counts"].as_py()
             rows, start = table.slice(start, count), start + count
-            if province not in self.writers:
-                self.writers[province] = pq.ParquetWriter(self.new_rows(province), self.schema, compression="snappy")
+            if province not in self.writers:  # no statistics: nothing is ever looked up in a part by them
+                self.writers[province] = pq.ParquetWriter(
+                    self.new_rows(province), self.schema, compression="snappy", write_statistics=False
+                )
             self.writers[province].write_table(rows)
 
     def route(self, codes: pa.ChunkedArray, files: pa.ChunkedArray) -> pa.Array:
@@ -174,9 +192,13 @@ class _Router:
         return out
 
     def close(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
-        self.normalise.close()
+        try:
+            self.wait()
+        finally:
+            self._writing.shutdown()
+            for writer in self.writers.values():
+                writer.close()
+            self.normalise.close()
 
 
 def _home(provinces: dict[str, int]) -> str:
@@ -186,7 +208,7 @@ def _home(provinces: dict[str, int]) -> str:
 
 
 def _ordinary_files(
-    landing_dirs: list[Path], previous: pd.DataFrame, cache: dict[str, dict], archive: Path, max_bytes: int
+    listed: list[Listed], previous: pd.DataFrame, cache: dict[str, dict], archive: Path, max_bytes: int
 ) -> Iterator[tuple[LandedFile, int]]:
     """The round's files (not the offices' corrections) in landed order, with their mtime (ns).
 
@@ -194,22 +216,18 @@ def _ordinary_files(
     is the recorded one, its copy is in the archive and what it held is in the parts already.
     """
     known = {row.name: (int(row.size), int(row.mtime_ns), row.sha256, row.received_at) for row in previous.itertuples()}
-    for base in landing_dirs:
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
-            relative = f"{base.name}/{path.relative_to(base).as_posix()}"
-            if path.name.startswith(".") or in_corrections(relative):
+    for item in listed:
+        relative = item.relative_name
+        if item.hidden or in_corrections(relative):
+            continue
+        size, mtime_ns = (item.stat.st_size, item.stat.st_mtime_ns) if item.stat is not None else (-1, 0)
+        before = known.get(relative)
+        if before is not None and before[:2] == (size, mtime_ns) and before[2] in cache:
+            same = LandedFile(item.path, relative, before[2], size, before[3], b"")
+            if archive_path(archive, same).exists():
+                yield same, mtime_ns
                 continue
-            try:
-                size, mtime_ns = path.stat().st_size, path.stat().st_mtime_ns
-            except OSError:
-                size, mtime_ns = -1, 0
-            before = known.get(relative)
-            if before is not None and before[:2] == (size, mtime_ns) and before[2] in cache:
-                same = LandedFile(path, relative, before[2], size, before[3], b"")
-                if archive_path(archive, same).exists():
-                    yield same, mtime_ns
-                    continue
-            yield land(base, path, max_bytes), mtime_ns
+        yield land(item.base, item.path, max_bytes, item.stat), mtime_ns
 
 
 def sort_round(
@@ -234,15 +252,17 @@ def sort_round(
     rows: list[dict] = []
     seen: dict[str, str] = {}
     parsed: set[str] = set()
+    listed = listing(landing_dirs)  # looked at once: the files to read, and the offices' corrections to digest
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sort") as pool:
-            listed = _submit(landing_dirs, previous, archive, limits, match, spec, pool, seen, cache)
-            for (record, mtime_ns), tables in in_order(listed):
+            submitted = _submit(listed, previous, archive, limits, match, spec, pool, seen, cache)
+            for (record, mtime_ns), tables in in_order(submitted):
                 if record.status == "ok" and record.sha256 not in cache:  # read just now
                     router.add(record.sha256, tables)
                     parsed.add(record.sha256)
                 rows.append({**asdict(record), "mtime_ns": mtime_ns})
         router.flush()
+        router.wait()
     finally:
         router.close()
     for row in rows:
@@ -256,7 +276,7 @@ def sort_round(
     touched |= {p for row in before_ok.itertuples() if row.sha256 in dropped for p in json.loads(row.provinces)}
     for province in sorted(touched):
         _rewrite_part(folder, province, dropped | parsed, router.new_rows(province), _part_schema(spec))
-    digests = _digests(files, landing_dirs, known_provinces)
+    digests = _digests(files, [item for item in listed if in_corrections(item.relative_name)], known_provinces)
     before = _read_json(folder / "digests.json")
     changed = sorted(p for p in set(before) | set(digests) if before.get(p) != digests.get(p))
     _write_atomic(folder / "files.parquet", lambda t: files.to_parquet(t, index=False))
@@ -265,7 +285,7 @@ def sort_round(
 
 
 def _submit(
-    landing_dirs: list[Path],
+    listed: list[Listed],
     previous: pd.DataFrame,
     archive: Path,
     limits: Limits,
@@ -275,7 +295,7 @@ def _submit(
     seen: dict[str, str],
     cache: dict[str, dict],
 ) -> Iterator[tuple[tuple[FileRecord, int], Future[list[pa.Table]] | None]]:
-    for landed, mtime_ns in _ordinary_files(landing_dirs, previous, cache, archive, limits.max_file_bytes):
+    for landed, mtime_ns in _ordinary_files(listed, previous, cache, archive, limits.max_file_bytes):
         record = file_record(landed, archive, seen, limits)
         if record.status != "ok":
             yield (record, mtime_ns), None
@@ -305,6 +325,9 @@ def _provinces_of(row: dict, by_file: dict[str, dict[str, int]], cache: dict[str
 def _rewrite_part(folder: Path, province: str, replaced: set[str], new_rows: Path, schema: pa.Schema) -> None:
     """The part's rows of files still there and unchanged, then the rows read just now; none: no part."""
     target = folder / f"{province}.parquet"
+    if not target.exists() and new_rows.exists():  # the rows read just now are the whole part: kept as written
+        os.replace(new_rows, target)
+        return
     tables = []
     if target.exists():
         old = pq.read_table(target)
@@ -326,22 +349,20 @@ def correction_province(relative_name: str, known: frozenset[str]) -> str:
     return office[:2] if office[:2] in known else UNPLACED
 
 
-def _digests(files: pd.DataFrame, landing_dirs: list[Path], known: frozenset[str]) -> dict[str, str]:
-    """Per province part: a digest of the records of its files, its rows' files and its offices' corrections."""
+def _digests(files: pd.DataFrame, corrections: list[Listed], known: frozenset[str]) -> dict[str, str]:
+    """Per province part: a digest of the records of its files, its rows' files and its offices' corrections
+    (``corrections``: every file under the round's ``corrections/`` folders, as the sort's listing found them)."""
     lines: dict[str, list[str]] = {}
     for row in files.to_dict("records"):
         record = {k: (list(v) if k.endswith("_columns") else v) for k, v in row.items() if k in FILE_COLUMNS}
         lines.setdefault(row["home"], []).append("file " + json.dumps(record, sort_keys=True, default=str))
         for province, count in json.loads(row["provinces"]).items():
             lines.setdefault(province, []).append(f"rows {row['sha256']} {count}")
-    for base in landing_dirs:
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
-            relative = f"{base.name}/{path.relative_to(base).as_posix()}"
-            if in_corrections(relative):  # its origin sidecar (a hidden file) included: who sent it counts
-                stat = path.stat()
-                lines.setdefault(correction_province(relative, known), []).append(
-                    f"correction {relative} {stat.st_size} {stat.st_mtime_ns}"
-                )
+    for item in corrections:  # its origin sidecar (a hidden file) included: who sent it counts
+        stat = item.stat if item.stat is not None else item.path.stat()
+        lines.setdefault(correction_province(item.relative_name, known), []).append(
+            f"correction {item.relative_name} {stat.st_size} {stat.st_mtime_ns}"
+        )
     return {p: hashlib.sha256("\n".join(sorted(v)).encode()).hexdigest()[:20] for p, v in sorted(lines.items())}
 
 
@@ -384,7 +405,8 @@ def read_province(
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections),
                        first_id=int(province) * ROW_ID_STRIDE)  # fmt: skip
-    seen = dict(zip(ok["sha256"], ok["name"], strict=True))  # a correction that is an ordinary file repeats it
+    # a correction that is an ordinary file repeats it (lists: pandas iterates its Arrow strings one by one)
+    seen = dict(zip(ok["sha256"].tolist(), ok["name"].tolist(), strict=True))
     try:
         for batch in rows.to_batches(max_chunksize=batch_rows):
             table = pa.Table.from_batches([batch])

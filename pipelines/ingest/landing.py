@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,7 +136,8 @@ def archive_file(archive: Path, landed: LandedFile) -> Path:
     target = archive_path(archive, landed)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        # one temporary name per thread: the same file sent twice may be archived by two threads at once
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         if landed.unread == "too_large":
             shutil.copyfile(landed.path, temporary)
         else:

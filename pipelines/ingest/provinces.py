@@ -31,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,9 +50,9 @@ from pipelines.ingest.received import (
     LINEAGE,
     FileRecord,
     RowWriter,
+    archived_and_parsed,
     file_record,
     in_order,
-    parse_file,
     read_corrections,
 )
 from pipelines.ingest.returned_rows import capture, landed_order, prepare, wanted_identities
@@ -134,7 +135,7 @@ class _Router:
         """One file's rows (every sheet), numbered in file order: a file is never split between batches."""
         count = 0
         for table in tables:
-            seq = pa.array(range(count, count + table.num_rows), pa.int64())
+            seq = pa.array(np.arange(count, count + table.num_rows, dtype=np.int64))
             self.pending.append(table.append_column(SEQ, seq))
             count += table.num_rows
         self.pending_rows += count
@@ -260,7 +261,7 @@ def sort_round(
                 if record.status == "ok" and record.sha256 not in cache:  # read just now
                     router.add(record.sha256, tables)
                     parsed.add(record.sha256)
-                rows.append({**asdict(record), "mtime_ns": mtime_ns})
+                rows.append({**vars(record), "mtime_ns": mtime_ns})  # asdict's deep copy: a tenth of the loop
         router.flush()
         router.wait()
     finally:
@@ -296,14 +297,15 @@ def _submit(
     cache: dict[str, dict],
 ) -> Iterator[tuple[tuple[FileRecord, int], Future[list[pa.Table]] | None]]:
     for landed, mtime_ns in _ordinary_files(listed, previous, cache, archive, limits.max_file_bytes):
-        record = file_record(landed, archive, seen, limits)
-        if record.status != "ok":
+        record = file_record(landed, archive, seen, limits, copy=False)  # copied by a reading thread
+        if not record.archived_as:  # unreadable: nothing to copy
             yield (record, mtime_ns), None
-        elif record.sha256 in cache:  # read before: what it held is known
+            continue
+        parse = record.status == "ok" and record.sha256 not in cache
+        if record.status == "ok" and not parse:  # read before: what it held is known
             _known_outcome(record, cache[record.sha256])
-            yield (record, mtime_ns), None
-        else:
-            yield (record, mtime_ns), pool.submit(parse_file, landed.data, spec, match, record, limits)
+        task = pool.submit(archived_and_parsed, landed, archive, parse, spec, match, record, limits)
+        yield (record, mtime_ns), task
 
 
 def _known_outcome(record: FileRecord, before: dict) -> None:

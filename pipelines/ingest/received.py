@@ -40,7 +40,7 @@ from domain.limits import Limits, limits_for
 from domain.rounds import Round
 from pipelines.ingest.corrections import in_corrections
 from pipelines.ingest.decode import container, decode_text
-from pipelines.ingest.landing import LandedFile, archive_file, find_files
+from pipelines.ingest.landing import LandedFile, archive_file, archive_path, find_files
 from pipelines.ingest.long_cells import cap_long_cells, keep_cut_cells
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
 from pipelines.ingest.problems import FileProblem
@@ -157,7 +157,8 @@ def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord, limit
         n = sheet.rows.num_rows
         if n:
             rows = cap_long_cells(sheet.rows, sorted(positions), limits.max_cell_length)
-            columns = [rows.column(name) if name in positions else pa.nulls(n, pa.string()) for name in names]
+            present = dict(zip(rows.column_names, rows.columns, strict=True))
+            columns = [present[name] if name in positions else pa.nulls(n, pa.string()) for name in names]
             columns += [
                 pa.repeat(pa.scalar(record.sha256, pa.string()), n),
                 pa.repeat(pa.scalar(sheet.name, pa.string()), n),
@@ -201,6 +202,24 @@ def parse_file(
         if type(exc).__name__ != "PanicException":  # KeyboardInterrupt, SystemExit: not the file's doing
             raise
         return _reject(record, FileProblem("unreadable_file", type(exc).__name__))
+
+
+def archived_and_parsed(
+    landed: LandedFile,
+    archive: Path,
+    parse: bool,
+    spec: DatasetSpec,
+    match: HeaderMatcher,
+    record: FileRecord,
+    limits: Limits,
+) -> list[pa.Table]:
+    """A file copied into the archive, then (``parse``) its rows: one task of the sort's reading threads.
+
+    Creating thousands of small files in the archive is mostly waiting on the file system, which the
+    thread that lists and hashes the files no longer does one file after the other.
+    """
+    archive_file(archive, landed)
+    return parse_file(landed.data, spec, match, record, limits) if parse else []
 
 
 class RowWriter:
@@ -417,13 +436,18 @@ def in_order(
         yield record, future.result() if future else []
 
 
-def file_record(landed: LandedFile, archive: Path, seen: dict[str, str], limits: Limits) -> FileRecord:
-    """The file's record, archived; rejected already when it could not be read or is too large to."""
+def file_record(
+    landed: LandedFile, archive: Path, seen: dict[str, str], limits: Limits, *, copy: bool = True
+) -> FileRecord:
+    """The file's record, archived; rejected already when it could not be read or is too large to.
+
+    ``copy=False``: the record names its archived copy, which the caller makes (:func:`archived_and_parsed`).
+    """
     if landed.unread and landed.unread != "too_large":  # no bytes: nothing to hash or archive
         record = FileRecord(landed.sha256, landed.relative_name, landed.size, "", landed.received_at)
         _reject(record, FileProblem("unreadable_file", landed.unread))
         return record
-    archived = archive_file(archive, landed)
+    archived = archive_file(archive, landed) if copy else archive_path(archive, landed)
     record = FileRecord(landed.sha256, landed.relative_name, landed.size, str(archived), landed.received_at)
     if landed.unread == "too_large":
         _reject(record, FileProblem("file_too_large", f"{landed.size:,} > {limits.max_file_bytes:,}"))

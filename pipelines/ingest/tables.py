@@ -96,8 +96,10 @@ def _collect_rows(lines: Iterable[list[str]], header_row: int) -> tuple[list[tup
     """The non-blank rows below the header with their numbers, and how many blank rows were skipped."""
     rows: list[tuple[int, list[str]]] = []
     blank = 0
+    starts_blank = _blank_characters()
     for number, cells in enumerate(lines, start=header_row + 1):
-        if any(clean_text(c) for c in cells):
+        # a cell whose first character is not a blank one keeps it (as _maybe_blank): clean_text only for the rest
+        if any((c[0] not in starts_blank) if c else False for c in cells) or any(clean_text(c) for c in cells):
             rows.append((number, cells))
         else:
             blank += 1
@@ -195,6 +197,13 @@ def _regular_line_numbers(data: bytes | memoryview) -> tuple[np.ndarray, int, in
         return None
     lines = int(np.count_nonzero(lf)) + (0 if lf[-1] else 1)
     return np.arange(lines), lines, 0
+
+
+@functools.cache
+def _blank_characters() -> frozenset[str]:
+    """The characters :func:`clean_text` drops (spaces and invisible characters): a cell starting with any
+    other keeps that one, so is not blank."""
+    return frozenset(chr(c) for c in blank_cell_codes())
 
 
 @functools.cache

@@ -204,3 +204,21 @@ def test_a_short_csv_body_read_by_python_gives_what_the_long_way_gives(monkeypat
         assert got.rows.to_pydict() == want.rows.to_pydict(), text
         assert got.rows.schema == want.rows.schema
     assert len(taken) > 500  # the short way was taken often enough to be tested
+
+
+def test_rows_collected_are_the_rows_clean_text_keeps():
+    """Rows are kept by a cell's first character where it says so, by :func:`clean_text` otherwise."""
+    rng = random.Random(7)
+    blanks = [chr(c) for c in blank_cell_codes()]
+    others = ["a", "1", "บ", "é", "\u0301", "x y", "\U0001f600", "\u00a1"]
+    for _ in range(2_000):
+        lines = [
+            [
+                "".join(rng.choice(blanks * 3 + others) for _ in range(rng.randint(0, 3)))
+                for _ in range(rng.randint(0, 4))
+            ]
+            for _ in range(rng.randint(0, 6))
+        ]
+        keep = [any(clean_text(c) for c in cells) for cells in lines]
+        want = [(number, cells) for number, (cells, kept) in enumerate(zip(lines, keep, strict=True), start=3) if kept]
+        assert tables._collect_rows(lines, 2) == (want, keep.count(False))

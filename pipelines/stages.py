@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -164,8 +165,10 @@ def ingest(job: RoundJob) -> dict[str, Any]:
     province; ``corrections`` (work area) says which quarantined row each returned row corrects.
     """
     sorted_ = sort(job)
-    for province in sorted(set(sorted_.changed) | set(stale_parts(job, "received"))):
-        read_part(job, province, sorted_.files)
+    provinces = sorted(set(sorted_.changed) | set(stale_parts(job, "received")))
+    # two parts at a time: most of a part's time is Parquet read and written, which lets the other run
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-part") as pool:
+        list(pool.map(lambda province: read_part(job, province, sorted_.files), provinces))
     files = job.work.read("files")
     return {
         "files": len(files),

@@ -136,8 +136,9 @@ def archive_file(archive: Path, landed: LandedFile) -> Path:
     target = archive_path(archive, landed)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        # one temporary name per thread: the same file sent twice may be archived by two threads at once
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        # one temporary name per thread (the same file sent twice may be archived by two threads at once),
+        # the process id last: a dead run's leftover is known by it (pipelines.leftovers)
+        temporary = target.with_name(f".{target.name}.t{threading.get_native_id()}.{os.getpid()}.tmp")
         if landed.unread == "too_large":
             shutil.copyfile(landed.path, temporary)
         else:

@@ -410,8 +410,8 @@ def read_province(
     # a correction that is an ordinary file repeats it (lists: pandas iterates its Arrow strings one by one)
     seen = dict(zip(ok["sha256"].tolist(), ok["name"].tolist(), strict=True))
     try:
-        for batch in rows.to_batches(max_chunksize=batch_rows):
-            table = pa.Table.from_batches([batch])
+        for start in range(0, rows.num_rows, batch_rows):  # slices, not the part's own (small) chunks
+            table = rows.slice(start, batch_rows)
             fields, lineage = table.select(spec.field_names), table.select(LINEAGE)
             writer.originals |= capture(lineage, fields, writer.wanted)
             writer.write(lineage, fields)
@@ -438,7 +438,20 @@ def _part_rows(path: Path, landed: pd.Series, schema: pa.Schema) -> pa.Table:
         return schema.empty_table()
     table = pq.read_table(path)
     order = pc.index_in(table.column("_file"), value_set=pa.array(landed.tolist(), pa.string()))
-    return table.append_column("_rank", order).sort_by([("_rank", "ascending"), (SEQ, "ascending")])
+    table = table.append_column("_rank", order)
+    if _in_order(order, table.column(SEQ)):  # as a part sorted in one go holds them: no copy of every row
+        return table
+    return table.sort_by([("_rank", "ascending"), (SEQ, "ascending")])
+
+
+def _in_order(rank: pa.ChunkedArray, seq: pa.ChunkedArray) -> bool:
+    """Whether rows are in (rank, seq) order already, each key once (so sorting them would change nothing)."""
+    if rank.null_count or seq.null_count:
+        return False
+    r = rank.to_numpy().astype(np.int64)
+    q = seq.to_numpy()
+    step, seq_step = np.diff(r), np.diff(q)
+    return bool(np.all((step > 0) | ((step == 0) & (seq_step > 0))))
 
 
 def _write_arrow(part: WorkArea, name: str, table: pa.Table) -> None:

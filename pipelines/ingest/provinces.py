@@ -119,6 +119,7 @@ class _Router:
         self.known = pa.array(sorted(known), pa.string())
         self.normalise = Normaliser(spec.fields)
         self.pending: list[pa.Table] = []
+        self.first_seq: list[int] = []  # per pending table: the number (in its file) of its first row
         self.pending_rows = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.by_file: dict[str, dict[str, int]] = {}  # sha -> province -> rows
@@ -134,9 +135,9 @@ class _Router:
     def add(self, sha: str, tables: list[pa.Table]) -> None:
         """One file's rows (every sheet), numbered in file order: a file is never split between batches."""
         count = 0
-        for table in tables:
-            seq = pa.array(np.arange(count, count + table.num_rows, dtype=np.int64))
-            self.pending.append(table.append_column(SEQ, seq))
+        for table in tables:  # numbered when the batch is written (one array, not one a sheet)
+            self.pending.append(table)
+            self.first_seq.append(count)
             count += table.num_rows
         self.pending_rows += count
         self.by_file.setdefault(sha, {})
@@ -147,10 +148,10 @@ class _Router:
         """Hand the pending rows to the writing thread, once the batch before them is written."""
         if not self.pending_rows:
             return
-        batch = pa.concat_tables(self.pending)
-        self.pending, self.pending_rows = [], 0
+        pending, first_seq = self.pending, self.first_seq
+        self.pending, self.first_seq, self.pending_rows = [], [], 0
         self.wait()
-        self._written = self._writing.submit(self._write, batch)
+        self._written = self._writing.submit(self._write, pending, first_seq)
 
     def wait(self) -> None:
         """Until the batch handed over last is written (its error, if any, raised here)."""
@@ -158,7 +159,13 @@ class _Router:
             written, self._written = self._written, None
             written.result()
 
-    def _write(self, batch: pa.Table) -> None:
+    def _write(self, tables: list[pa.Table], first_seq: list[int]) -> None:
+        """Normalise a batch, number its rows in their files (``first_seq``: each table's first), route and
+        append each province's rows to its new rows."""
+        sizes = np.array([t.num_rows for t in tables], dtype=np.int64)
+        starts = np.cumsum(sizes) - sizes  # each table's first row in the batch
+        seq = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(starts - np.array(first_seq, np.int64), sizes)
+        batch = pa.concat_tables(tables).append_column(SEQ, pa.array(seq))
         fields = self.normalise(batch)
         provinces = self.route(fields.column(self.spec.geography_field), batch.column("_file"))
         table = pa.Table.from_arrays([*fields.columns, *(batch.column(c) for c in [*LINEAGE, SEQ])], schema=self.schema)
@@ -267,8 +274,9 @@ def sort_round(
     finally:
         router.close()
     for row in rows:
-        row["provinces"] = _provinces_of(row, router.by_file, cache)
-        row["home"] = _home(json.loads(row["provinces"])) if row["status"] == "ok" else UNPLACED
+        counts = _provinces_of(row, router.by_file, cache)
+        row["provinces"] = json.dumps(counts)
+        row["home"] = _home(counts) if row["status"] == "ok" else UNPLACED
     files = pd.DataFrame(rows, columns=SORT_COLUMNS)
     before_ok = previous[previous["status"] == "ok"]
     now_ok = set(files.loc[files["status"] == "ok", "sha256"])
@@ -277,7 +285,7 @@ def sort_round(
     touched |= {p for row in before_ok.itertuples() if row.sha256 in dropped for p in json.loads(row.provinces)}
     for province in sorted(touched):
         _rewrite_part(folder, province, dropped | parsed, router.new_rows(province), _part_schema(spec))
-    digests = _digests(files, [item for item in listed if in_corrections(item.relative_name)], known_provinces)
+    digests = _digests(rows, [item for item in listed if in_corrections(item.relative_name)], known_provinces)
     before = _read_json(folder / "digests.json")
     changed = sorted(p for p in set(before) | set(digests) if before.get(p) != digests.get(p))
     _write_atomic(folder / "files.parquet", lambda t: files.to_parquet(t, index=False))
@@ -316,12 +324,13 @@ def _known_outcome(record: FileRecord, before: dict) -> None:
             setattr(record, name, list(value) if name.endswith("_columns") else value)
 
 
-def _provinces_of(row: dict, by_file: dict[str, dict[str, int]], cache: dict[str, dict]) -> str:
+def _provinces_of(row: dict, by_file: dict[str, dict[str, int]], cache: dict[str, dict]) -> dict[str, int]:
+    """The file's rows per province part, by part (none for a file not read)."""
     if row["status"] != "ok":
-        return "{}"
+        return {}
     sha = row["sha256"]
     counts = by_file[sha] if sha in by_file else json.loads(cache[sha]["provinces"])
-    return json.dumps(dict(sorted(counts.items())))
+    return dict(sorted(counts.items()))
 
 
 def _rewrite_part(folder: Path, province: str, replaced: set[str], new_rows: Path, schema: pa.Schema) -> None:
@@ -351,12 +360,16 @@ def correction_province(relative_name: str, known: frozenset[str]) -> str:
     return office[:2] if office[:2] in known else UNPLACED
 
 
-def _digests(files: pd.DataFrame, corrections: list[Listed], known: frozenset[str]) -> dict[str, str]:
-    """Per province part: a digest of the records of its files, its rows' files and its offices' corrections
-    (``corrections``: every file under the round's ``corrections/`` folders, as the sort's listing found them)."""
+def _digests(rows: list[dict], corrections: list[Listed], known: frozenset[str]) -> dict[str, str]:
+    """Per province part: a digest of the records of its files, its rows' files and its offices' corrections.
+
+    ``rows``: the sort's file rows (``SORT_COLUMNS``) as plain values, as the table of them gives them back
+    (asking pandas for them again cost more than the rest of the digest); ``corrections``: every file under
+    the round's ``corrections/`` folders, as the sort's listing found them.
+    """
     lines: dict[str, list[str]] = {}
-    for row in files.to_dict("records"):
-        record = {k: (list(v) if k.endswith("_columns") else v) for k, v in row.items() if k in FILE_COLUMNS}
+    for row in rows:
+        record = {k: (list(row[k]) if k.endswith("_columns") else _plain(row[k])) for k in FILE_COLUMNS}
         lines.setdefault(row["home"], []).append("file " + json.dumps(record, sort_keys=True, default=str))
         for province, count in json.loads(row["provinces"]).items():
             lines.setdefault(province, []).append(f"rows {row['sha256']} {count}")
@@ -366,6 +379,11 @@ def _digests(files: pd.DataFrame, corrections: list[Listed], known: frozenset[st
             f"correction {item.relative_name} {stat.st_size} {stat.st_mtime_ns}"
         )
     return {p: hashlib.sha256("\n".join(sorted(v)).encode()).hexdigest()[:20] for p, v in sorted(lines.items())}
+
+
+def _plain(value: object) -> object:
+    """A NumPy number as the Python number pandas gives back for it."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def read_province(

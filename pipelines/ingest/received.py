@@ -140,10 +140,13 @@ def _read_sheets(data: bytes, match: HeaderMatcher, record: FileRecord, limits: 
     return read_csv(text, match, utf8=data if record.encoding == "utf-8" else None, limits=limits)
 
 
-def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord, limits: Limits) -> list[pa.Table]:
+def _file_rows(
+    sheets: list[Sheet], spec: DatasetSpec, record: FileRecord, limits: Limits, longest: int | None = None
+) -> list[pa.Table]:
     """Rows of every sheet with every form field (None where the header lacks it), with lineage appended.
 
-    A cell longer than ``limits.max_cell_length`` is cut here, before anything else copies it.
+    A cell longer than ``limits.max_cell_length`` is cut here, before anything else copies it; ``longest``: what
+    no cell can be longer than, when the reader knows (a short file's cells are not looked at one by one).
     """
     out: list[pa.Table] = []
     names = spec.field_names
@@ -156,7 +159,9 @@ def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord, limit
         record.blank_rows_skipped += sheet.blank_rows
         n = sheet.rows.num_rows
         if n:
-            rows = cap_long_cells(sheet.rows, sorted(positions), limits.max_cell_length)
+            rows = sheet.rows
+            if longest is None or longest > limits.max_cell_length:
+                rows = cap_long_cells(rows, sorted(positions), limits.max_cell_length)
             present = dict(zip(rows.column_names, rows.columns, strict=True))
             columns = [present[name] if name in positions else pa.nulls(n, pa.string()) for name in names]
             columns += [
@@ -193,7 +198,9 @@ def parse_file(
     stops a round.
     """
     try:
-        return _file_rows(_read_sheets(data, match, record, limits), spec, record, limits)
+        sheets = _read_sheets(data, match, record, limits)
+        # a CSV file's cells are pieces of its text: none has more characters than the file has bytes
+        return _file_rows(sheets, spec, record, limits, longest=len(data) if record.format == "csv" else None)
     except FileProblem as problem:
         return _reject(record, problem)
     except Exception as exc:  # any parser's failure is this file's, not the round's

@@ -131,7 +131,8 @@ def _first_lines(text: str) -> list[str]:
 
 def _sniff_delimiter(first_lines: list[str], max_columns: int) -> str:
     """The delimiter most used in the first lines; a line of more cells than ``max_columns`` rejects the file."""
-    delimiter = max(_DELIMITERS, key=lambda d: sum(line.count(d) for line in first_lines))
+    joined = "\n".join(first_lines)  # no delimiter is a line break: its count is the lines' counts summed
+    delimiter = max(_DELIMITERS, key=joined.count)
     widest = max((line.count(delimiter) + 1 for line in first_lines), default=0)
     if widest > max_columns:
         raise FileProblem("too_many_columns", f"{widest:,} > {max_columns:,}")

@@ -135,14 +135,32 @@ def archive_file(archive: Path, landed: LandedFile) -> Path:
     """Copy into the archive once; an existing archived copy is never rewritten."""
     target = archive_path(archive, landed)
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
         # one temporary name per thread (the same file sent twice may be archived by two threads at once),
         # the process id last: a dead run's leftover is known by it (pipelines.leftovers)
         temporary = target.with_name(f".{target.name}.t{threading.get_native_id()}.{os.getpid()}.tmp")
         if landed.unread == "too_large":
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(landed.path, temporary)
+            temporary.chmod(0o444)
         else:
-            temporary.write_bytes(landed.data)
-        temporary.chmod(0o444)
+            _write_read_only(temporary, landed.data)
         os.replace(temporary, target)
     return target
+
+
+def _write_read_only(path: Path, data: bytes) -> None:
+    """``data`` in a new file made read-only, its folder made only when it has none (the archive's folders
+    exist after a round's first files: asking for each again cost as much as writing a small file)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    try:
+        handle = os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(path, flags, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+        os.fchmod(handle, 0o444)
+    finally:
+        os.close(handle)

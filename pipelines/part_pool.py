@@ -1,8 +1,8 @@
-"""A stage's province parts side by side in worker processes (``RoundJob.workers``, ``TAMBON_WORKERS``).
+"""Province parts validated side by side in worker processes (``RoundJob.workers``, ``TAMBON_WORKERS``).
 
-Why processes: a part's reading and validation spend much of their time where one thread works at
-a time (Parquet writing, Python between the queries), so two parts at once use a 2-core machine
-that one part leaves half idle. Each part's work is the same function as in one process and
+Why processes: a part's validation spends much of its time where one thread works at a time
+(Parquet writing, Python between the queries), so two parts at once use a 2-core machine that
+one part leaves half idle. Each part's work is the same function as in one process and
 writes only its own part's files, so the tables are the same whatever the number of workers.
 Dagster runs do the same through ``tambon run --workers N`` (``pipelines.province_workers``);
 this is the stages' own path (benchmarks, a whole round run without Dagster).

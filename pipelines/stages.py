@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -71,7 +72,7 @@ class RoundJob:
     round: Round
     layout: Layout
     geography_loader: Any = from_registry
-    #: province parts read and validated side by side in this many processes (``pipelines.part_pool``)
+    #: province parts validated side by side in this many processes (``pipelines.part_pool``)
     workers: int = field(default_factory=lambda: int(os.environ.get("TAMBON_WORKERS", "1")))
 
     @cached_property
@@ -177,8 +178,10 @@ def ingest(job: RoundJob) -> dict[str, Any]:
     sorted_ = sort(job)
     if not sorted_.digests:
         raise EmptyRound()
-    changed = sorted(set(sorted_.changed) | set(stale_parts(job, "received")))
-    each_part(job, partial(read_part, files=sorted_.files), changed, job.workers)
+    provinces = sorted(set(sorted_.changed) | set(stale_parts(job, "received")))
+    # two parts at a time: most of a part's time is Parquet read and written, which lets the other run
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-part") as pool:
+        list(pool.map(lambda province: read_part(job, province, sorted_.files), provinces))
     files = job.work.read("files")
     return {
         "files": len(files),

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +35,14 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def land(base: Path, path: Path, max_bytes: int | None) -> LandedFile:
-    """One file: read whole, or hashed from disk when larger than ``max_bytes``, or the error reading it."""
+def land(base: Path, path: Path, max_bytes: int | None, stat: os.stat_result | None = None) -> LandedFile:
+    """One file: read whole, or hashed from disk when larger than ``max_bytes``, or the error reading it.
+
+    ``stat``: the file's, when the listing that found it has it already (:func:`listing`).
+    """
     relative = f"{base.name}/{path.relative_to(base).as_posix()}"
     try:
-        stat = path.stat()
+        stat = path.stat() if stat is None else stat
         landed_at = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(microsecond=0).isoformat()
         if max_bytes is not None and stat.st_size > max_bytes:
             return LandedFile(path, relative, _hash_file(path), stat.st_size, landed_at, b"", "too_large")
@@ -70,6 +74,58 @@ def find_files(
             yield land(base, path, max_bytes)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A regular file under a landing folder, as :func:`listing` found it."""
+
+    base: Path  # the landing folder
+    relative_name: str  # the landing folder's name, then the path inside it ('2563-10/a/b.csv')
+    path: Path
+    stat: os.stat_result | None  # None: it could not be read (it vanished): reading it will say why
+
+    @property
+    def hidden(self) -> bool:
+        """A name starting with a dot is never a file sent (a temporary file, an origin sidecar)."""
+        return self.path.name.startswith(".")
+
+
+def listing(landing_dirs: list[Path]) -> list[Listed]:
+    """Every regular file under the round's landing folders, hidden ones too, with its stat, in the order
+    ``sorted(base.rglob("*"))`` gives (folder by folder, a path's parts compared in turn), one landing folder
+    after the other.
+
+    One ``scandir`` walk: each file is looked at once (``rglob``, ``is_file`` and a ``stat`` of each
+    cost several system calls and Path objects a file, and a village round has thousands of small files).
+    Like ``rglob``, a link to a folder is not followed; a link to a file is a file.
+    """
+    found: list[Listed] = []
+    for base in landing_dirs:
+        here: list[tuple[list[str], os.DirEntry[str]]] = []
+        folders = [([], os.fspath(base))]
+        while folders:
+            parts, folder = folders.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:  # gone or unreadable: rglob passes it by too
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(([*parts, entry.name], entry.path))
+                    elif entry.is_file():
+                        here.append(([*parts, entry.name], entry))
+                except OSError:
+                    continue
+        here.sort(key=lambda item: item[0])
+        for parts, entry in here:
+            try:
+                stat: os.stat_result | None = entry.stat()
+            except OSError:
+                stat = None
+            found.append(Listed(base, "/".join([base.name, *parts]), base.joinpath(*parts), stat))
+    return found
+
+
 def archive_path(archive: Path, landed: LandedFile) -> Path:
     suffix = landed.path.suffix.lower()[:10]
     return archive / landed.sha256[:2] / f"{landed.sha256}{suffix}"
@@ -79,12 +135,32 @@ def archive_file(archive: Path, landed: LandedFile) -> Path:
     """Copy into the archive once; an existing archived copy is never rewritten."""
     target = archive_path(archive, landed)
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        # one temporary name per thread (the same file sent twice may be archived by two threads at once),
+        # the process id last: a dead run's leftover is known by it (pipelines.leftovers)
+        temporary = target.with_name(f".{target.name}.t{threading.get_native_id()}.{os.getpid()}.tmp")
         if landed.unread == "too_large":
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(landed.path, temporary)
+            temporary.chmod(0o444)
         else:
-            temporary.write_bytes(landed.data)
-        temporary.chmod(0o444)
+            _write_read_only(temporary, landed.data)
         os.replace(temporary, target)
     return target
+
+
+def _write_read_only(path: Path, data: bytes) -> None:
+    """``data`` in a new file made read-only, its folder made only when it has none (the archive's folders
+    exist after a round's first files: asking for each again cost as much as writing a small file)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    try:
+        handle = os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(path, flags, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+        os.fchmod(handle, 0o444)
+    finally:
+        os.close(handle)

@@ -21,6 +21,8 @@ def _over(column: pa.ChunkedArray, limit: int) -> pa.Array | None:
     string column's byte lengths are its offsets, so the common case costs no scan of the text
     and no copy of the column.
     """
+    if _text_bytes(column) <= limit:  # all its text together is no longer: no cell is (a short file's column)
+        return None
     longest = pc.max(pc.binary_length(column)).as_py()
     if longest is None or longest <= limit:
         return None
@@ -28,11 +30,30 @@ def _over(column: pa.ChunkedArray, limit: int) -> pa.Array | None:
     return over if pc.any(over).as_py() else None
 
 
+def _text_bytes(column: pa.ChunkedArray | pa.Array) -> float:
+    """Bytes of text in a string column, from its offsets alone (two numbers a chunk: no kernel called, nothing
+    copied); infinite for any other type, which is then looked at cell by cell."""
+    total = 0
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        if chunk.type != pa.string():
+            return float("inf")
+        if not len(chunk):
+            continue
+        buffer = chunk.buffers()[1]
+        if buffer is None:
+            return float("inf")
+        offsets = np.frombuffer(buffer, dtype=np.int32, count=len(chunk) + 1, offset=4 * chunk.offset)
+        total += int(offsets[-1]) - int(offsets[0])
+    return total
+
+
 def cap_long_cells(table: pa.Table, names: list[str], limit: int) -> pa.Table:
     """``table`` with every cell of the columns ``names`` longer than ``limit`` characters cut (:func:`cut_cell`).
 
     Vectorised over the columns; only the few cells that are too long are touched one by one.
     """
+    if table.get_total_buffer_size() <= limit:  # a small file's table: no cell can be too long
+        return table
     for name in names:
         over = _over(table.column(name), limit)
         if over is None:

@@ -31,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -41,7 +42,7 @@ from domain.limits import Limits, limits_for
 from domain.rounds import Round
 from domain.work import ROW_ID_STRIDE, WorkArea
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, office_of
-from pipelines.ingest.landing import LandedFile, archive_path, find_files, land
+from pipelines.ingest.landing import LandedFile, Listed, archive_path, find_files, land, listing
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
 from pipelines.ingest.received import (
     BATCH_ROWS,
@@ -49,9 +50,9 @@ from pipelines.ingest.received import (
     LINEAGE,
     FileRecord,
     RowWriter,
+    archived_and_parsed,
     file_record,
     in_order,
-    parse_file,
     read_corrections,
 )
 from pipelines.ingest.returned_rows import capture, landed_order, prepare, wanted_identities
@@ -118,9 +119,15 @@ class _Router:
         self.known = pa.array(sorted(known), pa.string())
         self.normalise = Normaliser(spec.fields)
         self.pending: list[pa.Table] = []
+        self.first_seq: list[int] = []  # per pending table: the number (in its file) of its first row
         self.pending_rows = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.by_file: dict[str, dict[str, int]] = {}  # sha -> province -> rows
+        # A batch is normalised, routed and written on a thread of its own while the next one is gathered:
+        # done on the thread that lands the files, it kept the parsing threads waiting (a national household
+        # round's sort spent most of its time there). One batch at a time, in order: parts keep file order.
+        self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sort-write")
+        self._written: Future[None] | None = None
 
     def new_rows(self, province: str) -> Path:
         return self.folder / f".new.{province}.{os.getpid()}.tmp"
@@ -128,9 +135,9 @@ class _Router:
     def add(self, sha: str, tables: list[pa.Table]) -> None:
         """One file's rows (every sheet), numbered in file order: a file is never split between batches."""
         count = 0
-        for table in tables:
-            seq = pa.array(range(count, count + table.num_rows), pa.int64())
-            self.pending.append(table.append_column(SEQ, seq))
+        for table in tables:  # numbered when the batch is written (one array, not one a sheet)
+            self.pending.append(table)
+            self.first_seq.append(count)
             count += table.num_rows
         self.pending_rows += count
         self.by_file.setdefault(sha, {})
@@ -138,10 +145,27 @@ class _Router:
             self.flush()
 
     def flush(self) -> None:
+        """Hand the pending rows to the writing thread, once the batch before them is written."""
         if not self.pending_rows:
             return
-        batch = pa.concat_tables(self.pending)
-        self.pending, self.pending_rows = [], 0
+        pending, first_seq = self.pending, self.first_seq
+        self.pending, self.first_seq, self.pending_rows = [], [], 0
+        self.wait()
+        self._written = self._writing.submit(self._write, pending, first_seq)
+
+    def wait(self) -> None:
+        """Until the batch handed over last is written (its error, if any, raised here)."""
+        if self._written is not None:
+            written, self._written = self._written, None
+            written.result()
+
+    def _write(self, tables: list[pa.Table], first_seq: list[int]) -> None:
+        """Normalise a batch, number its rows in their files (``first_seq``: each table's first), route and
+        append each province's rows to its new rows."""
+        sizes = np.array([t.num_rows for t in tables], dtype=np.int64)
+        starts = np.cumsum(sizes) - sizes  # each table's first row in the batch
+        seq = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(starts - np.array(first_seq, np.int64), sizes)
+        batch = pa.concat_tables(tables).append_column(SEQ, pa.array(seq))
         fields = self.normalise(batch)
         provinces = self.route(fields.column(self.spec.geography_field), batch.column("_file"))
         table = pa.Table.from_arrays([*fields.columns, *(batch.column(c) for c in [*LINEAGE, SEQ])], schema=self.schema)
@@ -150,8 +174,10 @@ class _Router:
         for item in pc.value_counts(pc.take(provinces, order)):  # sorted, so counted in code order
             province, count = item["values"].as_py(), item["counts"].as_py()
             rows, start = table.slice(start, count), start + count
-            if province not in self.writers:
-                self.writers[province] = pq.ParquetWriter(self.new_rows(province), self.schema, compression="snappy")
+            if province not in self.writers:  # no statistics: nothing is ever looked up in a part by them
+                self.writers[province] = pq.ParquetWriter(
+                    self.new_rows(province), self.schema, compression="snappy", write_statistics=False
+                )
             self.writers[province].write_table(rows)
 
     def route(self, codes: pa.ChunkedArray, files: pa.ChunkedArray) -> pa.Array:
@@ -174,9 +200,13 @@ class _Router:
         return out
 
     def close(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
-        self.normalise.close()
+        try:
+            self.wait()
+        finally:
+            self._writing.shutdown()
+            for writer in self.writers.values():
+                writer.close()
+            self.normalise.close()
 
 
 def _home(provinces: dict[str, int]) -> str:
@@ -186,7 +216,7 @@ def _home(provinces: dict[str, int]) -> str:
 
 
 def _ordinary_files(
-    landing_dirs: list[Path], previous: pd.DataFrame, cache: dict[str, dict], archive: Path, max_bytes: int
+    listed: list[Listed], previous: pd.DataFrame, cache: dict[str, dict], archive: Path, max_bytes: int
 ) -> Iterator[tuple[LandedFile, int]]:
     """The round's files (not the offices' corrections) in landed order, with their mtime (ns).
 
@@ -194,22 +224,18 @@ def _ordinary_files(
     is the recorded one, its copy is in the archive and what it held is in the parts already.
     """
     known = {row.name: (int(row.size), int(row.mtime_ns), row.sha256, row.received_at) for row in previous.itertuples()}
-    for base in landing_dirs:
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
-            relative = f"{base.name}/{path.relative_to(base).as_posix()}"
-            if path.name.startswith(".") or in_corrections(relative):
+    for item in listed:
+        relative = item.relative_name
+        if item.hidden or in_corrections(relative):
+            continue
+        size, mtime_ns = (item.stat.st_size, item.stat.st_mtime_ns) if item.stat is not None else (-1, 0)
+        before = known.get(relative)
+        if before is not None and before[:2] == (size, mtime_ns) and before[2] in cache:
+            same = LandedFile(item.path, relative, before[2], size, before[3], b"")
+            if archive_path(archive, same).exists():
+                yield same, mtime_ns
                 continue
-            try:
-                size, mtime_ns = path.stat().st_size, path.stat().st_mtime_ns
-            except OSError:
-                size, mtime_ns = -1, 0
-            before = known.get(relative)
-            if before is not None and before[:2] == (size, mtime_ns) and before[2] in cache:
-                same = LandedFile(path, relative, before[2], size, before[3], b"")
-                if archive_path(archive, same).exists():
-                    yield same, mtime_ns
-                    continue
-            yield land(base, path, max_bytes), mtime_ns
+        yield land(item.base, item.path, max_bytes, item.stat), mtime_ns
 
 
 def sort_round(
@@ -234,20 +260,23 @@ def sort_round(
     rows: list[dict] = []
     seen: dict[str, str] = {}
     parsed: set[str] = set()
+    listed = listing(landing_dirs)  # looked at once: the files to read, and the offices' corrections to digest
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sort") as pool:
-            listed = _submit(landing_dirs, previous, archive, limits, match, spec, pool, seen, cache)
-            for (record, mtime_ns), tables in in_order(listed):
+            submitted = _submit(listed, previous, archive, limits, match, spec, pool, seen, cache)
+            for (record, mtime_ns), tables in in_order(submitted):
                 if record.status == "ok" and record.sha256 not in cache:  # read just now
                     router.add(record.sha256, tables)
                     parsed.add(record.sha256)
-                rows.append({**asdict(record), "mtime_ns": mtime_ns})
+                rows.append({**vars(record), "mtime_ns": mtime_ns})  # asdict's deep copy: a tenth of the loop
         router.flush()
+        router.wait()
     finally:
         router.close()
     for row in rows:
-        row["provinces"] = _provinces_of(row, router.by_file, cache)
-        row["home"] = _home(json.loads(row["provinces"])) if row["status"] == "ok" else UNPLACED
+        counts = _provinces_of(row, router.by_file, cache)
+        row["provinces"] = json.dumps(counts)
+        row["home"] = _home(counts) if row["status"] == "ok" else UNPLACED
     files = pd.DataFrame(rows, columns=SORT_COLUMNS)
     before_ok = previous[previous["status"] == "ok"]
     now_ok = set(files.loc[files["status"] == "ok", "sha256"])
@@ -256,7 +285,7 @@ def sort_round(
     touched |= {p for row in before_ok.itertuples() if row.sha256 in dropped for p in json.loads(row.provinces)}
     for province in sorted(touched):
         _rewrite_part(folder, province, dropped | parsed, router.new_rows(province), _part_schema(spec))
-    digests = _digests(files, landing_dirs, known_provinces)
+    digests = _digests(rows, [item for item in listed if in_corrections(item.relative_name)], known_provinces)
     before = _read_json(folder / "digests.json")
     changed = sorted(p for p in set(before) | set(digests) if before.get(p) != digests.get(p))
     _write_atomic(folder / "files.parquet", lambda t: files.to_parquet(t, index=False))
@@ -265,7 +294,7 @@ def sort_round(
 
 
 def _submit(
-    landing_dirs: list[Path],
+    listed: list[Listed],
     previous: pd.DataFrame,
     archive: Path,
     limits: Limits,
@@ -275,15 +304,16 @@ def _submit(
     seen: dict[str, str],
     cache: dict[str, dict],
 ) -> Iterator[tuple[tuple[FileRecord, int], Future[list[pa.Table]] | None]]:
-    for landed, mtime_ns in _ordinary_files(landing_dirs, previous, cache, archive, limits.max_file_bytes):
-        record = file_record(landed, archive, seen, limits)
-        if record.status != "ok":
+    for landed, mtime_ns in _ordinary_files(listed, previous, cache, archive, limits.max_file_bytes):
+        record = file_record(landed, archive, seen, limits, copy=False)  # copied by a reading thread
+        if not record.archived_as:  # unreadable: nothing to copy
             yield (record, mtime_ns), None
-        elif record.sha256 in cache:  # read before: what it held is known
+            continue
+        parse = record.status == "ok" and record.sha256 not in cache
+        if record.status == "ok" and not parse:  # read before: what it held is known
             _known_outcome(record, cache[record.sha256])
-            yield (record, mtime_ns), None
-        else:
-            yield (record, mtime_ns), pool.submit(parse_file, landed.data, spec, match, record, limits)
+        task = pool.submit(archived_and_parsed, landed, archive, parse, spec, match, record, limits)
+        yield (record, mtime_ns), task
 
 
 def _known_outcome(record: FileRecord, before: dict) -> None:
@@ -294,17 +324,21 @@ def _known_outcome(record: FileRecord, before: dict) -> None:
             setattr(record, name, list(value) if name.endswith("_columns") else value)
 
 
-def _provinces_of(row: dict, by_file: dict[str, dict[str, int]], cache: dict[str, dict]) -> str:
+def _provinces_of(row: dict, by_file: dict[str, dict[str, int]], cache: dict[str, dict]) -> dict[str, int]:
+    """The file's rows per province part, by part (none for a file not read)."""
     if row["status"] != "ok":
-        return "{}"
+        return {}
     sha = row["sha256"]
     counts = by_file[sha] if sha in by_file else json.loads(cache[sha]["provinces"])
-    return json.dumps(dict(sorted(counts.items())))
+    return dict(sorted(counts.items()))
 
 
 def _rewrite_part(folder: Path, province: str, replaced: set[str], new_rows: Path, schema: pa.Schema) -> None:
     """The part's rows of files still there and unchanged, then the rows read just now; none: no part."""
     target = folder / f"{province}.parquet"
+    if not target.exists() and new_rows.exists():  # the rows read just now are the whole part: kept as written
+        os.replace(new_rows, target)
+        return
     tables = []
     if target.exists():
         old = pq.read_table(target)
@@ -326,23 +360,30 @@ def correction_province(relative_name: str, known: frozenset[str]) -> str:
     return office[:2] if office[:2] in known else UNPLACED
 
 
-def _digests(files: pd.DataFrame, landing_dirs: list[Path], known: frozenset[str]) -> dict[str, str]:
-    """Per province part: a digest of the records of its files, its rows' files and its offices' corrections."""
+def _digests(rows: list[dict], corrections: list[Listed], known: frozenset[str]) -> dict[str, str]:
+    """Per province part: a digest of the records of its files, its rows' files and its offices' corrections.
+
+    ``rows``: the sort's file rows (``SORT_COLUMNS``) as plain values, as the table of them gives them back
+    (asking pandas for them again cost more than the rest of the digest); ``corrections``: every file under
+    the round's ``corrections/`` folders, as the sort's listing found them.
+    """
     lines: dict[str, list[str]] = {}
-    for row in files.to_dict("records"):
-        record = {k: (list(v) if k.endswith("_columns") else v) for k, v in row.items() if k in FILE_COLUMNS}
+    for row in rows:
+        record = {k: (list(row[k]) if k.endswith("_columns") else _plain(row[k])) for k in FILE_COLUMNS}
         lines.setdefault(row["home"], []).append("file " + json.dumps(record, sort_keys=True, default=str))
         for province, count in json.loads(row["provinces"]).items():
             lines.setdefault(province, []).append(f"rows {row['sha256']} {count}")
-    for base in landing_dirs:
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
-            relative = f"{base.name}/{path.relative_to(base).as_posix()}"
-            if in_corrections(relative):  # its origin sidecar (a hidden file) included: who sent it counts
-                stat = path.stat()
-                lines.setdefault(correction_province(relative, known), []).append(
-                    f"correction {relative} {stat.st_size} {stat.st_mtime_ns}"
-                )
+    for item in corrections:  # its origin sidecar (a hidden file) included: who sent it counts
+        stat = item.stat if item.stat is not None else item.path.stat()
+        lines.setdefault(correction_province(item.relative_name, known), []).append(
+            f"correction {item.relative_name} {stat.st_size} {stat.st_mtime_ns}"
+        )
     return {p: hashlib.sha256("\n".join(sorted(v)).encode()).hexdigest()[:20] for p, v in sorted(lines.items())}
+
+
+def _plain(value: object) -> object:
+    """A NumPy number as the Python number pandas gives back for it."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def read_province(
@@ -384,10 +425,11 @@ def read_province(
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections),
                        first_id=int(province) * ROW_ID_STRIDE)  # fmt: skip
-    seen = dict(zip(ok["sha256"], ok["name"], strict=True))  # a correction that is an ordinary file repeats it
+    # a correction that is an ordinary file repeats it (lists: pandas iterates its Arrow strings one by one)
+    seen = dict(zip(ok["sha256"].tolist(), ok["name"].tolist(), strict=True))
     try:
-        for batch in rows.to_batches(max_chunksize=batch_rows):
-            table = pa.Table.from_batches([batch])
+        for start in range(0, rows.num_rows, batch_rows):  # slices, not the part's own (small) chunks
+            table = rows.slice(start, batch_rows)
             fields, lineage = table.select(spec.field_names), table.select(LINEAGE)
             writer.originals |= capture(lineage, fields, writer.wanted)
             writer.write(lineage, fields)
@@ -414,7 +456,20 @@ def _part_rows(path: Path, landed: pd.Series, schema: pa.Schema) -> pa.Table:
         return schema.empty_table()
     table = pq.read_table(path)
     order = pc.index_in(table.column("_file"), value_set=pa.array(landed.tolist(), pa.string()))
-    return table.append_column("_rank", order).sort_by([("_rank", "ascending"), (SEQ, "ascending")])
+    table = table.append_column("_rank", order)
+    if _in_order(order, table.column(SEQ)):  # as a part sorted in one go holds them: no copy of every row
+        return table
+    return table.sort_by([("_rank", "ascending"), (SEQ, "ascending")])
+
+
+def _in_order(rank: pa.ChunkedArray, seq: pa.ChunkedArray) -> bool:
+    """Whether rows are in (rank, seq) order already, each key once (so sorting them would change nothing)."""
+    if rank.null_count or seq.null_count:
+        return False
+    r = rank.to_numpy().astype(np.int64)
+    q = seq.to_numpy()
+    step, seq_step = np.diff(r), np.diff(q)
+    return bool(np.all((step > 0) | ((step == 0) & (seq_step > 0))))
 
 
 def _write_arrow(part: WorkArea, name: str, table: pa.Table) -> None:

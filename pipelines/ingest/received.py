@@ -19,6 +19,7 @@ and ``Received.corrections`` which quarantined row each returned row corrects.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections import deque
@@ -39,7 +40,7 @@ from domain.limits import Limits, limits_for
 from domain.rounds import Round
 from pipelines.ingest.corrections import in_corrections
 from pipelines.ingest.decode import container, decode_text
-from pipelines.ingest.landing import LandedFile, archive_file, find_files
+from pipelines.ingest.landing import LandedFile, archive_file, archive_path, find_files
 from pipelines.ingest.long_cells import cap_long_cells, keep_cut_cells
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
 from pipelines.ingest.problems import FileProblem
@@ -110,7 +111,13 @@ class Received:
 
 def received_schema(spec: DatasetSpec) -> pa.Schema:
     """``_row_id``, every field as text, ``_file``, ``_sheet``, ``_row``; pandas reads ``_row_id`` as the index."""
-    names = [*spec.field_names, "_file", "_sheet"]
+    return _received_schema(tuple(spec.field_names))
+
+
+@functools.cache
+def _received_schema(field_names: tuple[str, ...]) -> pa.Schema:
+    """Made once per form: asking pandas for its metadata costs tens of milliseconds, paid by every province."""
+    names = [*field_names, "_file", "_sheet"]
     sample = pd.DataFrame(
         {**{n: pd.Series([""], dtype=object) for n in names}, "_row": pd.Series([0], dtype="int64")},
         index=pd.Index([0], dtype="int64", name=ROW_ID),
@@ -133,10 +140,13 @@ def _read_sheets(data: bytes, match: HeaderMatcher, record: FileRecord, limits: 
     return read_csv(text, match, utf8=data if record.encoding == "utf-8" else None, limits=limits)
 
 
-def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord, limits: Limits) -> list[pa.Table]:
+def _file_rows(
+    sheets: list[Sheet], spec: DatasetSpec, record: FileRecord, limits: Limits, longest: int | None = None
+) -> list[pa.Table]:
     """Rows of every sheet with every form field (None where the header lacks it), with lineage appended.
 
-    A cell longer than ``limits.max_cell_length`` is cut here, before anything else copies it.
+    A cell longer than ``limits.max_cell_length`` is cut here, before anything else copies it; ``longest``: what
+    no cell can be longer than, when the reader knows (a short file's cells are not looked at one by one).
     """
     out: list[pa.Table] = []
     names = spec.field_names
@@ -149,8 +159,11 @@ def _file_rows(sheets: list[Sheet], spec: DatasetSpec, record: FileRecord, limit
         record.blank_rows_skipped += sheet.blank_rows
         n = sheet.rows.num_rows
         if n:
-            rows = cap_long_cells(sheet.rows, sorted(positions), limits.max_cell_length)
-            columns = [rows.column(name) if name in positions else pa.nulls(n, pa.string()) for name in names]
+            rows = sheet.rows
+            if longest is None or longest > limits.max_cell_length:
+                rows = cap_long_cells(rows, sorted(positions), limits.max_cell_length)
+            present = dict(zip(rows.column_names, rows.columns, strict=True))
+            columns = [present[name] if name in positions else pa.nulls(n, pa.string()) for name in names]
             columns += [
                 pa.repeat(pa.scalar(record.sha256, pa.string()), n),
                 pa.repeat(pa.scalar(sheet.name, pa.string()), n),
@@ -185,7 +198,9 @@ def parse_file(
     stops a round.
     """
     try:
-        return _file_rows(_read_sheets(data, match, record, limits), spec, record, limits)
+        sheets = _read_sheets(data, match, record, limits)
+        # a CSV file's cells are pieces of its text: none has more characters than the file has bytes
+        return _file_rows(sheets, spec, record, limits, longest=len(data) if record.format == "csv" else None)
     except FileProblem as problem:
         return _reject(record, problem)
     except Exception as exc:  # any parser's failure is this file's, not the round's
@@ -194,6 +209,24 @@ def parse_file(
         if type(exc).__name__ != "PanicException":  # KeyboardInterrupt, SystemExit: not the file's doing
             raise
         return _reject(record, FileProblem("unreadable_file", type(exc).__name__))
+
+
+def archived_and_parsed(
+    landed: LandedFile,
+    archive: Path,
+    parse: bool,
+    spec: DatasetSpec,
+    match: HeaderMatcher,
+    record: FileRecord,
+    limits: Limits,
+) -> list[pa.Table]:
+    """A file copied into the archive, then (``parse``) its rows: one task of the sort's reading threads.
+
+    Creating thousands of small files in the archive is mostly waiting on the file system, which the
+    thread that lists and hashes the files no longer does one file after the other.
+    """
+    archive_file(archive, landed)
+    return parse_file(landed.data, spec, match, record, limits) if parse else []
 
 
 class RowWriter:
@@ -410,13 +443,18 @@ def in_order(
         yield record, future.result() if future else []
 
 
-def file_record(landed: LandedFile, archive: Path, seen: dict[str, str], limits: Limits) -> FileRecord:
-    """The file's record, archived; rejected already when it could not be read or is too large to."""
+def file_record(
+    landed: LandedFile, archive: Path, seen: dict[str, str], limits: Limits, *, copy: bool = True
+) -> FileRecord:
+    """The file's record, archived; rejected already when it could not be read or is too large to.
+
+    ``copy=False``: the record names its archived copy, which the caller makes (:func:`archived_and_parsed`).
+    """
     if landed.unread and landed.unread != "too_large":  # no bytes: nothing to hash or archive
         record = FileRecord(landed.sha256, landed.relative_name, landed.size, "", landed.received_at)
         _reject(record, FileProblem("unreadable_file", landed.unread))
         return record
-    archived = archive_file(archive, landed)
+    archived = archive_file(archive, landed) if copy else archive_path(archive, landed)
     record = FileRecord(landed.sha256, landed.relative_name, landed.size, str(archived), landed.received_at)
     if landed.unread == "too_large":
         _reject(record, FileProblem("file_too_large", f"{landed.size:,} > {limits.max_file_bytes:,}"))

@@ -96,8 +96,10 @@ def _collect_rows(lines: Iterable[list[str]], header_row: int) -> tuple[list[tup
     """The non-blank rows below the header with their numbers, and how many blank rows were skipped."""
     rows: list[tuple[int, list[str]]] = []
     blank = 0
+    starts_blank = _blank_characters()
     for number, cells in enumerate(lines, start=header_row + 1):
-        if any(clean_text(c) for c in cells):
+        # a cell whose first character is not a blank one keeps it (as _maybe_blank): clean_text only for the rest
+        if any((c[0] not in starts_blank) if c else False for c in cells) or any(clean_text(c) for c in cells):
             rows.append((number, cells))
         else:
             blank += 1
@@ -129,7 +131,8 @@ def _first_lines(text: str) -> list[str]:
 
 def _sniff_delimiter(first_lines: list[str], max_columns: int) -> str:
     """The delimiter most used in the first lines; a line of more cells than ``max_columns`` rejects the file."""
-    delimiter = max(_DELIMITERS, key=lambda d: sum(line.count(d) for line in first_lines))
+    joined = "\n".join(first_lines)  # no delimiter is a line break: its count is the lines' counts summed
+    delimiter = max(_DELIMITERS, key=joined.count)
     widest = max((line.count(delimiter) + 1 for line in first_lines), default=0)
     if widest > max_columns:
         raise FileProblem("too_many_columns", f"{widest:,} > {max_columns:,}")
@@ -195,6 +198,13 @@ def _regular_line_numbers(data: bytes | memoryview) -> tuple[np.ndarray, int, in
         return None
     lines = int(np.count_nonzero(lf)) + (0 if lf[-1] else 1)
     return np.arange(lines), lines, 0
+
+
+@functools.cache
+def _blank_characters() -> frozenset[str]:
+    """The characters :func:`clean_text` drops (spaces and invisible characters): a cell starting with any
+    other keeps that one, so is not blank."""
+    return frozenset(chr(c) for c in blank_cell_codes())
 
 
 @functools.cache
@@ -308,6 +318,31 @@ def _read_body_fast(
     return table, int(lines - nonempty.size + blank.sum())
 
 
+def _read_body_short(
+    body: str, delimiter: str, header_row: int, columns: list[str | None]
+) -> tuple[pa.Table, int] | None:
+    """The rows of a short body as Python's ``csv`` reads them (the reference :func:`read_csv` falls back on),
+    made into one array of text and sliced by column; None when a row is not as wide as the header (or ``csv``
+    fails), which the other ways then read.
+
+    Arrow's CSV reader costs some tenths of a millisecond a file however short; a village round's thousands of
+    files of a dozen rows each spent most of their reading there.
+    """
+    try:
+        rows, blank = _collect_rows(csv.reader(io.StringIO(body, newline=""), delimiter=delimiter), header_row)
+    except csv.Error:
+        return None
+    width = len(columns)
+    if any(len(cells) != width for _, cells in rows):
+        return None
+    named = [(i, name) for i, name in enumerate(columns) if name]
+    every_cell = pa.array([cells[i] for i, _ in named for _, cells in rows], pa.string())
+    n = len(rows)
+    data = {name: every_cell.slice(k * n, n) for k, (_, name) in enumerate(named)}
+    data["_row"] = pa.array([number for number, _ in rows], pa.int64())
+    return pa.table(data), blank
+
+
 def _csv_header(text: str, delimiter: str, match_header: HeaderTest) -> tuple[int, list[str], list, int] | None:
     """(row number, cells, field per column, where the body starts in ``text``) of the header, as Python's
     ``csv`` reads it from the whole text, but read from a prefix: ``io.StringIO`` copies what it is given
@@ -346,6 +381,9 @@ def read_csv(
     if found is None:
         raise FileProblem("not_a_table")
     header_row, raw_header, columns, end = found
+    if len(text) - end <= _SHORT_BODY and (short := _read_body_short(text[end:], delimiter, header_row, columns)):
+        table, blank = short
+        return [Sheet("", header_row, columns, raw_header, table, blank)]
     if utf8 is None:
         source, start = text[end:].encode("utf-8"), 0
     else:  # the same bytes, not encoded again
@@ -361,6 +399,9 @@ def read_csv(
     return [Sheet("", header_row, columns, raw_header, table, blank)]
 
 
+#: A CSV body of at most this many characters is read by Python's ``csv`` (:func:`_read_body_short`), a longer
+#: one by Arrow's reader: about where one's fixed cost a file and the other's cost a cell meet.
+_SHORT_BODY = 16_384
 _INT64_BOUND = 2.0**63  # a float whole and below this in size is an int64 exactly
 _SMALL = 64  # cells in a column (rows in a table) below which one Python pass beats a dozen array calls
 

@@ -162,3 +162,63 @@ def test_header_keys_remembered_are_the_header_keys():
     for _ in range(2):  # the second time from the cache
         assert match(["ชื่อหมู่บ้าน", "B", " c\u200b"]) == ["a", "b", "c"]
     assert header_key("ชื่อ\u200b หมู่บ้าน") == header_key("ชื่อหมู่บ้าน")
+
+
+def test_a_short_csv_body_read_by_python_gives_what_the_long_way_gives(monkeypatch):
+    """Short bodies skip Arrow's CSV reader (a fixed cost a file); what they give is what a long body's way gives."""
+    fields = [{"name": n, "title": n} for n in ("code", "name", "households")]
+    match = header_matcher(fields)
+    rng = random.Random(6)
+    cells = ["", " ", "\u200b", "บ้าน", "1", "a b", '"q,uoted"', '"two\nlines"', '"say ""x"""']
+    taken = []
+    read_short = tables._read_body_short
+
+    def spy(*args):
+        result = read_short(*args)
+        if result is not None:
+            taken.append(result)
+        return result
+
+    monkeypatch.setattr(tables, "_read_body_short", spy)
+    for _ in range(1_500):
+        end = rng.choice(["\n", "\r\n", "\r"])
+        width = rng.choice([3, 3, 3, 4])
+        header = ["code", "name", "households", "note"][:width]
+        body = []
+        for _ in range(rng.randint(0, 12)):
+            cut = width if rng.random() < 0.9 else rng.randint(0, width + 1)  # now and then a ragged or empty line
+            body.append(",".join(rng.choice(cells) for _ in range(cut)))
+        text = end.join([*(["title"] * rng.randint(0, 2)), ",".join(header), *body]) + rng.choice(["", end])
+        short = tables.read_csv(text, match, utf8=text.encode())
+        with monkeypatch.context() as patched:
+            patched.setattr(tables, "_SHORT_BODY", -1)
+            long_way = tables.read_csv(text, match, utf8=text.encode())
+        want = long_way[0]
+        got = short[0]
+        assert (got.header_row, got.columns, got.raw_header, got.blank_rows) == (
+            want.header_row,
+            want.columns,
+            want.raw_header,
+            want.blank_rows,
+        ), text
+        assert got.rows.to_pydict() == want.rows.to_pydict(), text
+        assert got.rows.schema == want.rows.schema
+    assert len(taken) > 500  # the short way was taken often enough to be tested
+
+
+def test_rows_collected_are_the_rows_clean_text_keeps():
+    """Rows are kept by a cell's first character where it says so, by :func:`clean_text` otherwise."""
+    rng = random.Random(7)
+    blanks = [chr(c) for c in blank_cell_codes()]
+    others = ["a", "1", "บ", "é", "\u0301", "x y", "\U0001f600", "\u00a1"]
+    for _ in range(2_000):
+        lines = [
+            [
+                "".join(rng.choice(blanks * 3 + others) for _ in range(rng.randint(0, 3)))
+                for _ in range(rng.randint(0, 4))
+            ]
+            for _ in range(rng.randint(0, 6))
+        ]
+        keep = [any(clean_text(c) for c in cells) for cells in lines]
+        want = [(number, cells) for number, (cells, kept) in enumerate(zip(lines, keep, strict=True), start=3) if kept]
+        assert tables._collect_rows(lines, 2) == (want, keep.count(False))

@@ -6,8 +6,8 @@ the figure means something on a shared, noisy machine.
 
 The correction: one tambon's file sent back by its district office (issue #14) is landed in the
 round's corrections folder and the round is run again, as the landing sensor would run it; its
-time is compared with the full round's (target: under a tenth). Until the rounds are partitioned
-by province (issue #16) a correction re-runs the whole round, and the figure says so.
+time is compared with the full round's (target: under a tenth). The correction re-reads and
+re-validates its own province's part alone (issue #16); the national steps run again whole.
 
 The whole round's target is ``TARGET_SECONDS_TOTAL``; the validate stage's own seconds are
 reported beside it (``seconds_validate``, best of the alternating runs, and the engine ``auto``

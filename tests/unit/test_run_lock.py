@@ -323,7 +323,10 @@ def test_a_step_still_running_after_its_run_was_killed_keeps_the_next_run_waitin
         orchestrator.send_signal(signal.SIGKILL)
         orchestrator.wait()
 
+        asked: list[float] = []
+
         def take() -> float:
+            asked.append(time.time())
             with run_lock.hold(layout, "village_profile", ROUND, on_wait=said.append, run_id="run-b"):
                 return time.time()
 
@@ -335,4 +338,5 @@ def test_a_step_still_running_after_its_run_was_killed_keeps_the_next_run_waitin
             process.kill()
             process.wait()
     assert state["result"] >= step_done, "the next run started while a step of the killed run was still working"
-    assert len(said) == 1 and "interrupted" in said[0] and "ถูกหยุดกลางคัน" in said[0]
+    if asked[0] < step_done:  # it asked while the step worked (a loaded machine may start it later): it waited
+        assert len(said) == 1 and "interrupted" in said[0] and "ถูกหยุดกลางคัน" in said[0]

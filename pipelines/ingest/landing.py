@@ -65,13 +65,10 @@ def find_files(
     only the files whose relative name (``2563-10/a/b.csv``) it accepts, e.g. an office's corrections;
     ``under``: only below this folder of each landing folder (named as ever from the landing folder).
     """
-    for base in landing_dirs:
-        for path in sorted(p for p in (base / under).rglob("*") if p.is_file()):
-            if path.name.startswith("."):
-                continue
-            if where is not None and not where(f"{base.name}/{path.relative_to(base).as_posix()}"):
-                continue
-            yield land(base, path, max_bytes)
+    for item in listing(landing_dirs, under):
+        if item.hidden or (where is not None and not where(item.relative_name)):
+            continue
+        yield land(item.base, item.path, max_bytes, item.stat)
 
 
 @dataclass(frozen=True)
@@ -89,10 +86,10 @@ class Listed:
         return self.path.name.startswith(".")
 
 
-def listing(landing_dirs: list[Path]) -> list[Listed]:
-    """Every regular file under the round's landing folders, hidden ones too, with its stat, in the order
-    ``sorted(base.rglob("*"))`` gives (folder by folder, a path's parts compared in turn), one landing folder
-    after the other.
+def listing(landing_dirs: list[Path], under: str = "") -> list[Listed]:
+    """Every regular file under the round's landing folders (``under``: only below this folder of each), hidden
+    ones too, with its stat, in the order ``sorted(base.rglob("*"))`` gives (folder by folder, a path's parts
+    compared in turn), one landing folder after the other.
 
     One ``scandir`` walk: each file is looked at once (``rglob``, ``is_file`` and a ``stat`` of each
     cost several system calls and Path objects a file, and a village round has thousands of small files).
@@ -101,7 +98,8 @@ def listing(landing_dirs: list[Path]) -> list[Listed]:
     found: list[Listed] = []
     for base in landing_dirs:
         here: list[tuple[list[str], os.DirEntry[str]]] = []
-        folders = [([], os.fspath(base))]
+        start = [part for part in under.split("/") if part]
+        folders = [(start, os.fspath(base.joinpath(*start)))]
         while folders:
             parts, folder = folders.pop()
             try:

@@ -270,9 +270,8 @@ def sort_round(
                     parsed.add(record.sha256)
                 rows.append({**vars(record), "mtime_ns": mtime_ns})  # asdict's deep copy: a tenth of the loop
         router.flush()
-        router.wait()
     finally:
-        router.close()
+        router.close()  # waits for the last batch: its error, if any, is raised here
     for row in rows:
         counts = _provinces_of(row, router.by_file, cache)
         row["provinces"] = json.dumps(counts)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from domain.declarations import load_datasets
+from domain.layout import Layout
+from domain.rounds import parse_round
 from domain.work import WorkArea
+from pipelines import stages
 from pipelines.ingest.provinces import SORTED, parts_to_run, stamp, stamped
 
 
@@ -36,13 +42,6 @@ def test_a_part_validated_before_the_quality_counts_were_written_is_validated_ag
 
 
 def test_a_round_whose_landing_folder_was_emptied_says_so_in_thai_and_english(tmp_path):
-    import pytest
-
-    from domain.declarations import load_datasets
-    from domain.layout import Layout
-    from domain.rounds import parse_round
-    from pipelines import stages
-
     layout = Layout(tmp_path)
     round_ = parse_round("2563-10")
     spec = load_datasets()["village_profile"]

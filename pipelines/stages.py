@@ -147,16 +147,19 @@ def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnect
     """What the national steps need of the rows, from the validation's connection while the rows are at hand:
 
     * ``units``: the accepted rows (view ``accepted``) with their geography, derived values and indicator
-      results; the national aggregates only group the parts' units (``aggregate``);
+      results, the columns the national steps read; the national aggregates only group the parts' units
+      (``aggregate``);
     * ``quality_counts`` and ``reason_counts`` (collections with quality figures): the received rows
       (``received_rows``) and their findings (``findings_all``) counted by area and status.
 
     Row by row work, so it is done once per province when its rows change.
     """
     tables.register_units(con, spec)
+    columns = ", ".join(tables.unit_columns(con, spec))
     target = work.path("units")
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    con.execute(f"COPY (FROM units ORDER BY _row_id) TO '{temporary}' (FORMAT parquet, COMPRESSION zstd)")
+    query = f"SELECT {columns} FROM units ORDER BY _row_id"
+    con.execute(f"COPY ({query}) TO '{temporary}' (FORMAT parquet, COMPRESSION zstd)")
     os.replace(temporary, target)
     if spec.has_quality_figures:
         counts, reasons = work.path("quality_counts"), work.path("reason_counts")

@@ -34,6 +34,7 @@ so and the caller falls back to frictionless.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -139,8 +140,7 @@ def _decimal_sign(text: str, bound: str) -> int | None:
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Register :data:`DECIMAL_SIGN` on ``con`` (once: a second registration is refused)."""
-    known = con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [DECIMAL_SIGN]).fetchone()
-    if not known[0]:
+    with contextlib.suppress(duckdb.NotImplementedException):  # asking the catalog first costs more than this
         con.create_function(DECIMAL_SIGN, _decimal_sign, ["VARCHAR", "VARCHAR"], "INTEGER", side_effects=False)
 
 
@@ -339,11 +339,8 @@ class _Field:
         # unsigned, at most 18 digits: a plain number is never negative and always fits a BIGINT
         if self.type == "integer":
             return f"({present}{_canonical_digits(t)})"
-        if self.type == "number":  # mostly whole amounts: the cheap test first, RE2 for the rest
-            # at most EXACT_DIGITS digits in all, so the DOUBLE compares with a bound as the Decimal does
-            whole = _canonical_digits(t, EXACT_DIGITS)
-            decimal = f"strlen({t}) <= {EXACT_DIGITS + 1} AND regexp_full_match({t}, '{_PLAIN_NUMBER}')"
-            return f"({present}({whole} OR ({decimal})))"
+        if self.type == "number":
+            return f"({present}{self._plain_number(t)})"
         if self.type == "date":
             # Python's %Y wants four digits: no year 0 (DuckDB writes it back as 0001-01-01 (BC), so the
             # round trip turns it down), none past 9999 (more than ten characters)
@@ -357,6 +354,13 @@ class _Field:
         if self.missing_values == [""]:
             return f"(strlen({t}) > 0)"  # NULL for a NULL cell: not vouched for, as the callers read it
         return f"(NOT {self.missing()})"
+
+    @staticmethod
+    def _plain_number(text: str) -> str:
+        """At most EXACT_DIGITS digits in all, so the DOUBLE compares with a bound as the Decimal does.
+        One RE2 match for whole and decimal amounts alike: a GLOB for the whole ones first cost more than
+        it saved."""
+        return f"(strlen({text}) <= {EXACT_DIGITS + 1} AND regexp_full_match({text}, '{_PLAIN_NUMBER}'))"
 
     def implies_present(self) -> bool:
         """Whether a constraint term of the fast path already fails a missing text cell, so that
@@ -436,6 +440,8 @@ class _Field:
         if self.type == "number" and name in ops:  # DOUBLE, except where it ties with the bound
             literal = self.literal(bound)
             exact = f"{DECIMAL_SIGN}({n}, {lit(str(bound))}) {ops[name]} 0"
+            if _exact_in_double(bound):  # a plain number that ties with such a bound equals it: no Python call
+                exact = f"(CASE WHEN {self._plain_number(n)} THEN 0 {ops[name]} 0 ELSE {exact} END)"
             fails = f"(CASE WHEN {v} = {literal} THEN {exact} ELSE {v} {ops[name]} {literal} END)"
             fallback = negative if "inimum" in name else f"NOT {negative}"
             return f"({nan}coalesce({fails}, {fallback}))"
@@ -619,8 +625,14 @@ def suspects_sql(relation: str, schema: dict[str, Any]) -> str:
     return f"SELECT _row_id FROM {test.over(relation)} WHERE {test.predicate} IS NOT TRUE"
 
 
+#: ``suspects`` for a relation that holds the suspect rows only (the standalone validator's CSV path)
+EVERY_ROW = "every row"
+
+
 def _split(relation: str, schema: dict[str, Any], suspects: str | None) -> tuple[str, str]:
     """(clean rows, suspect rows) of ``relation``, by a table of suspects' ``_row_id`` or by the test itself."""
+    if suspects == EVERY_ROW:
+        return f"(SELECT * FROM {relation} LIMIT 0)", relation
     if suspects is None:
         suspects = f"({suspects_sql(relation, schema)})"
     return (
@@ -871,6 +883,8 @@ def _csv_suspects(con: duckdb.DuckDBPyConnection, path: Path, schema: dict[str, 
     Each row becomes NULL (clean) or the list of its cells in a table loaded in file order,
     so its ``rowid`` is the row's position: no copy of the whole file is kept. (A list, not a
     struct: a NULL struct still stores a NULL for each of its fields, a quarter of the scan.)
+    The suspects are a view of that table, not a table of their own: a few thousand rows in
+    one row group would be checked on one thread, the whole table's row groups on all.
     """
     test = clean_test(schema)
     names = [f["name"] for f in schema["fields"]]
@@ -884,7 +898,7 @@ def _csv_suspects(con: duckdb.DuckDBPyConnection, path: Path, schema: dict[str, 
     con.execute("SET preserve_insertion_order = false")
     columns = ", ".join(f"s[{i}] AS {ident(n)}" for i, n in enumerate(names, start=1))
     con.execute(
-        f"CREATE TEMP TABLE suspect_rows AS SELECT rowid::BIGINT AS _row_id, {columns} FROM flagged WHERE s IS NOT NULL"
+        f"CREATE TEMP VIEW suspect_rows AS SELECT rowid::BIGINT AS _row_id, {columns} FROM flagged WHERE s IS NOT NULL"
     )
     return "suspect_rows"
 
@@ -901,7 +915,7 @@ def validate_file_sql(path: Path | str, schema: dict[str, Any], keep_keys: bool 
     try:
         if path.suffix != ".parquet" and not _has_keys(schema, keep_keys):
             relation = _csv_suspects(con, path, schema)
-            query = schema_errors_sql(con, relation, schema, keep_keys, suspects=f"(SELECT _row_id FROM {relation})")
+            query = schema_errors_sql(con, relation, schema, keep_keys, suspects=EVERY_ROW)
         else:
             relation = source_relation(con, path)
             query = schema_errors_sql(con, relation, schema, keep_keys)

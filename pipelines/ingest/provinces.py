@@ -483,9 +483,10 @@ def _remove_part(part: WorkArea) -> None:
         part.folder.rmdir()
 
 
-#: What a stage's stamp holds after the part's digest: a new mark when the stage comes to write more, so a
-#: part done before (without the new tables) counts as not done and is run again.
-STAGE_MARKS = {"received": "", "validated": " +quality_counts"}
+#: What a stage's stamp holds after the part's digest: a new mark when what the stage writes changes (more
+#: tables, other columns), so a part done before counts as not done and is run again; a round's parts are
+#: then read together as tables of one shape.
+STAGE_MARKS = {"received": "", "validated": " +quality_counts +read_units"}
 
 
 def stamp(part: WorkArea, stage: str, digest: str) -> None:

@@ -34,9 +34,10 @@ def test_a_part_validated_before_the_quality_counts_were_written_is_validated_ag
     work = _sorted(tmp_path, {"47": "aaa"})
     part = work.part("47")
     part.folder.mkdir(parents=True)
-    (part.folder / "validated.done").write_text("aaa", "utf-8")  # what an older version wrote
-    assert stamped(part, "validated") is None
-    assert parts_to_run(work, "validated") == ["47"]
+    for older in ("aaa", "aaa +quality_counts"):  # what older versions wrote (their units had every column)
+        (part.folder / "validated.done").write_text(older, "utf-8")
+        assert stamped(part, "validated") is None
+        assert parts_to_run(work, "validated") == ["47"]
     stamp(part, "received", "aaa")
     assert stamped(part, "received") == "aaa"  # the reading wrote nothing new: its stamp stands as it was
 

@@ -159,6 +159,24 @@ def _outside_area_sql(spec: DatasetSpec) -> str:
     """
 
 
+def _typing_view(
+    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, rows: str, name: str, limit: int, extra: dict[str, str]
+) -> None:
+    """View ``name``: the text ``rows`` as typing reads them, a too-long cell NULL, with an office's
+    correction's place in the landed order (``_correction``, NULL for every other row) and the duplicate keys."""
+    # bytes first: a cell of at most ``limit`` bytes is short, and its length is known without a scan
+    short = [
+        f"CASE WHEN strlen({ident(n)}) <= {limit} OR length({ident(n)}) <= {limit} THEN {ident(n)} END AS {ident(n)}"
+        for n in spec.field_names
+    ]
+    carried = "".join(f", {sql} AS {ident(key)}" for key, sql in extra.items())
+    con.execute(
+        f"CREATE TEMP VIEW {name} AS SELECT s.*, c._c_order AS _correction{carried} "
+        f"FROM (SELECT _row_id, {', '.join(short + list(map(ident, LINEAGE)))} FROM {rows}) s "
+        "LEFT JOIN correction_files c ON c._c_sha256 = s._file"
+    )
+
+
 def _assemble(
     con: duckdb.DuckDBPyConnection,
     source: str,
@@ -185,31 +203,24 @@ def _assemble(
     lineage = [ident(c) if c in present else f"NULL AS {ident(c)}" for c in LINEAGE]
     con.execute(f"CREATE TEMP VIEW received_rows AS SELECT _row_id, {', '.join(texts + lineage)} FROM {source}")
     extra = key_columns(spec.duplicates, spec.field_names)
-    carried = ", ".join(f"{sql} AS {ident(name)}" for name, sql in extra.items())
-    # bytes first: a cell of at most ``limit`` bytes is short, and its length is known without a scan
-    short = [
-        f"CASE WHEN strlen({ident(n)}) <= {limit} OR length({ident(n)}) <= {limit} THEN {ident(n)} END AS {ident(n)}"
-        for n in spec.field_names
-    ]
-    con.execute(
-        f"CREATE TEMP VIEW received_short AS SELECT _row_id, {', '.join(short + list(map(ident, LINEAGE)))} "
-        "FROM received_rows"
+    # The rows the fast path cannot vouch for, found and kept once: every reader of them (the typed rows, the
+    # schema checks) reads these few per cent, not all the rows again.
+    con.execute(f"CREATE TEMP TABLE suspect_received AS {schema_sql.suspect_rows_sql('received_rows', schema)}")
+    con.execute("CREATE TEMP VIEW suspects AS SELECT _row_id FROM suspect_received")
+    for rows, plus in (("received_rows", "received_plus"), ("suspect_received", "suspect_plus")):
+        _typing_view(con, spec, rows, plus, limit, extra)
+    typed = schema_sql.typed_sql(
+        "received_plus", schema, [*LINEAGE, "_correction", *extra], suspects="suspects", suspect_rows="suspect_plus"
     )
-    # an office's correction carries its place in the landed order (NULL for every other row)
-    con.execute(
-        f"CREATE TEMP VIEW received_plus AS SELECT s.*, c._c_order AS _correction{', ' + carried if carried else ''} "
-        "FROM received_short s LEFT JOIN correction_files c ON c._c_sha256 = s._file"
-    )
-    # The rows the fast path cannot vouch for, found once: every read of the typed rows splits on them.
-    con.execute(f"CREATE TEMP TABLE suspects AS {schema_sql.suspects_sql('received_rows', schema)}")
-    typed = schema_sql.typed_sql("received_plus", schema, [*LINEAGE, "_correction", *extra], suspects="suspects")
     con.execute(f"CREATE TEMP TABLE typed_rows AS {typed}")
     geography.register(con)
     names = pd.DataFrame({"sha256": list(file_names), "name": list(file_names.values())}, dtype=object)
     con.register("file_names", names)
 
     if engine == "duckdb":
-        schema_part = schema_sql.schema_errors_sql(con, "received_rows", schema, suspects="suspects")
+        schema_part = schema_sql.schema_errors_sql(
+            con, "received_rows", schema, suspects="suspects", suspect_rows="suspect_received"
+        )
     else:
         frame = con.execute(
             f"SELECT _row_id, {', '.join(map(ident, spec.field_names))} FROM received_rows ORDER BY _row_id"

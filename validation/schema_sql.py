@@ -574,15 +574,15 @@ class CleanTest:
     of the pass, so callers ask ``IS NOT TRUE``.
     On a real round nearly every row is clean, so the full checks run on a few per cent.
 
-    ``helpers`` are columns the test reads more than once (computed once per row).
+    ``helpers`` are columns the test reads more than once (computed once per row): name and SQL.
     """
 
-    helpers: tuple[str, ...]
+    helpers: tuple[tuple[str, str], ...]
     predicate: str
 
     def over(self, relation: str) -> str:
         """``relation`` with the helper columns, for the predicate to read."""
-        return f"(SELECT *{''.join(', ' + h for h in self.helpers)} FROM {relation})"
+        return f"(SELECT *{''.join(f', {sql} AS {name}' for name, sql in self.helpers)} FROM {relation})"
 
 
 def clean_test(schema: dict[str, Any], plans: tuple[_Field, ...] | None = None) -> CleanTest:
@@ -604,7 +604,7 @@ def clean_test(schema: dict[str, Any], plans: tuple[_Field, ...] | None = None) 
             prepared = None
             if check.prepare_sql is not None:
                 prepared = _col(p.name, check.name)
-                helpers.append(f"{check.prepare_sql(value)} AS {prepared}")
+                helpers.append((prepared, check.prepare_sql(value)))
             good.append(f"NOT {check.invalid_sql(value, prepared)}")
         if good == [p.plain()] and p.type == "string" and not constraints.get("required"):
             continue  # any text or none: nothing to vouch for
@@ -625,32 +625,52 @@ def suspects_sql(relation: str, schema: dict[str, Any]) -> str:
     return f"SELECT _row_id FROM {test.over(relation)} WHERE {test.predicate} IS NOT TRUE"
 
 
+def suspect_rows_sql(relation: str, schema: dict[str, Any]) -> str:
+    """Every column of the rows of ``relation`` the fast path cannot vouch for. Materialised once, they are
+    what the full checks read (``suspect_rows``), where joining their ids would read all of ``relation``
+    again for a few per cent of it, once for each reader."""
+    test = clean_test(schema)
+    helpers = ", ".join(name for name, _ in test.helpers)
+    columns = f"* EXCLUDE ({helpers})" if helpers else "*"
+    return f"SELECT {columns} FROM {test.over(relation)} WHERE {test.predicate} IS NOT TRUE"
+
+
 #: ``suspects`` for a relation that holds the suspect rows only (the standalone validator's CSV path)
 EVERY_ROW = "every row"
 
 
-def _split(relation: str, schema: dict[str, Any], suspects: str | None) -> tuple[str, str]:
-    """(clean rows, suspect rows) of ``relation``, by a table of suspects' ``_row_id`` or by the test itself."""
+def _split(
+    relation: str, schema: dict[str, Any], suspects: str | None, suspect_rows: str | None = None
+) -> tuple[str, str]:
+    """(clean rows, suspect rows) of ``relation``, by a table of suspects' ``_row_id`` or by the test itself;
+    ``suspect_rows``: the suspect rows themselves, with the columns of ``relation``, when the caller has them."""
     if suspects == EVERY_ROW:
         return f"(SELECT * FROM {relation} LIMIT 0)", relation
     if suspects is None:
         suspects = f"({suspects_sql(relation, schema)})"
     return (
         f"(SELECT * FROM {relation} ANTI JOIN {suspects} USING (_row_id))",
-        f"(SELECT * FROM {relation} SEMI JOIN {suspects} USING (_row_id))",
+        suspect_rows or f"(SELECT * FROM {relation} SEMI JOIN {suspects} USING (_row_id))",
     )
 
 
-def typed_sql(relation: str, schema: dict[str, Any], keep: list[str] | None = None, suspects: str | None = None) -> str:
+def typed_sql(
+    relation: str,
+    schema: dict[str, Any],
+    keep: list[str] | None = None,
+    suspects: str | None = None,
+    suspect_rows: str | None = None,
+) -> str:
     """Rows with every field typed as the schema says (NULL where missing or not valid), plus ``keep``.
 
     The one place text becomes typed values: the rules and the accepted table read it. Clean
     rows are cast directly; the suspects (``suspects``: a relation of their ``_row_id``, or
-    found here) go through the layers, so that work is done for the few rows that need it.
+    found here; ``suspect_rows``: see :func:`_split`) go through the layers, so that work is
+    done for the few rows that need it.
     """
     keep = keep or []
     plans = _fields(schema)
-    clean, suspect = _split(relation, schema, suspects)
+    clean, suspect = _split(relation, schema, suspects, suspect_rows)
     carried = [ident(c) for c in keep]
     fast = [ident("_row_id"), *(f"{p.plain_value()} AS {p.raw()}" for p in plans), *carried]
     slow = [ident("_row_id")]
@@ -765,19 +785,20 @@ def schema_errors_sql(
     schema: dict[str, Any],
     keep_keys: bool = False,
     suspects: str | None = None,
+    suspect_rows: str | None = None,
 ) -> str:
     """An SQL query of raw findings (``findings.RAW_COLUMNS``) for ``relation``, as ``schema_errors`` gives.
 
     ``relation`` has ``_row_id`` and every schema field as VARCHAR (NULL for empty).
     Registers a small lookup table on ``con``. The cell checks run on the rows the fast
-    path cannot vouch for (``suspects``, see :func:`typed_sql`); unique fields and the
-    primary key look at every row.
+    path cannot vouch for (``suspects`` and ``suspect_rows``, see :func:`typed_sql`); unique
+    fields and the primary key look at every row.
     """
     problems = unsupported(schema)
     if problems:
         raise ValueError("the DuckDB validator cannot mirror frictionless here: " + "; ".join(problems))
     plans = _fields(schema)
-    _, suspect = _split(relation, schema, suspects)
+    _, suspect = _split(relation, schema, suspects, suspect_rows)
     layers = _typed_layers(suspect, plans, [])
     checks = _cell_checks(schema, plans)
     register_functions(con)

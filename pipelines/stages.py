@@ -213,6 +213,8 @@ def validate(job: RoundJob, every_part: bool = False) -> dict[str, Any]:
     if stale and set(stale) == set(digests) and not _positions_in_findings(job.spec) and _small(job):
         engine = _validate_all_parts(job, stale, names)
     elif stale:
+        # the largest first: the last part to finish is a small one, not a worker alone with a big one
+        stale.sort(key=lambda province: -_received_bytes(job, province))
         engine = each_part(job, partial(validate_part, names=names), stale, job.workers)[-1]["engine"]
     return round_counts(job) | ({"engine": engine} if engine else {})
 
@@ -220,6 +222,11 @@ def validate(job: RoundJob, every_part: bool = False) -> dict[str, Any]:
 #: Up to this many received rows a round's parts are validated in one pass; above, part by part: the one pass's
 #: tables are split in memory, and a national household round's would not fit.
 ONE_PASS_ROWS = 1_000_000
+
+
+def _received_bytes(job: RoundJob, province: str) -> int:
+    received = job.work.part(province).path("received")
+    return received.stat().st_size if received.exists() else 0
 
 
 def _small(job: RoundJob) -> bool:

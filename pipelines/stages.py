@@ -461,7 +461,7 @@ def aggregate(job: RoundJob) -> dict[str, Any]:
         records = tables.records(con, spec, job.round)
         job.work.write("records", records)
         rows["records"] = len(records)
-    frames = {level: tables.aggregate(con, spec, job.round, level) for level in spec.aggregate_levels}
+    frames = tables.aggregates(con, spec, job.round, list(spec.aggregate_levels))
     rules = disclosure_rules(spec, measures(spec))
     if rules is not None:
         hierarchy = [(level, code_columns(level)[-1] if level != "nation" else None) for level in spec.aggregate_levels]

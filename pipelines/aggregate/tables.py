@@ -118,11 +118,34 @@ def records(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round) ->
 
 def aggregate(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, level: str) -> pd.DataFrame:
     """The measures over ``units`` at one level (one row per area of that level with any unit)."""
-    keys = LEVEL_COLUMNS[level]
-    select_keys = "".join(f"{k}, " for k in keys)
-    columns = ",\n".join(f"{m.sql} AS {m.name}" for m in measures(spec))
-    group = f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(code_columns(level))}" if keys else ""
-    return con.execute(f"SELECT {_round_columns(round_)}, {select_keys}{columns} FROM units {group}").df()
+    return aggregates(con, spec, round_, [level])[level]
+
+
+def aggregates(
+    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, levels: list[str]
+) -> dict[str, pd.DataFrame]:
+    """The measures over ``units`` at each of ``levels``, in one scan of the units (``GROUPING SETS``): a
+    national round's 12 million units are read once, not once per level. Each level's areas by code."""
+    keys = list(dict.fromkeys(k for level in levels for k in LEVEL_COLUMNS[level]))
+    columns = ", ".join(f"{m.sql} AS {m.name}" for m in measures(spec))
+    sets = ", ".join(f"({', '.join(LEVEL_COLUMNS[level])})" for level in levels)
+    grouping = f"GROUPING({', '.join(keys)})" if keys else "0"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE level_measures AS SELECT {grouping} AS _set, "
+        f"{''.join(f'{k}, ' for k in keys)}{columns} FROM units GROUP BY GROUPING SETS ({sets})"
+    )
+    names = ", ".join(m.name for m in measures(spec))
+    out = {}
+    for level in levels:
+        # GROUPING() sets a bit, first key highest, for each key the set does not group by
+        left_out = sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k not in LEVEL_COLUMNS[level])
+        order = f" ORDER BY {', '.join(code_columns(level))}" if LEVEL_COLUMNS[level] else ""
+        out[level] = con.execute(
+            f"SELECT {_round_columns(round_)}, {''.join(f'{k}, ' for k in LEVEL_COLUMNS[level])}{names} "
+            f"FROM level_measures WHERE _set = {left_out}{order}"
+        ).df()
+    con.execute("DROP TABLE level_measures")
+    return out
 
 
 def write_quality_counts(

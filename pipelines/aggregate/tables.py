@@ -170,36 +170,44 @@ def write_quality_counts(
             FROM {found} GROUP BY _row_id
         )
         SELECT r._row_id, r._row_id // {ROW_ID_STRIDE} AS _part, r._file, r.{code} AS unit_code,
-               coalesce(t.tambon_code, NULL) AS tambon_code,
-               coalesce(t.amphoe_code, am.amphoe_code) AS amphoe_code,
-               coalesce(t.province_code, am.province_code, pv.province_code) AS province_code,
-               v.village_code IS NOT NULL AS in_registry,
                coalesce(f.duplicate, false) AS duplicate,
                NOT coalesce(f.rejected, false) AS accepted,
                ({filled}) AS required_filled
-        FROM {received} r
-        LEFT JOIN flags f USING (_row_id)
-        LEFT JOIN villages v ON v.village_code = r.{code}
-        LEFT JOIN (SELECT DISTINCT tambon_code, amphoe_code, province_code FROM areas) t
-               ON t.tambon_code = substr(r.{code}, 1, 6)
-        LEFT JOIN (SELECT DISTINCT amphoe_code, province_code FROM areas) am
-               ON am.amphoe_code = substr(r.{code}, 1, 4)
-        LEFT JOIN (SELECT DISTINCT province_code FROM areas) pv
-               ON pv.province_code = substr(r.{code}, 1, 2)
+        FROM {received} r LEFT JOIN flags f USING (_row_id)
         """
     )
+    # a unit code's area, found once per code rather than once per row (every row of a code has the same)
+    places = """
+        SELECT u.unit_code, t.tambon_code,
+               coalesce(t.amphoe_code, am.amphoe_code) AS amphoe_code,
+               coalesce(t.province_code, am.province_code, pv.province_code) AS province_code,
+               v.village_code IS NOT NULL AS in_registry
+        FROM (SELECT DISTINCT unit_code FROM row_status) u
+        LEFT JOIN villages v ON v.village_code = u.unit_code
+        LEFT JOIN (SELECT DISTINCT tambon_code, amphoe_code, province_code FROM areas) t
+               ON t.tambon_code = substr(u.unit_code, 1, 6)
+        LEFT JOIN (SELECT DISTINCT amphoe_code, province_code FROM areas) am
+               ON am.amphoe_code = substr(u.unit_code, 1, 4)
+        LEFT JOIN (SELECT DISTINCT province_code FROM areas) pv
+               ON pv.province_code = substr(u.unit_code, 1, 2)
+    """
     area = "tambon_code, amphoe_code, province_code"
     _copy_sorted(
         con,
-        f"""SELECT _part, _file, unit_code, {area}, in_registry, accepted, duplicate,
-                   count(*) AS n, sum(required_filled)::BIGINT AS required_filled
-            FROM row_status GROUP BY ALL""",
+        f"""SELECT _part, _file, s.unit_code, {area}, in_registry, accepted, duplicate, n, required_filled
+            FROM (SELECT _part, _file, unit_code, accepted, duplicate,
+                         count(*) AS n, sum(required_filled)::BIGINT AS required_filled
+                  FROM row_status GROUP BY ALL) s
+            LEFT JOIN ({places}) p ON p.unit_code IS NOT DISTINCT FROM s.unit_code""",
         counts,
     )
     _copy_sorted(
         con,
-        f"""SELECT _part, {area}, f.code, count(DISTINCT f._row_id) AS n
-            FROM {found} f JOIN row_status s USING (_row_id) GROUP BY ALL""",
+        f"""SELECT _part, {area}, code, sum(n)::BIGINT AS n
+            FROM (SELECT _part, s.unit_code, f.code, count(DISTINCT f._row_id) AS n
+                  FROM {found} f JOIN row_status s USING (_row_id) GROUP BY ALL) c
+            LEFT JOIN ({places}) p ON p.unit_code IS NOT DISTINCT FROM c.unit_code
+            GROUP BY ALL""",
         reasons,
     )
     con.execute("DROP TABLE row_status")

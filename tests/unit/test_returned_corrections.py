@@ -20,6 +20,7 @@ import io
 import json
 import os
 
+import duckdb
 import openpyxl
 import pandas as pd
 import pytest
@@ -32,6 +33,7 @@ from pipelines.ingest.corrections import CORRECTIONS_FOLDER, land_returned, side
 from pipelines.ingest.received import read_round
 from pipelines.report.corrections import write_correction_workbooks
 from pipelines.report.corrections.applied import correction_figures
+from pipelines.report.corrections.attribution import places_by_rows
 from pipelines.report.corrections.returned import read_returned
 from tests.unit.test_correction_workbook import PRODUCED, ROUND, csv_bytes, geography, village
 
@@ -300,6 +302,17 @@ def test_the_round_is_republished_as_r2_and_an_unchanged_rerun_publishes_nothing
 def test_correction_figures_are_reusable_on_their_own(world):
     job = world["job"]
     assert correction_figures(SPEC, job.work, world["geo"]) == world["report"]["corrections"]
+
+
+def test_files_are_placed_alike_from_their_rows_and_from_the_parts_counts(world):
+    """The parts' quality counts (rows by file and area) stand in for reading every row: same places."""
+    job, con = world["job"], duckdb.connect()
+    world["geo"].register(con)
+    received, field = job.work.path("received"), SPEC.geography_field
+    from_rows = places_by_rows(con, received, field)
+    from_counts = places_by_rows(con, received, field, job.work.path("quality_counts"))
+    assert len(from_rows) > 1 and from_rows["amphoe_code"].notna().any()
+    pd.testing.assert_frame_equal(from_rows, from_counts)
 
 
 def test_landing_is_idempotent_and_never_overwrites(world, tmp_path):

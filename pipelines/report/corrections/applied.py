@@ -69,7 +69,8 @@ def _prepare(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, work: WorkArea, 
     mapping_path = work.path(CORRECTIONS_TABLE)
     key = [k for k in spec.duplicates.get("key", []) if k in spec.field_names]
     geography.register(con)
-    places = places_by_rows(con, work.path("received"), spec.geography_field)[["_file", "amphoe_code"]]
+    counted = work.path("quality_counts") if spec.has_quality_figures else None
+    places = places_by_rows(con, work.path("received"), spec.geography_field, counted)[["_file", "amphoe_code"]]
     con.register("places", places)
     con.register("files_t", files[["sha256", "status", "office", "rows_unchanged"]])
     con.execute(

@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from domain.geography import Geography
+from domain.work import table_exists
 from pipelines.ingest.decode import OLE2
 from pipelines.ingest.normalise import THAI_DIGITS
 
@@ -64,22 +65,28 @@ class Place:
     evidence_en: str
 
 
-def places_by_rows(con: duckdb.DuckDBPyConnection, received: Path, code_field: str) -> pd.DataFrame:
+def places_by_rows(
+    con: duckdb.DuckDBPyConnection, received: Path, code_field: str, counted: Path | None = None
+) -> pd.DataFrame:
     """Per file (SHA-256) with rows: the district and tambon most rows name, and the districts named.
 
     Needs ``geography.register(con)`` (the ``areas`` view). Columns: ``_file``, ``amphoe_code``
     (None on a tie or when no row names a registry district), ``tambon_code``, ``rows``,
-    ``amphoe_rows`` (district code -> rows naming it).
+    ``amphoe_rows`` (district code -> rows naming it). ``counted``: the parts' ``quality_counts``, when the
+    collection writes them: rows by file, registry tambon and district already, so the round's every
+    row (12 million in a national household round) is not read again.
     """
+    if counted is not None and table_exists(counted):
+        counts = f"SELECT _file, amphoe_code, tambon_code, sum(n) AS n FROM read_parquet('{_sql_path(counted)}')"
+    else:
+        counts = f"""SELECT r._file, am.amphoe_code, t.tambon_code, count(*) AS n
+            FROM read_parquet('{_sql_path(received)}') r
+            LEFT JOIN (SELECT DISTINCT amphoe_code FROM areas) am ON am.amphoe_code = substr(r."{code_field}", 1, 4)
+            LEFT JOIN (SELECT DISTINCT tambon_code FROM areas) t ON t.tambon_code = substr(r."{code_field}", 1, 6)"""
     # one query for every file (a national round has 8,000+): a per-file pandas loop took a minute
     found = con.execute(
         f"""
-        WITH counts AS (
-            SELECT r._file, am.amphoe_code, t.tambon_code, count(*) AS n
-            FROM read_parquet('{_sql_path(received)}') r
-            LEFT JOIN (SELECT DISTINCT amphoe_code FROM areas) am ON am.amphoe_code = substr(r."{code_field}", 1, 4)
-            LEFT JOIN (SELECT DISTINCT tambon_code FROM areas) t ON t.tambon_code = substr(r."{code_field}", 1, 6)
-            GROUP BY ALL
+        WITH counts AS ({counts} GROUP BY ALL
         ), amphoes AS (
             SELECT _file, amphoe_code, sum(n) AS n FROM counts WHERE amphoe_code IS NOT NULL GROUP BY ALL
         ), amphoe AS ({_plurality_sql("amphoes", "amphoe_code")}

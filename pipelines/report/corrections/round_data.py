@@ -84,7 +84,8 @@ def load_round(spec: DatasetSpec, work: WorkArea, geography: Geography) -> Round
     con = _connect()
     try:
         geography.register(con)
-        by_rows = places_by_rows(con, work.path("received"), spec.geography_field)
+        counted = work.path("quality_counts") if spec.has_quality_figures else None
+        by_rows = places_by_rows(con, work.path("received"), spec.geography_field, counted)
         con.register("settled", pd.DataFrame({"_row_id": pd.Series(sorted(settled), dtype="int64")}))
         held = dict(
             con.execute(

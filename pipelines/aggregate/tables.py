@@ -126,6 +126,8 @@ def aggregates(
 ) -> dict[str, pd.DataFrame]:
     """The measures over ``units`` at each of ``levels``, in one scan of the units (``GROUPING SETS``): a
     national round's 12 million units are read once, not once per level. Each level's areas by code."""
+    if not levels:
+        return {}
     keys = list(dict.fromkeys(k for level in levels for k in LEVEL_COLUMNS[level]))
     columns = ", ".join(f"{m.sql} AS {m.name}" for m in measures(spec))
     sets = ", ".join(f"({', '.join(LEVEL_COLUMNS[level])})" for level in levels)

@@ -63,7 +63,7 @@ from pipelines.report.corrections import Written, write_correction_workbooks
 from pipelines.report.corrections.applied import correction_figures, correction_files
 from pipelines.report.corrections.measured import LOOP_TABLE, correction_loop, loop_totals, published_on, with_quality
 from pipelines.report.internal_tables import QUARANTINE_FILE, write_frame_csv, write_quarantine_csv
-from validation.run import validate_round
+from validation.run import copy_parquet, validate_round
 
 
 @dataclass
@@ -156,11 +156,7 @@ def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnect
     """
     tables.register_units(con, spec)
     columns = ", ".join(tables.unit_columns(con, spec))
-    target = work.path("units")
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    query = f"SELECT {columns} FROM units ORDER BY _row_id"
-    con.execute(f"COPY ({query}) TO '{temporary}' (FORMAT parquet, COMPRESSION zstd)")
-    os.replace(temporary, target)
+    copy_parquet(con, f"SELECT {columns} FROM units ORDER BY _row_id", work.path("units"))
     if spec.has_quality_figures:
         counts, reasons = work.path("quality_counts"), work.path("reason_counts")
         tables.write_quality_counts(con, spec, counts, reasons, "received_rows", "findings_all")

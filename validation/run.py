@@ -107,7 +107,7 @@ def validate_round(
         con.register("correction_files", correction_files(corrections))
         _assemble(con, source, spec, round_, geography, file_names, chosen)
         for name, query in _outputs(spec).items():
-            _copy(con, query, work.path(name))
+            copy_parquet(con, query, work.path(name))
         counts = _counts(con, rows)
         if then is not None:
             then(con)
@@ -283,7 +283,7 @@ def _outputs(spec: DatasetSpec) -> dict[str, str]:
     }
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     """COPY to Parquet, then rename: a stage that dies leaves the previous table, not half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -621,8 +621,7 @@ def clean_test(schema: dict[str, Any], plans: tuple[_Field, ...] | None = None) 
 
 def suspects_sql(relation: str, schema: dict[str, Any]) -> str:
     """``_row_id`` of the rows of ``relation`` the fast path cannot vouch for (materialise it once)."""
-    test = clean_test(schema)
-    return f"SELECT _row_id FROM {test.over(relation)} WHERE {test.predicate} IS NOT TRUE"
+    return f"SELECT _row_id FROM ({suspect_rows_sql(relation, schema)})"
 
 
 def suspect_rows_sql(relation: str, schema: dict[str, Any]) -> str:

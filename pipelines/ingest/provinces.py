@@ -495,7 +495,7 @@ def stamp(part: WorkArea, stage: str, digest: str) -> None:
 
 
 def stamped(part: WorkArea, stage: str) -> str | None:
-    """The digest the part's ``stage`` was done from (None: not done, or done by a version that wrote less)."""
+    """The digest the part's ``stage`` was done from (None: not done, or done by a version that wrote otherwise)."""
     try:
         text = (part.folder / f"{stage}.done").read_text(encoding="utf-8")
     except OSError:

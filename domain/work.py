@@ -21,14 +21,14 @@ PARTS = "provinces"
 #: part is ``_row_id // ROW_ID_STRIDE`` (a round read whole, as tests do, is all part 0).
 ROW_ID_STRIDE = 10**12
 #: Tables written per province part: the rows and what happened to each (and each file's record), the
-#: accepted rows as units (with geography and indicator results) for the aggregates, and what the quality
-#: figures count, grouped small (``quality_counts``, ``reason_counts``).
+#: accepted rows as units (with geography and indicator results) and the measures of the part's own areas
+#: for the aggregates, and what the quality figures count, grouped small (``quality_counts``, ``reason_counts``).
 PART_TABLES = frozenset(
-    {"received", "accepted", "quarantine", "findings", "files", "corrections", "units", "quality_counts",
-     "reason_counts"}
+    {"received", "accepted", "quarantine", "findings", "files", "corrections", "units", "part_measures",
+     "quality_counts", "reason_counts"}
 )  # fmt: skip
 #: Part tables of grouped rows: their ``_part`` column (not ``_row_id``) says whose they are.
-COUNT_TABLES = frozenset({"quality_counts", "reason_counts"})
+COUNT_TABLES = frozenset({"quality_counts", "reason_counts", "part_measures"})
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,9 @@ def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnect
     """What the national steps need of the rows, from the validation's connection while the rows are at hand:
 
     * ``units``: the accepted rows (view ``accepted``) with their geography, derived values and indicator
-      results, the columns the national steps read; the national aggregates only group the parts' units
-      (``aggregate``);
+      results, the columns the national steps read;
+    * ``part_measures``: the measures of the part's own areas below the nation, which the national
+      aggregates take as they are (``aggregate``): a province sent again is the only one measured again;
     * ``quality_counts`` and ``reason_counts`` (collections with quality figures): the received rows
       (``received_rows``) and their findings (``findings_all``) counted by area and status.
 
@@ -157,6 +158,8 @@ def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnect
     tables.register_units(con, spec)
     columns = ", ".join(tables.unit_columns(con, spec))
     copy_parquet(con, f"SELECT {columns} FROM units ORDER BY _row_id", work.path("units"))
+    if tables.measured_in_parts(spec):
+        tables.write_part_measures(con, spec, work.path("units"), work.path("part_measures"))
     if spec.has_quality_figures:
         counts, reasons = work.path("quality_counts"), work.path("reason_counts")
         tables.write_quality_counts(con, spec, counts, reasons, "received_rows", "findings_all")
@@ -259,7 +262,8 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
         figures = validate_round(
             scratch, job.spec, job.round, job.geography, names, corrections=corrections, then=derived
         )
-        split = ["accepted", "quarantine", "findings", "units", *(COUNT_TABLES if job.spec.has_quality_figures else [])]
+        split = ["accepted", "quarantine", "findings", "units"]
+        split += [name for name in sorted(COUNT_TABLES) if scratch.path(name).exists()]
         for name in split:
             _split_by_part(job.work, pq.read_table(scratch.path(name)), name, provinces)
         for province in provinces:
@@ -457,7 +461,8 @@ def aggregate(job: RoundJob) -> dict[str, Any]:
         records = tables.records(con, spec, job.round)
         job.work.write("records", records)
         rows["records"] = len(records)
-    frames = tables.aggregates(con, spec, job.round, list(spec.aggregate_levels))
+    parts = job.work.path("part_measures") if tables.measured_in_parts(spec) else None
+    frames = tables.aggregates(con, spec, job.round, list(spec.aggregate_levels), parts)
     rules = disclosure_rules(spec, measures(spec))
     if rules is not None:
         hierarchy = [(level, code_columns(level)[-1] if level != "nation" else None) for level in spec.aggregate_levels]

@@ -122,20 +122,26 @@ def aggregate(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, 
 
 
 def aggregates(
-    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, levels: list[str]
+    con: duckdb.DuckDBPyConnection,
+    spec: DatasetSpec,
+    round_: Round,
+    levels: list[str],
+    part_measures: Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The measures over ``units`` at each of ``levels``, in one scan of the units (``GROUPING SETS``): a
-    national round's 12 million units are read once, not once per level. Each level's areas by code."""
+    national round's 12 million units are read once, not once per level. Each level's areas by code.
+
+    ``part_measures``: the parts' own areas, measured with their validation (:func:`write_part_measures`).
+    Then the units are scanned for the nation and for the areas no part could measure alone only, and a
+    province's file sent again does not make every area of Thailand be measured again.
+    """
     if not levels:
         return {}
-    keys = list(dict.fromkeys(k for level in levels for k in LEVEL_COLUMNS[level]))
-    columns = ", ".join(f"{m.sql} AS {m.name}" for m in measures(spec))
-    sets = ", ".join(f"({', '.join(LEVEL_COLUMNS[level])})" for level in levels)
-    grouping = f"GROUPING({', '.join(keys)})" if keys else "0"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE level_measures AS SELECT {grouping} AS _set, "
-        f"{''.join(f'{k}, ' for k in keys)}{columns} FROM units GROUP BY GROUPING SETS ({sets})"
-    )
+    keys = _keys(levels)
+    if part_measures is None or not _below_nation(levels):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE level_measures AS {_measured(spec, levels, keys)}")
+    else:
+        _from_parts(con, spec, levels, keys, part_measures)
     names = ", ".join(m.name for m in measures(spec))
     out = {}
     for level in levels:
@@ -148,6 +154,70 @@ def aggregates(
         ).df()
     con.execute("DROP TABLE level_measures")
     return out
+
+
+def _keys(levels: list[str]) -> list[str]:
+    return list(dict.fromkeys(k for level in levels for k in LEVEL_COLUMNS[level]))
+
+
+def _measured(spec: DatasetSpec, levels: list[str], keys: list[str], units: str = "units", by: str = "") -> str:
+    """The measures of every area of ``levels`` in ``units`` (``_set``: which level, as ``GROUPING()`` of
+    ``keys`` tells); ``by``: a column every level is grouped by as well. The nation is one row of its own:
+    no grouping set may leave out every key that is selected."""
+    columns = ", ".join(f"{m.sql} AS {m.name}" for m in measures(spec))
+    if not any(LEVEL_COLUMNS[level] for level in levels):
+        nulls = "".join(f"NULL AS {k}, " for k in keys)
+        return f"SELECT {(1 << len(keys)) - 1} AS _set, {nulls}{columns} FROM {units}"
+    sets = ", ".join(f"({', '.join([*([by] if by else []), *LEVEL_COLUMNS[level]])})" for level in levels)
+    return (
+        f"SELECT GROUPING({', '.join(keys)}) AS _set, {by + ', ' if by else ''}{', '.join(keys)}, {columns} "
+        f"FROM {units} GROUP BY GROUPING SETS ({sets})"
+    )
+
+
+#: A unit is its part's own when its province is the part's: every area below the nation that holds it is
+#: then wholly in that part (rows are sorted into parts by their code), and the part can measure it alone.
+_HOME = f"TRY_CAST(province_code AS BIGINT) = _row_id // {ROW_ID_STRIDE}"
+
+
+def _below_nation(levels: list[str] | tuple[str, ...]) -> list[str]:
+    return [level for level in levels if LEVEL_COLUMNS[level]]
+
+
+def measured_in_parts(spec: DatasetSpec) -> bool:
+    """Whether the parts measure their own areas (:func:`write_part_measures`): any level below the nation."""
+    return bool(_below_nation(spec.aggregate_levels))
+
+
+def write_part_measures(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, units: Path, target: Path) -> None:
+    """The measures of every area below the nation of the parts' own units (``_part``: whose), from the units
+    written: what :func:`aggregates` takes from the parts instead of scanning every unit again."""
+    levels = _below_nation(spec.aggregate_levels)
+    own = f"(SELECT *, _row_id // {ROW_ID_STRIDE} AS _part FROM read_parquet('{units}') WHERE {_HOME})"
+    _copy_sorted(con, _measured(spec, levels, _keys(levels), own, by="_part"), target)
+
+
+def _from_parts(
+    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, levels: list[str], keys: list[str], parts: Path
+) -> None:
+    """``level_measures`` from the parts' measures, with the units scanned only for what the parts do not hold:
+    the nation, and the areas of units that are not their part's own (no province; or, as none should be,
+    another part's province: that province's areas are all measured here then)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE away AS SELECT DISTINCT province_code FROM units "
+        f"WHERE NOT coalesce({_HOME}, false)"
+    )
+    below = _below_nation(levels)
+    away = "(SELECT province_code FROM away WHERE province_code IS NOT NULL)"
+    recount = f"(SELECT * FROM units WHERE province_code IS NULL OR province_code IN {away})"
+    measured = _measured(spec, below, keys, recount)
+    kinds = con.execute(f"DESCRIBE {measured}").fetchall()  # the parts' columns as measured here (Parquet has
+    columns = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind, *_ in kinds)  # no HUGEINT)
+    union = [f"SELECT {columns} FROM read_parquet('{parts}') WHERE province_code NOT IN {away}", measured]
+    if len(below) < len(levels):
+        union.append(_measured(spec, ["nation"], keys))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE level_measures AS {' UNION ALL '.join(union)}")
+    con.execute("DROP TABLE away")
 
 
 def write_quality_counts(

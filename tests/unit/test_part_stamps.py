@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from domain.declarations import load_datasets
@@ -53,3 +54,23 @@ def test_a_round_whose_landing_folder_was_emptied_says_so_in_thai_and_english(tm
         stages.ingest(job)  # nothing landed: the sort records no part
     with pytest.raises(stages.EmptyRound):
         stages.require_parts(job)  # what every national step asks first
+
+
+def test_a_table_of_parts_reads_as_the_parts_frames_joined_in_code_order(tmp_path):
+    work = WorkArea(tmp_path, partitioned=True)
+    parts = {
+        "47": pd.DataFrame({"_row_id": [47, 48], "code": ["4701", None]}),
+        "10": pd.DataFrame({"_row_id": [10], "code": ["1001"]}),
+        "30": pd.DataFrame({"_row_id": pd.Series([], dtype="int64"), "code": pd.Series([], dtype=object)}),
+    }
+    for province, frame in parts.items():
+        work.part(province).folder.mkdir(parents=True)
+        frame.to_parquet(work.part(province).path("files"), index=False)  # 30's code: a null-typed column
+    read = work.read("files")
+    assert read["_row_id"].tolist() == [10, 47, 48] and read.index.tolist() == [0, 1, 2]
+    assert read["code"].tolist()[:2] == ["1001", "4701"] and pd.isna(read["code"].iloc[2])
+
+    pd.DataFrame({"_row_id": [30], "code": [None]}).to_parquet(work.part("30").path("files"), index=False)
+    read = work.read("files")  # a part with rows whose column is of another type: joined as frames
+    assert read["_row_id"].tolist() == [10, 30, 47, 48] and read.index.tolist() == [0, 1, 2, 3]
+    assert read["code"].tolist()[0] == "1001" and read["code"].iloc[1:2].isna().all()

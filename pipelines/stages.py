@@ -148,8 +148,7 @@ def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnect
 
     * ``units``: the accepted rows (view ``accepted``) with their geography, derived values and indicator
       results, the columns the national steps read;
-    * ``part_measures``: the measures of the part's own areas below the nation, which the national
-      aggregates take as they are (``aggregate``): a province sent again is the only one measured again;
+    * no ``part_measures``: what the part's units held before is measured again (``aggregate``);
     * ``quality_counts`` and ``reason_counts`` (collections with quality figures): the received rows
       (``received_rows``) and their findings (``findings_all``) counted by area and status.
 
@@ -157,9 +156,8 @@ def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnect
     """
     tables.register_units(con, spec)
     columns = ", ".join(tables.unit_columns(con, spec))
+    work.path("part_measures").unlink(missing_ok=True)  # first: a run killed next leaves none, never a stale one
     copy_parquet(con, f"SELECT {columns} FROM units ORDER BY _row_id", work.path("units"))
-    if tables.measured_in_parts(spec):
-        tables.write_part_measures(con, spec, work.path("units"), work.path("part_measures"))
     if spec.has_quality_figures:
         counts, reasons = work.path("quality_counts"), work.path("reason_counts")
         tables.write_quality_counts(con, spec, counts, reasons, "received_rows", "findings_all")
@@ -264,6 +262,8 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
         )
         split = ["accepted", "quarantine", "findings", "units"]
         split += [name for name in sorted(COUNT_TABLES) if scratch.path(name).exists()]
+        for province in provinces:  # its units are rewritten: what they held before is measured again
+            job.work.part(province).path("part_measures").unlink(missing_ok=True)
         for name in split:
             _split_by_part(job.work, pq.read_table(scratch.path(name)), name, provinces)
         for province in provinces:
@@ -461,7 +461,14 @@ def aggregate(job: RoundJob) -> dict[str, Any]:
         records = tables.records(con, spec, job.round)
         job.work.write("records", records)
         rows["records"] = len(records)
-    parts = job.work.path("part_measures") if tables.measured_in_parts(spec) else None
+    parts = None
+    if tables.measured_in_parts(spec):  # the parts not measured since their units were written, in one scan
+        unmeasured = {
+            p: job.work.part(p) for p in job.work.parts() if not job.work.part(p).path("part_measures").exists()
+        }
+        if unmeasured:
+            tables.write_part_measures(con, spec, unmeasured)
+        parts = job.work.path("part_measures")
     frames = tables.aggregates(con, spec, job.round, list(spec.aggregate_levels), parts)
     rules = disclosure_rules(spec, measures(spec))
     if rules is not None:

@@ -131,7 +131,7 @@ def aggregates(
     """The measures over ``units`` at each of ``levels``, in one scan of the units (``GROUPING SETS``): a
     national round's 12 million units are read once, not once per level. Each level's areas by code.
 
-    ``part_measures``: the parts' own areas, measured with their validation (:func:`write_part_measures`).
+    ``part_measures``: the parts' own areas, as each part measured them (:func:`write_part_measures`).
     Then the units are scanned for the nation and for the areas no part could measure alone only, and a
     province's file sent again does not make every area of Thailand be measured again.
     """
@@ -189,12 +189,20 @@ def measured_in_parts(spec: DatasetSpec) -> bool:
     return bool(_below_nation(spec.aggregate_levels))
 
 
-def write_part_measures(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, units: Path, target: Path) -> None:
-    """The measures of every area below the nation of the parts' own units (``_part``: whose), from the units
-    written: what :func:`aggregates` takes from the parts instead of scanning every unit again."""
+def write_part_measures(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, parts: dict[str, WorkArea]) -> None:
+    """Each part's ``part_measures``: the measures of every area below the nation of its own units (``_part``:
+    whose), what :func:`aggregates` takes as they are. In one scan of these parts' units: a round's first run
+    measures every part at once, a province sent again its own part alone."""
     levels = _below_nation(spec.aggregate_levels)
-    own = f"(SELECT *, _row_id // {ROW_ID_STRIDE} AS _part FROM read_parquet('{units}') WHERE {_HOME})"
-    _copy_sorted(con, _measured(spec, levels, _keys(levels), own, by="_part"), target)
+    units = ", ".join(f"'{part.path('units')}'" for part in parts.values())
+    own = f"(SELECT *, _row_id // {ROW_ID_STRIDE} AS _part FROM read_parquet([{units}]) WHERE {_HOME})"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE new_part_measures AS {_measured(spec, levels, _keys(levels), own, by='_part')}"
+    )
+    for province, part in parts.items():
+        query = f"SELECT * FROM new_part_measures WHERE _part = {int(province)}"
+        _copy_sorted(con, query, part.path("part_measures"))
+    con.execute("DROP TABLE new_part_measures")
 
 
 def _from_parts(

@@ -486,7 +486,7 @@ def _remove_part(part: WorkArea) -> None:
 #: What a stage's stamp holds after the part's digest: a new mark when what the stage writes changes (more
 #: tables, other columns), so a part done before counts as not done and is run again; a round's parts are
 #: then read together as tables of one shape.
-STAGE_MARKS = {"received": "", "validated": " +quality_counts +read_units +part_measures"}
+STAGE_MARKS = {"received": "", "validated": " +quality_counts +read_units"}
 
 
 def stamp(part: WorkArea, stage: str, digest: str) -> None:

@@ -44,16 +44,19 @@ def _units(con: duckdb.DuckDBPyConnection, spec, units: list[tuple[str, str, dic
     tables.register_units(con, spec)
 
 
-def _written_in_parts(con: duckdb.DuckDBPyConnection, spec, folder) -> WorkArea:
-    """Each part's units and own measures, as its validation writes them."""
+def _written_in_parts(con: duckdb.DuckDBPyConnection, spec, folder, at_once: bool = True) -> WorkArea:
+    """Each part's units, as its validation writes them, and its own measures (every part's in one scan, or
+    ``at_once=False``: each part's alone, as after a province sent again)."""
     work = WorkArea(folder, partitioned=True)
     columns = ", ".join(tables.unit_columns(con, spec))
-    for part in sorted({p for p, _, _ in UNITS}):
+    parts = {p: work.part(p) for p in sorted({p for p, _, _ in UNITS})}
+    for part, area in parts.items():
         where = f"_row_id // {ROW_ID_STRIDE} = {int(part)}"
-        target = work.part(part).path("units")
-        target.parent.mkdir(parents=True)
-        con.execute(f"COPY (SELECT {columns} FROM units WHERE {where} ORDER BY _row_id) TO '{target}' (FORMAT parquet)")
-        tables.write_part_measures(con, spec, target, work.part(part).path("part_measures"))
+        area.folder.mkdir(parents=True)
+        query = f"SELECT {columns} FROM units WHERE {where} ORDER BY _row_id"
+        con.execute(f"COPY ({query}) TO '{area.path('units')}' (FORMAT parquet)")
+    for group in [parts] if at_once else [{p: a} for p, a in parts.items()]:
+        tables.write_part_measures(con, spec, group)
     return work
 
 
@@ -76,10 +79,14 @@ def test_aggregates_from_parts_equal_every_unit_counted_at_once(spec, tmp_path):
     assert whole["nation"]["households_surveyed"].tolist() == [len(UNITS)]
 
 
-def test_a_part_measures_its_own_units_only(spec, tmp_path):
+def test_a_part_measures_its_own_units_only_alone_or_with_every_part(spec, tmp_path):
     con = tables.connect(from_registry())
     _units(con, spec, UNITS)
-    work = _written_in_parts(con, spec, tmp_path)
+    work = _written_in_parts(con, spec, tmp_path / "at_once")
+    alone = _written_in_parts(con, spec, tmp_path / "alone", at_once=False)
+    for part in work.parts():
+        path = work.part(part).path("part_measures")
+        assert path.read_bytes() == alone.part(part).path("part_measures").read_bytes()
     own = con.execute(
         f"SELECT DISTINCT _part, province_code FROM read_parquet('{work.path('part_measures')}') ORDER BY 1"
     ).fetchall()

@@ -35,8 +35,7 @@ def test_a_part_validated_before_the_quality_counts_were_written_is_validated_ag
     work = _sorted(tmp_path, {"47": "aaa"})
     part = work.part("47")
     part.folder.mkdir(parents=True)
-    # what older versions wrote: no quality counts; units of every column; no measures of the part's own areas
-    for older in ("aaa", "aaa +quality_counts", "aaa +quality_counts +read_units"):
+    for older in ("aaa", "aaa +quality_counts"):  # what older versions wrote (their units had every column)
         (part.folder / "validated.done").write_text(older, "utf-8")
         assert stamped(part, "validated") is None
         assert parts_to_run(work, "validated") == ["47"]

@@ -30,7 +30,7 @@ PART_TABLES = frozenset(
      "quality_counts", "reason_counts"}
 )  # fmt: skip
 #: Part tables of grouped rows: their ``_part`` column (not ``_row_id``) says whose they are.
-COUNT_TABLES = frozenset({"quality_counts", "reason_counts", "part_measures"})
+COUNT_TABLES = frozenset({"quality_counts", "reason_counts"})
 
 
 @dataclass(frozen=True)

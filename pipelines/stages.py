@@ -260,8 +260,7 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
         figures = validate_round(
             scratch, job.spec, job.round, job.geography, names, corrections=corrections, then=derived
         )
-        split = ["accepted", "quarantine", "findings", "units"]
-        split += [name for name in sorted(COUNT_TABLES) if scratch.path(name).exists()]
+        split = ["accepted", "quarantine", "findings", "units", *(COUNT_TABLES if job.spec.has_quality_figures else [])]
         for province in provinces:  # its units are rewritten: what they held before is measured again
             job.work.part(province).path("part_measures").unlink(missing_ok=True)
         for name in split:

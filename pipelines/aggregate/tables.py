@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from domain.declarations import DatasetSpec
 from domain.geography import LEVEL_COLUMNS, LEVELS, Geography, code_columns, unit_geography
@@ -196,13 +198,13 @@ def write_part_measures(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, parts
     levels = _below_nation(spec.aggregate_levels)
     units = ", ".join(f"'{part.path('units')}'" for part in parts.values())
     own = f"(SELECT *, _row_id // {ROW_ID_STRIDE} AS _part FROM read_parquet([{units}]) WHERE {_HOME})"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE new_part_measures AS {_measured(spec, levels, _keys(levels), own, by='_part')}"
-    )
-    for province, part in parts.items():
-        query = f"SELECT * FROM new_part_measures WHERE _part = {int(province)}"
-        _copy_sorted(con, query, part.path("part_measures"))
-    con.execute("DROP TABLE new_part_measures")
+    measured = con.execute(f"SELECT * FROM ({_measured(spec, levels, _keys(levels), own, by='_part')}) ORDER BY ALL")
+    measured = measured.fetch_arrow_table()
+    for province, part in parts.items():  # by Arrow: a COPY a part cost more than measuring a village round
+        target = part.path("part_measures")
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        pq.write_table(measured.filter(pc.equal(measured["_part"], int(province))), temporary)
+        os.replace(temporary, target)
 
 
 def _from_parts(

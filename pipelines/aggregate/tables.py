@@ -139,7 +139,10 @@ def aggregates(
     """
     if not levels:
         return {}
-    keys = _keys(levels)
+    if part_measures is not None and not set(levels) <= set(spec.aggregate_levels):
+        raise ValueError(f"the parts measure the declared levels {spec.aggregate_levels}, not {levels}")
+    # the parts' GROUPING() bits are over the keys of every declared level: read them with the same keys
+    keys = _keys(list(spec.aggregate_levels) if part_measures is not None else levels)
     if part_measures is None or not _below_nation(levels):
         con.execute(f"CREATE OR REPLACE TEMP TABLE level_measures AS {_measured(spec, levels, keys)}")
     else:
@@ -217,14 +220,14 @@ def _from_parts(
         "CREATE OR REPLACE TEMP TABLE away AS SELECT DISTINCT province_code FROM units "
         f"WHERE NOT coalesce({_HOME}, false)"
     )
-    below = _below_nation(levels)
+    below = _below_nation(spec.aggregate_levels)  # every level the parts measured: ``keys`` are theirs
     away = "(SELECT province_code FROM away WHERE province_code IS NOT NULL)"
     recount = f"(SELECT * FROM units WHERE province_code IS NULL OR province_code IN {away})"
     measured = _measured(spec, below, keys, recount)
     kinds = con.execute(f"DESCRIBE {measured}").fetchall()  # the parts' columns as measured here (Parquet has
     columns = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind, *_ in kinds)  # no HUGEINT)
     union = [f"SELECT {columns} FROM read_parquet('{parts}') WHERE province_code NOT IN {away}", measured]
-    if len(below) < len(levels):
+    if "nation" in levels:
         union.append(_measured(spec, ["nation"], keys))
     con.execute(f"CREATE OR REPLACE TEMP TABLE level_measures AS {' UNION ALL '.join(union)}")
     con.execute("DROP TABLE away")

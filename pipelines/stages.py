@@ -273,8 +273,11 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
 
 
 def _split_by_part(work: WorkArea, table: pa.Table, name: str, provinces: list[str]) -> None:
-    """Each province's rows of a table validated over every part, in their order, as that part's table."""
-    part_of = table.column("_part") if name in COUNT_TABLES else pc.divide(table.column("_row_id"), ROW_ID_STRIDE)
+    """Each province's rows of a table over several parts, in their order, as that part's table: a table of
+    grouped rows says whose they are in ``_part``, a table of rows in ``_row_id``."""
+    part_of = (
+        table.column("_part") if "_part" in table.column_names else pc.divide(table.column("_row_id"), ROW_ID_STRIDE)
+    )
     for province in provinces:
         target = work.part(province).path(name)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -466,7 +469,8 @@ def aggregate(job: RoundJob) -> dict[str, Any]:
             p: job.work.part(p) for p in job.work.parts() if not job.work.part(p).path("part_measures").exists()
         }
         if unmeasured:
-            tables.write_part_measures(con, spec, unmeasured)
+            measured = tables.part_measures(con, spec, [part.path("units") for part in unmeasured.values()])
+            _split_by_part(job.work, measured, "part_measures", list(unmeasured))
         parts = job.work.path("part_measures")
     frames = tables.aggregates(con, spec, job.round, list(spec.aggregate_levels), parts)
     rules = disclosure_rules(spec, measures(spec))

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow as pa
 
 from domain.declarations import DatasetSpec
 from domain.geography import LEVEL_COLUMNS, LEVELS, Geography, code_columns, unit_geography
@@ -133,7 +132,7 @@ def aggregates(
     """The measures over ``units`` at each of ``levels``, in one scan of the units (``GROUPING SETS``): a
     national round's 12 million units are read once, not once per level. Each level's areas by code.
 
-    ``part_measures``: the parts' own areas, as each part measured them (:func:`write_part_measures`).
+    ``part_measures``: the parts' own areas, as each part measured them (:func:`part_measures`).
     Then the units are scanned for the nation and for the areas no part could measure alone only, and a
     province's file sent again does not make every area of Thailand be measured again.
     """
@@ -190,24 +189,19 @@ def _below_nation(levels: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def measured_in_parts(spec: DatasetSpec) -> bool:
-    """Whether the parts measure their own areas (:func:`write_part_measures`): any level below the nation."""
+    """Whether the parts measure their own areas (:func:`part_measures`): any level below the nation."""
     return bool(_below_nation(spec.aggregate_levels))
 
 
-def write_part_measures(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, parts: dict[str, WorkArea]) -> None:
-    """Each part's ``part_measures``: the measures of every area below the nation of its own units (``_part``:
-    whose), what :func:`aggregates` takes as they are. In one scan of these parts' units: a round's first run
-    measures every part at once, a province sent again its own part alone."""
+def part_measures(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, units: list[Path]) -> pa.Table:
+    """The measures of every area below the nation of the parts' own units (``_part``: whose), in one scan of
+    these parts' units: what :func:`aggregates` takes, once written as each part's ``part_measures``. A round's
+    first run measures every part at once, a province sent again its own part alone."""
     levels = _below_nation(spec.aggregate_levels)
-    units = ", ".join(f"'{part.path('units')}'" for part in parts.values())
-    own = f"(SELECT *, _row_id // {ROW_ID_STRIDE} AS _part FROM read_parquet([{units}]) WHERE {_HOME})"
-    measured = con.execute(f"SELECT * FROM ({_measured(spec, levels, _keys(levels), own, by='_part')}) ORDER BY ALL")
-    measured = measured.fetch_arrow_table()
-    for province, part in parts.items():  # by Arrow: a COPY a part cost more than measuring a village round
-        target = part.path("part_measures")
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        pq.write_table(measured.filter(pc.equal(measured["_part"], int(province))), temporary)
-        os.replace(temporary, target)
+    paths = ", ".join(f"'{path}'" for path in units)
+    own = f"(SELECT *, _row_id // {ROW_ID_STRIDE} AS _part FROM read_parquet([{paths}]) WHERE {_HOME})"
+    query = f"SELECT * FROM ({_measured(spec, levels, _keys(levels), own, by='_part')}) ORDER BY ALL"
+    return con.execute(query).fetch_arrow_table()
 
 
 def _from_parts(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 #: The folder of the province parts inside a round's work folder.
@@ -63,6 +64,21 @@ class WorkArea:
         frame.to_parquet(temporary, index=False)
         os.replace(temporary, target)
         return target
+
+    def write_parts(self, name: str, table: pa.Table, provinces: list[str]) -> None:
+        """Each province's rows of a table over several parts, in their order, as that part's table (written
+        then renamed, as :meth:`write`): a table of grouped rows says whose they are in ``_part``, a table of
+        rows in ``_row_id``."""
+        part_of = (
+            table.column("_part")
+            if "_part" in table.column_names
+            else pc.divide(table.column("_row_id"), ROW_ID_STRIDE)
+        )
+        for province in provinces:
+            target = self.part(province).path(name)
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            pq.write_table(table.filter(pc.equal(part_of, int(province))), temporary, compression="zstd")
+            os.replace(temporary, target)
 
     def read(self, name: str) -> pd.DataFrame:
         """A table; of a round worked in parts, every part's rows in code order, as one frame.

@@ -19,8 +19,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from catalog.analyst_db import build_local
@@ -34,7 +32,7 @@ from domain.geography import Geography, code_columns, from_registry
 from domain.layout import Layout
 from domain.measures import measures
 from domain.rounds import Round
-from domain.work import COUNT_TABLES, ROW_ID_STRIDE, WorkArea
+from domain.work import COUNT_TABLES, WorkArea
 from pipelines.aggregate import tables
 from pipelines.deadlines import (
     NOT_REPORTED_FILE,
@@ -264,25 +262,12 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
         for province in provinces:  # its units are rewritten: what they held before is measured again
             job.work.part(province).path("part_measures").unlink(missing_ok=True)
         for name in split:
-            _split_by_part(job.work, pq.read_table(scratch.path(name)), name, provinces)
+            job.work.write_parts(name, pq.read_table(scratch.path(name)), provinces)
         for province in provinces:
             stamp(job.work.part(province), "validated", part_digest(job.work, province))
     finally:
         shutil.rmtree(scratch.folder, ignore_errors=True)
     return figures["engine"]
-
-
-def _split_by_part(work: WorkArea, table: pa.Table, name: str, provinces: list[str]) -> None:
-    """Each province's rows of a table over several parts, in their order, as that part's table: a table of
-    grouped rows says whose they are in ``_part``, a table of rows in ``_row_id``."""
-    part_of = (
-        table.column("_part") if "_part" in table.column_names else pc.divide(table.column("_row_id"), ROW_ID_STRIDE)
-    )
-    for province in provinces:
-        target = work.part(province).path(name)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        pq.write_table(table.filter(pc.equal(part_of, int(province))), temporary, compression="zstd")
-        os.replace(temporary, target)
 
 
 def round_counts(job: RoundJob) -> dict[str, Any]:
@@ -465,12 +450,10 @@ def aggregate(job: RoundJob) -> dict[str, Any]:
         rows["records"] = len(records)
     parts = None
     if tables.measured_in_parts(spec):  # the parts not measured since their units were written, in one scan
-        unmeasured = {
-            p: job.work.part(p) for p in job.work.parts() if not job.work.part(p).path("part_measures").exists()
-        }
+        unmeasured = [p for p in job.work.parts() if not job.work.part(p).path("part_measures").exists()]
         if unmeasured:
-            measured = tables.part_measures(con, spec, [part.path("units") for part in unmeasured.values()])
-            _split_by_part(job.work, measured, "part_measures", list(unmeasured))
+            measured = tables.part_measures(con, spec, [job.work.part(p).path("units") for p in unmeasured])
+            job.work.write_parts("part_measures", measured, unmeasured)
         parts = job.work.path("part_measures")
     frames = tables.aggregates(con, spec, job.round, list(spec.aggregate_levels), parts)
     rules = disclosure_rules(spec, measures(spec))

@@ -14,7 +14,6 @@ from domain.geography import from_registry
 from domain.rounds import parse_round
 from domain.work import ROW_ID_STRIDE, WorkArea
 from pipelines.aggregate import tables
-from pipelines.stages import _split_by_part
 
 ROUND = parse_round("2563-10")
 FIELDS = {
@@ -58,7 +57,7 @@ def _written_in_parts(con: duckdb.DuckDBPyConnection, spec, folder, at_once: boo
         con.execute(f"COPY ({query}) TO '{area.path('units')}' (FORMAT parquet)")
     for group in [parts] if at_once else [{p: a} for p, a in parts.items()]:
         measured = tables.part_measures(con, spec, [area.path("units") for area in group.values()])
-        _split_by_part(work, measured, "part_measures", list(group))
+        work.write_parts("part_measures", measured, list(group))
     return work
 
 

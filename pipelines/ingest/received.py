@@ -155,21 +155,24 @@ def _file_rows(
         record.unknown_columns += [
             h for h, name in zip(sheet.raw_header, sheet.columns, strict=False) if h and not name
         ]
-        record.missing_columns += [n for n in names if n not in positions]
+        missing = [n for n in names if n not in positions]
+        record.missing_columns += missing
         record.blank_rows_skipped += sheet.blank_rows
         n = sheet.rows.num_rows
         if n:
             rows = sheet.rows
             if longest is None or longest > limits.max_cell_length:
                 rows = cap_long_cells(rows, sorted(positions), limits.max_cell_length)
+            file_ = pa.repeat(pa.scalar(record.sha256, pa.string()), n)
+            sheet_ = pa.repeat(pa.scalar(sheet.name, pa.string()), n)
+            if not missing and rows.num_columns == len(names) + 1:  # each field once, as most files have them:
+                # put in order by one call, not a Python object a column (a village round's files are short)
+                in_order = rows.select([*names, "_row"])
+                out.append(in_order.add_column(len(names), "_file", file_).add_column(len(names) + 1, "_sheet", sheet_))
+                continue
             present = dict(zip(rows.column_names, rows.columns, strict=True))
             columns = [present[name] if name in positions else pa.nulls(n, pa.string()) for name in names]
-            columns += [
-                pa.repeat(pa.scalar(record.sha256, pa.string()), n),
-                pa.repeat(pa.scalar(sheet.name, pa.string()), n),
-                rows.column("_row"),
-            ]
-            out.append(pa.table(columns, names=[*names, *LINEAGE]))
+            out.append(pa.table([*columns, file_, sheet_, rows.column("_row")], names=[*names, *LINEAGE]))
     record.sheets = ",".join(s.name for s in sheets)
     record.header_row = sheets[0].header_row
     record.rows_received = sum(t.num_rows for t in out)

@@ -222,3 +222,39 @@ def test_rows_collected_are_the_rows_clean_text_keeps():
         keep = [any(clean_text(c) for c in cells) for cells in lines]
         want = [(number, cells) for number, (cells, kept) in enumerate(zip(lines, keep, strict=True), start=3) if kept]
         assert tables._collect_rows(lines, 2) == (want, keep.count(False))
+
+
+@pytest.mark.parametrize("kind", ["short csv", "xlsx"])
+@pytest.mark.parametrize("order", ["form", "reversed"])
+def test_a_short_file_gives_its_rows_in_the_form_order_with_long_cells_cut(village_spec, kind, order):
+    """A file holding every field is put in the form's order by one call (``_file_rows``), after its long cells
+    are cut: a Thai cell at the limit in characters (three bytes each) stays whole, one character more is cut,
+    in either short reader, whatever order the header gives the fields."""
+    import openpyxl
+
+    from domain.limits import Limits, cut_cell
+    from pipelines.ingest.received import FileRecord, parse_file
+
+    names = village_spec.field_names
+    at_limit, over = "ก" * 12, "ข" * 13
+    rows = [dict.fromkeys(names, "1") | {names[1]: at_limit, names[2]: over}, dict.fromkeys(names, "2")]
+    header = names if order == "form" else names[::-1]
+    lines = [header, *([row[n] for n in header] for row in rows)]
+    if kind == "xlsx":
+        book = openpyxl.Workbook()
+        for line in lines:
+            book.active.append(line)
+        out = io.BytesIO()
+        book.save(out)
+        data = out.getvalue()
+    else:
+        data = "\r\n".join(",".join(line) for line in lines).encode()
+    record = FileRecord("x", "2563-10/a", len(data), "", "")
+    limits = Limits(max_cell_length=12)
+    (table,) = parse_file(data, village_spec, header_matcher(village_spec.fields), record, limits)
+    assert record.status == "ok", record.message_en
+    assert table.column_names == [*names, "_file", "_sheet", "_row"]
+    assert table.column(names[0]).to_pylist() == ["1", "2"]
+    assert table.column(names[1]).to_pylist() == [at_limit, "2"]
+    assert table.column(names[2]).to_pylist() == [cut_cell(over, 12), "2"]
+    assert table.column("_file").to_pylist() == ["x", "x"] and table.column("_row").to_pylist() == [2, 3]

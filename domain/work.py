@@ -10,7 +10,9 @@ tables (quality, aggregates, …) stay single files beside them.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +34,16 @@ PART_TABLES = frozenset(
 )  # fmt: skip
 #: Part tables of grouped rows: their ``_part`` column (not ``_row_id``) says whose they are.
 COUNT_TABLES = frozenset({"quality_counts", "reason_counts"})
+
+
+def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
+    """``write`` a temporary file, then rename it onto ``target``: a step that dies leaves the previous file,
+    not half of one. The temporary's name (``.<name>.<pid>.tmp``) tells a dead run's leftover from a live run's
+    (``pipelines.leftovers``)."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    write(temporary)
+    os.replace(temporary, target)
+    return target
 
 
 @dataclass(frozen=True)
@@ -59,11 +71,7 @@ class WorkArea:
         if self.partitioned and name in PART_TABLES:
             raise ValueError(f"{name} is written per province part (WorkArea.part), not for the round")
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path(name)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        frame.to_parquet(temporary, index=False)
-        os.replace(temporary, target)
-        return target
+        return write_atomic(self.path(name), lambda temporary: frame.to_parquet(temporary, index=False))
 
     def write_parts(self, name: str, table: pa.Table, provinces: list[str]) -> None:
         """Each province's rows of a table over several parts, in their order, as that part's table (written
@@ -75,10 +83,8 @@ class WorkArea:
             else pc.divide(table.column("_row_id"), ROW_ID_STRIDE)
         )
         for province in provinces:
-            target = self.part(province).path(name)
-            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            pq.write_table(table.filter(pc.equal(part_of, int(province))), temporary, compression="zstd")
-            os.replace(temporary, target)
+            rows = table.filter(pc.equal(part_of, int(province)))
+            write_atomic(self.part(province).path(name), partial(pq.write_table, rows, compression="zstd"))
 
     def read(self, name: str) -> pd.DataFrame:
         """A table; of a round worked in parts, every part's rows in code order, as one frame.

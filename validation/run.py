@@ -43,7 +43,7 @@ from domain.declarations import DatasetSpec
 from domain.geography import Geography
 from domain.limits import limits_for
 from domain.rounds import Round
-from domain.work import WorkArea
+from domain.work import WorkArea, write_atomic
 from validation import findings, schema_sql
 from validation.duplicates import duplicate_findings, key_columns
 from validation.rules import RULES, RuleContext
@@ -286,9 +286,7 @@ def _outputs(spec: DatasetSpec) -> dict[str, str]:
 def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     """COPY to Parquet, then rename: a stage that dies leaves the previous table, not half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    con.execute(f"COPY ({query}) TO {lit(str(temporary))} (FORMAT parquet, COMPRESSION zstd)")
-    os.replace(temporary, target)
+    write_atomic(target, lambda t: con.execute(f"COPY ({query}) TO {lit(str(t))} (FORMAT parquet, COMPRESSION zstd)"))
 
 
 def _counts(con: duckdb.DuckDBPyConnection, rows: int) -> dict[str, Any]:

@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 from domain.declarations import DatasetSpec
 from domain.limits import Limits, limits_for
 from domain.rounds import Round
-from domain.work import ROW_ID_STRIDE, WorkArea
+from domain.work import ROW_ID_STRIDE, WorkArea, write_atomic
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, office_of
 from pipelines.ingest.landing import LandedFile, Listed, archive_path, find_files, land, listing
 from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
@@ -113,12 +113,6 @@ def _read_json(path: Path) -> dict[str, str]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-
-
-def _write_atomic(path: Path, write) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
 
 
 class _Router:
@@ -296,8 +290,8 @@ def sort_round(
     digests = _digests(rows, [item for item in listed if in_corrections(item.relative_name)], known_provinces)
     before = _read_json(folder / "digests.json")
     changed = sorted(p for p in set(before) | set(digests) if before.get(p) != digests.get(p))
-    _write_atomic(folder / "files.parquet", lambda t: files.to_parquet(t, index=False))
-    _write_atomic(folder / "digests.json", lambda t: t.write_text(json.dumps(digests, sort_keys=True), "utf-8"))
+    write_atomic(folder / "files.parquet", lambda t: files.to_parquet(t, index=False))
+    write_atomic(folder / "digests.json", lambda t: t.write_text(json.dumps(digests, sort_keys=True), "utf-8"))
     return Sorted(files, digests, changed, len(parsed))
 
 
@@ -356,7 +350,7 @@ def _rewrite_part(folder: Path, province: str, replaced: set[str], new_rows: Pat
         tables.append(pq.read_table(new_rows))
     rows = pa.concat_tables(tables) if tables else schema.empty_table()
     if rows.num_rows:
-        _write_atomic(target, lambda t: pq.write_table(rows.cast(schema), t, **_PART_WRITING))
+        write_atomic(target, lambda t: pq.write_table(rows.cast(schema), t, **_PART_WRITING))
     else:
         target.unlink(missing_ok=True)
     new_rows.unlink(missing_ok=True)
@@ -482,7 +476,7 @@ def _in_order(rank: pa.ChunkedArray, seq: pa.ChunkedArray) -> bool:
 
 def _write_arrow(part: WorkArea, name: str, table: pa.Table) -> None:
     """A part's table with its schema written out, whatever rows it has (none included)."""
-    _write_atomic(part.path(name), lambda t: pq.write_table(table, t))
+    write_atomic(part.path(name), lambda t: pq.write_table(table, t))
 
 
 def _remove_part(part: WorkArea) -> None:
@@ -500,7 +494,7 @@ STAGE_MARKS = {"received": "", "validated": " +quality_counts +read_units"}
 
 def stamp(part: WorkArea, stage: str, digest: str) -> None:
     """Which sort of the round a stage of this part was done from: ``<stage>.done`` holds the part's digest."""
-    _write_atomic(part.folder / f"{stage}.done", lambda t: t.write_text(digest + STAGE_MARKS[stage], "utf-8"))
+    write_atomic(part.folder / f"{stage}.done", lambda t: t.write_text(digest + STAGE_MARKS[stage], "utf-8"))
 
 
 def stamped(part: WorkArea, stage: str) -> str | None:

@@ -163,16 +163,15 @@ def _file_rows(
             rows = sheet.rows
             if longest is None or longest > limits.max_cell_length:
                 rows = cap_long_cells(rows, sorted(positions), limits.max_cell_length)
-            file_ = pa.repeat(pa.scalar(record.sha256, pa.string()), n)
-            sheet_ = pa.repeat(pa.scalar(sheet.name, pa.string()), n)
-            if not missing and rows.num_columns == len(names) + 1:  # each field once, as most files have them:
-                # put in order by one call, not a Python object a column (a village round's files are short)
-                in_order = rows.select([*names, "_row"])
-                out.append(in_order.add_column(len(names), "_file", file_).add_column(len(names) + 1, "_sheet", sheet_))
-                continue
-            present = dict(zip(rows.column_names, rows.columns, strict=True))
-            columns = [present[name] if name in positions else pa.nulls(n, pa.string()) for name in names]
-            out.append(pa.table([*columns, file_, sheet_, rows.column("_row")], names=[*names, *LINEAGE]))
+            # the fields in the form's order by one call, not a Python object a column (a village round's files
+            # are short): a field the header lacks is a column of nulls, one it names twice its last column
+            place = {name: i for i, name in enumerate(rows.column_names)}
+            for name in missing:
+                place[name] = rows.num_columns
+                rows = rows.append_column(name, pa.nulls(n, pa.string()))
+            table = rows.select([place[name] for name in [*names, "_row"]])
+            table = table.add_column(len(names), "_file", pa.repeat(pa.scalar(record.sha256, pa.string()), n))
+            out.append(table.add_column(len(names) + 1, "_sheet", pa.repeat(pa.scalar(sheet.name, pa.string()), n)))
     record.sheets = ",".join(s.name for s in sheets)
     record.header_row = sheets[0].header_row
     record.rows_received = sum(t.num_rows for t in out)

@@ -348,6 +348,7 @@ def build(
         # 16 KiB blocks (not 256 KiB): the file is ~10x smaller, so attaching it over HTTP reads little
         con.execute(f"ATTACH {sql_literal(temporary.as_posix())} AS catalog_db (BLOCK_SIZE {BLOCK_SIZE})")
         con.execute("USE catalog_db")
+        con.execute("BEGIN TRANSACTION")  # one commit: each of hundreds of COMMENT ONs alone is an fsync
         if any(_is_url(locations[r.parquet]) for e in entries for r in e.rounds):
             load_httpfs(con)
         gdc_columns = ", ".join(f"{sql_ident(k)} VARCHAR" for k in GDC_COLUMNS)
@@ -373,6 +374,7 @@ def build(
             "latest_rule_en": RULE["en"],
         }
         con.executemany("INSERT INTO catalog_info VALUES (?, ?)", list(info.items()))
+        con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
         con.close()

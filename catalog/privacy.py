@@ -112,13 +112,16 @@ def private_value_leaks(tables: list[tuple[str, pd.DataFrame]], received: Path, 
     The round's rows can be 12.8 million households: DuckDB streams the received
     Parquet file and semi-joins it to the (small) set of outgoing cells.
     """
+    if not fields or not table_exists(received):
+        return []
+    # Arrow columns, not a Python tuple per cell made into a frame: that cost more than the scan of the round
     candidates = [
-        (table, column, value)
+        pa.table({"tbl": pa.repeat(table, len(values)), "col": pa.repeat(column, len(values)), "value": list(values)})
         for table, frame in tables
         for column, values in text_cells(frame).items()
-        for value in values
+        if values
     ]
-    if not candidates or not fields or not table_exists(received):
+    if not candidates:
         return []
     # capped, a guard: the round's values (50 million in a national round's four personal columns) only stream
     con = duckdb.connect(config={"memory_limit": "1GB"})
@@ -133,7 +136,7 @@ def private_value_leaks(tables: list[tuple[str, pd.DataFrame]], received: Path, 
     )
     if not held:
         return []
-    con.register("candidates", pd.DataFrame(candidates, columns=["tbl", "col", "value"]))
+    con.register("candidates", pa.concat_tables(candidates))
     # the hash table on the outgoing cells, the round's values streamed past it: left to choose, DuckDB builds
     # it on the round's 50 million values (it misjudges the Parquet files' size), holds gigabytes and spills
     con.execute("SET disabled_optimizers = 'build_side_probe_side'")

@@ -8,10 +8,13 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 _HASH_BLOCK = 1 << 20
+#: What the sort hands to its archiving thread at a time (the batch in hand and one being copied at most)
+ARCHIVE_BATCH_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,55 @@ def archive_file(archive: Path, landed: LandedFile) -> Path:
             _write_read_only(temporary, landed.data)
         os.replace(temporary, target)
     return target
+
+
+class Archiver:
+    """Copies landed files into the archive on a thread of its own, a batch of ``batch_bytes`` at a time.
+
+    Why batches: a round of small files copied one by one between the parsing of each spent more in the
+    copies than the copies cost alone, every system call giving up Python's lock and waiting to take it
+    back from the parsing thread (a national village round's 8,573 files: its sort 9.1-10.5 s against
+    10.7-12.2 s). The village round's small files (34 MB) are now copied in one go after the parsing; a
+    household round's large ones a batch at a time beside it. :meth:`close` returns once every file added
+    is archived, so nothing is recorded as archived before it is.
+    """
+
+    def __init__(self, archive: Path, batch_bytes: int = ARCHIVE_BATCH_BYTES) -> None:
+        self.archive, self.batch_bytes = archive, batch_bytes
+        self._batch: list[LandedFile] = []
+        self._bytes = 0
+        self._copying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        self._copied: Future[None] | None = None
+
+    def add(self, landed: LandedFile) -> None:
+        self._batch.append(landed)
+        self._bytes += len(landed.data)
+        if self._bytes >= self.batch_bytes:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The batch in hand to the thread, once the one before it is copied (its error raised here)."""
+        batch, self._batch, self._bytes = self._batch, [], 0
+        self._wait()
+        if batch:
+            self._copied = self._copying.submit(self._copy, batch)
+
+    def _wait(self) -> None:
+        if self._copied is not None:
+            copied, self._copied = self._copied, None
+            copied.result()
+
+    def _copy(self, batch: list[LandedFile]) -> None:
+        for landed in batch:
+            archive_file(self.archive, landed)
+
+    def close(self) -> None:
+        """Every file added is archived (or the first error is raised), and the thread ended."""
+        try:
+            self._hand_over()
+            self._wait()
+        finally:
+            self._copying.shutdown()
 
 
 def _write_read_only(path: Path, data: bytes) -> None:

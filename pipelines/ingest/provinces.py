@@ -39,21 +39,20 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from domain.declarations import DatasetSpec
-from domain.limits import Limits, limits_for
+from domain.limits import limits_for
 from domain.rounds import Round
 from domain.work import ROW_ID_STRIDE, WorkArea, write_atomic
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, office_of
-from pipelines.ingest.landing import LandedFile, Listed, archive_path, find_files, land, listing
-from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
+from pipelines.ingest.landing import Archiver, LandedFile, Listed, archive_path, find_files, land, listing
+from pipelines.ingest.normalise import Normaliser, header_matcher
 from pipelines.ingest.received import (
     BATCH_ROWS,
     CORRECTION_SCHEMA,
     LINEAGE,
     FileRecord,
     RowWriter,
-    archived_and_parsed,
     file_record,
-    in_order,
+    parse_file,
     read_corrections,
 )
 from pipelines.ingest.returned_rows import capture, landed_order, prepare, wanted_identities
@@ -128,8 +127,8 @@ class _Router:
         self.pending_rows = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.by_file: dict[str, dict[str, int]] = {}  # sha -> province -> rows
-        # A batch is normalised, routed and written on a thread of its own while the next one is gathered:
-        # done on the thread that lands the files, it kept the parsing threads waiting (a national household
+        # A batch is normalised, routed and written on a thread of its own while the next one is read and
+        # parsed: done on the thread that reads the files, it kept the parsing waiting (a national household
         # round's sort spent most of its time there). One batch at a time, in order: parts keep file order.
         self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sort-write")
         self._written: Future[None] | None = None
@@ -249,7 +248,6 @@ def sort_round(
     known_provinces: frozenset[str],
     *,
     batch_rows: int = BATCH_ROWS,
-    workers: int = 2,
 ) -> Sorted:
     """Sort the round's files into province parts, reading only the files not read before (module docstring)."""
     folder = sorted_folder(work)
@@ -264,17 +262,26 @@ def sort_round(
     seen: dict[str, str] = {}
     parsed: set[str] = set()
     listed = listing(landing_dirs)  # looked at once: the files to read, and the offices' corrections to digest
+    archiver = Archiver(archive)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sort") as pool:
-            submitted = _submit(listed, previous, archive, limits, match, spec, pool, seen, cache)
-            for (record, mtime_ns), tables in in_order(submitted):
-                if record.status == "ok" and record.sha256 not in cache:  # read just now
-                    router.add(record.sha256, tables)
-                    parsed.add(record.sha256)
-                rows.append({**vars(record), "mtime_ns": mtime_ns})  # asdict's deep copy: a tenth of the loop
+        for landed, mtime_ns in _ordinary_files(listed, previous, cache, archive, limits.max_file_bytes):
+            record = file_record(landed, archive, seen, limits, copy=False)  # copied by the archiver
+            if record.archived_as:  # else unreadable: nothing to copy or read
+                archiver.add(landed)
+                if record.status == "ok" and record.sha256 in cache:  # read before: what it held is known
+                    _known_outcome(record, cache[record.sha256])
+                elif record.status == "ok":
+                    tables = parse_file(landed.data, spec, match, record, limits)
+                    if record.status == "ok":
+                        router.add(record.sha256, tables)
+                        parsed.add(record.sha256)
+            rows.append({**vars(record), "mtime_ns": mtime_ns})  # asdict's deep copy: a tenth of the loop
         router.flush()
     finally:
-        router.close()  # waits for the last batch: its error, if any, is raised here
+        try:
+            archiver.close()  # every file archived before any is recorded
+        finally:
+            router.close()  # waits for the last batch: its error, if any, is raised here
     for row in rows:
         counts = _provinces_of(row, router.by_file, cache)
         row["provinces"] = json.dumps(counts)
@@ -293,29 +300,6 @@ def sort_round(
     write_atomic(folder / "files.parquet", lambda t: files.to_parquet(t, index=False))
     write_atomic(folder / "digests.json", lambda t: t.write_text(json.dumps(digests, sort_keys=True), "utf-8"))
     return Sorted(files, digests, changed, len(parsed))
-
-
-def _submit(
-    listed: list[Listed],
-    previous: pd.DataFrame,
-    archive: Path,
-    limits: Limits,
-    match: HeaderMatcher,
-    spec: DatasetSpec,
-    pool: ThreadPoolExecutor,
-    seen: dict[str, str],
-    cache: dict[str, dict],
-) -> Iterator[tuple[tuple[FileRecord, int], Future[list[pa.Table]] | None]]:
-    for landed, mtime_ns in _ordinary_files(listed, previous, cache, archive, limits.max_file_bytes):
-        record = file_record(landed, archive, seen, limits, copy=False)  # copied by a reading thread
-        if not record.archived_as:  # unreadable: nothing to copy
-            yield (record, mtime_ns), None
-            continue
-        parse = record.status == "ok" and record.sha256 not in cache
-        if record.status == "ok" and not parse:  # read before: what it held is known
-            _known_outcome(record, cache[record.sha256])
-        task = pool.submit(archived_and_parsed, landed, archive, parse, spec, match, record, limits)
-        yield (record, mtime_ns), task
 
 
 def _known_outcome(record: FileRecord, before: dict) -> None:

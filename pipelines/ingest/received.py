@@ -213,24 +213,6 @@ def parse_file(
         return _reject(record, FileProblem("unreadable_file", type(exc).__name__))
 
 
-def archived_and_parsed(
-    landed: LandedFile,
-    archive: Path,
-    parse: bool,
-    spec: DatasetSpec,
-    match: HeaderMatcher,
-    record: FileRecord,
-    limits: Limits,
-) -> list[pa.Table]:
-    """A file copied into the archive, then (``parse``) its rows: one task of the sort's reading threads.
-
-    Creating thousands of small files in the archive is mostly waiting on the file system, which the
-    thread that lists and hashes the files no longer does one file after the other.
-    """
-    archive_file(archive, landed)
-    return parse_file(landed.data, spec, match, record, limits) if parse else []
-
-
 class RowWriter:
     """Gathers parsed rows into batches, normalises each and appends it to the Parquet file.
 
@@ -450,7 +432,7 @@ def file_record(
 ) -> FileRecord:
     """The file's record, archived; rejected already when it could not be read or is too large to.
 
-    ``copy=False``: the record names its archived copy, which the caller makes (:func:`archived_and_parsed`).
+    ``copy=False``: the record names its archived copy, which the caller makes (the sort's ``Archiver``).
     """
     if landed.unread and landed.unread != "too_large":  # no bytes: nothing to hash or archive
         record = FileRecord(landed.sha256, landed.relative_name, landed.size, "", landed.received_at)

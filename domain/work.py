@@ -39,10 +39,14 @@ COUNT_TABLES = frozenset({"quality_counts", "reason_counts"})
 def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
     """``write`` a temporary file, then rename it onto ``target``: a step that dies leaves the previous file,
     not half of one. The temporary's name (``.<name>.<pid>.tmp``) tells a dead run's leftover from a live run's
-    (``pipelines.leftovers``)."""
+    (``pipelines.leftovers``); a write that fails removes its own."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    write(temporary)
-    os.replace(temporary, target)
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return target
 
 

@@ -24,7 +24,7 @@ from domain.declarations import DatasetSpec
 from domain.geography import LEVEL_COLUMNS, LEVELS, Geography, code_columns, unit_geography
 from domain.measures import measures
 from domain.rounds import Round
-from domain.work import ROW_ID_STRIDE, WorkArea
+from domain.work import ROW_ID_STRIDE, WorkArea, write_atomic
 from pipelines.aggregate.indicators import scored_sql
 from validation.schema_sql import DUCKDB_THREADS
 
@@ -294,9 +294,9 @@ def write_quality_counts(
 
 def _copy_sorted(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     """A small table in a set order (every column), replaced whole: the same rows make the same file."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    con.execute(f"COPY (SELECT * FROM ({query}) ORDER BY ALL) TO '{temporary}' (FORMAT parquet)")
-    os.replace(temporary, target)
+    write_atomic(
+        target, lambda t: con.execute(f"COPY (SELECT * FROM ({query}) ORDER BY ALL) TO '{t}' (FORMAT parquet)")
+    )
 
 
 def quality(

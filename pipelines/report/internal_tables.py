@@ -28,7 +28,7 @@ import pandas as pd
 
 from catalog.files import guard_formula
 from domain.declarations import DatasetSpec
-from domain.work import WorkArea
+from domain.work import WorkArea, write_atomic
 
 QUARANTINE_FILE = "quarantine.csv"
 BOM = "\ufeff".encode()
@@ -82,10 +82,9 @@ def write_frame_csv(frame: pd.DataFrame, target: Path) -> Path:
     for column in safe.columns:
         if safe[column].dtype == object:
             safe[column] = safe[column].map(spreadsheet_safe)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
-    os.replace(temporary, target)
-    return target
+    return write_atomic(
+        target, lambda t: t.write_bytes(safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
+    )
 
 
 def quarantine_query(spec: DatasetSpec, work: WorkArea) -> str:

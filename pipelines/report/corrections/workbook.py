@@ -20,7 +20,6 @@ the form (row 4's two-language titles match no column name, so it is taken for a
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from domain.work import write_atomic
 from pipelines.report.corrections import texts as T
 from pipelines.report.corrections.cells import (
     HEADER_HEIGHT,
@@ -56,13 +56,7 @@ def sheet_title(number_: int, file_name: str) -> str:
 def _save(workbook: Workbook, target: Path) -> Path:
     """Save under a hidden temporary name, then rename: a reader never sees half a workbook."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        workbook.save(temporary)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return target
+    return write_atomic(target, workbook.save)
 
 
 def _new_workbook() -> Workbook:

@@ -1,31 +1,30 @@
-"""One round's raw files -> ``received.parquet``: every row, normalised, with its lineage.
+"""A received file's rows, each with its lineage, and the record of what happened to the file.
 
-Rows keep their source file hash, sheet and row number (as the office sees it
-in Excel), so every quarantined row can be traced back and every file's rows
-received can be balanced against rows accepted and quarantined.
+The round's sort (:mod:`pipelines.ingest.provinces`) parses each new file here (:func:`parse_file`)
+and keeps its record (:class:`FileRecord`); each province's own read then writes its part's rows
+with :class:`RowWriter`. Rows keep their source file hash, sheet and row number (as the office sees
+it in Excel), so every quarantined row can be traced back and every file's rows received can be
+balanced against rows accepted and quarantined.
 
-Rows are streamed: each file's rows are parsed to Arrow, gathered into batches of
-about :data:`BATCH_ROWS`, normalised in DuckDB and appended to the Parquet file, so
-memory stays bounded however large the round. ``_row_id`` numbers the rows 0..n-1
-in the order they are read; pandas reads it back as the frame's index.
+Rows are streamed: gathered into batches of about :data:`BATCH_ROWS`, normalised in DuckDB and
+appended to the Parquet file, so memory stays bounded however large the part. ``_row_id`` numbers
+the rows in the order they are written, from the part's own offset; pandas reads it back as the
+frame's index.
 
 A district office's corrections (``<round>/corrections/<amphoe_code>/``, see
-``pipelines.ingest.corrections``) are read after every other file: a returned correction
-workbook's rows are compared with the rows they correct (read just before, normalised
-alike), so a row sent back unchanged is not taken for a correction. Each correction file's
-record says its office and its place in the landed order (the later supersedes the earlier),
-and ``Received.corrections`` which quarantined row each returned row corrects.
+``pipelines.ingest.corrections``) are read after every other file of their province
+(:func:`read_corrections`): a returned correction workbook's rows are compared with the rows
+they correct (read just before, normalised alike), so a row sent back unchanged is not taken for
+a correction. Each correction file's record says its office and its place in the landed order
+(the later supersedes the earlier), and the part's ``corrections`` table which quarantined row
+each returned row corrects.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -36,24 +35,19 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from domain.declarations import DatasetSpec
-from domain.limits import Limits, limits_for
-from domain.rounds import Round
-from pipelines.ingest.corrections import in_corrections
+from domain.limits import Limits
 from pipelines.ingest.decode import container, decode_text
-from pipelines.ingest.landing import LandedFile, archive_file, archive_path, find_files
+from pipelines.ingest.landing import LandedFile, archive_file, archive_path
 from pipelines.ingest.long_cells import cap_long_cells, keep_cut_cells
-from pipelines.ingest.normalise import HeaderMatcher, Normaliser, header_matcher
+from pipelines.ingest.normalise import HeaderMatcher, Normaliser
 from pipelines.ingest.problems import FileProblem
 from pipelines.ingest.returned_rows import (
     CORRECTS,
     IDENTITY_MARK,
     Pending,
     capture,
-    landed_order,
-    prepare,
     returned_table,
     unchanged,
-    wanted_identities,
 )
 from pipelines.ingest.tables import Sheet, read_csv, read_workbook
 from pipelines.ingest.workbooks import ole2_kind, workbook_kind
@@ -61,7 +55,6 @@ from pipelines.ingest.workbooks import ole2_kind, workbook_kind
 LINEAGE = ["_file", "_sheet", "_row"]
 ROW_ID = "_row_id"
 BATCH_ROWS = 500_000  # rows normalised and written at a time
-READ_AHEAD = 8  # files parsed ahead of the one being written
 
 
 @dataclass
@@ -91,22 +84,9 @@ class FileRecord:
     origin: str = ""  # a correction: its origin sidecar as JSON (who uploaded it, when, from where)
 
 
-#: Columns of ``Received.corrections``: a returned row (its lineage) and the row it corrects.
+#: Columns of a part's ``corrections``: a returned row (its lineage) and the row it corrects.
 CORRECTION_COLUMNS = [*("_file", "_sheet", "_row"), *CORRECTS]
 CORRECTION_SCHEMA = pa.schema([(c, pa.int64() if c.endswith("_row") else pa.string()) for c in CORRECTION_COLUMNS])
-
-
-@dataclass
-class Received:
-    files: pd.DataFrame  # one FileRecord per landed file
-    rows: int  # rows written to ``path``
-    path: Path  # received.parquet: _row_id, schema fields (normalised text), lineage
-    #: per returned workbook row: its lineage and the quarantined row it corrects (CORRECTION_COLUMNS)
-    corrections: pd.DataFrame = field(default_factory=lambda: CORRECTION_SCHEMA.empty_table().to_pandas())
-
-    def read_rows(self) -> pd.DataFrame:
-        """The received rows as pandas reads them (``_row_id`` as the index): for small rounds and tests."""
-        return pd.read_parquet(self.path)
 
 
 def received_schema(spec: DatasetSpec) -> pa.Schema:
@@ -283,55 +263,6 @@ class RowWriter:
         return self.rows
 
 
-def read_round(
-    spec: DatasetSpec,
-    landing_dirs: list[Path],
-    archive: Path,
-    out: Path,
-    *,
-    batch_rows: int = BATCH_ROWS,
-    workers: int = 2,
-    round_: Round | None = None,
-) -> Received:
-    """Archive and read every file of the round into ``out`` (Parquet); a bad file is recorded, never fatal.
-
-    Files are archived, hashed and checked for repeats in order on this thread; up to ``workers``
-    threads parse them (Arrow, calamine and DuckDB release the GIL), and rows are written
-    in file order whatever finishes first. The offices' corrections come last (see the module's
-    docstring); ``round_``: the round, which a returned correction workbook must be for.
-    """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    match = header_matcher(spec.fields)
-    limits = limits_for(spec)
-    records: list[FileRecord] = []
-    corrections = landed_order(
-        [
-            prepare(landed, spec, round_, limits)
-            for landed in find_files(landing_dirs, limits.max_file_bytes, where=in_corrections)
-        ]
-    )
-    writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections))
-    seen: dict[str, str] = {}
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ingest") as pool:
-            for record, rows in in_order(_submit_all(spec, landing_dirs, archive, match, pool, limits, seen)):
-                records.append(record)
-                writer.add(rows)
-        writer.flush()
-        read, corrected = read_corrections(corrections, spec, match, archive, seen, limits, writer)
-        records += read
-    except BaseException:
-        writer.close()
-        temporary.unlink(missing_ok=True)
-        raise
-    rows_written = writer.close()
-    os.replace(temporary, out)
-    files = pd.DataFrame([asdict(r) for r in records], columns=list(FileRecord.__dataclass_fields__))
-    mapping = pa.concat_tables(corrected) if corrected else CORRECTION_SCHEMA.empty_table()
-    return Received(files=files, rows=rows_written, path=out, corrections=mapping.to_pandas())
-
-
 def read_corrections(
     corrections: list[Pending],
     spec: DatasetSpec,
@@ -389,42 +320,6 @@ def read_correction(
     record.rows_received = table.num_rows
     record.rows_unchanged = int(pc.sum(same).as_py() or 0)
     return record, table.select(CORRECTION_COLUMNS).cast(CORRECTION_SCHEMA)
-
-
-def _submit_all(
-    spec: DatasetSpec,
-    landing_dirs: list[Path],
-    archive: Path,
-    match: HeaderMatcher,
-    pool: Executor,
-    limits: Limits,
-    seen: dict[str, str],
-) -> Iterator[tuple[FileRecord, Future[list[pa.Table]] | None]]:
-    for landed in find_files(landing_dirs, max_bytes=limits.max_file_bytes, where=_ordinary):
-        record = file_record(landed, archive, seen, limits)
-        if record.status in ("duplicate", "rejected"):
-            yield record, None
-        else:
-            yield record, pool.submit(parse_file, landed.data, spec, match, record, limits)
-
-
-def _ordinary(relative_name: str) -> bool:
-    """Not an office's correction (those are read after every other file, see :func:`read_round`)."""
-    return not in_corrections(relative_name)
-
-
-def in_order(
-    submitted: Iterator[tuple[FileRecord, Future[list[pa.Table]] | None]],
-) -> Iterator[tuple[FileRecord, list[pa.Table]]]:
-    """Results in submission order, with at most READ_AHEAD files in flight."""
-    window: deque[tuple[FileRecord, Future[list[pa.Table]] | None]] = deque()
-    for item in submitted:
-        window.append(item)
-        if len(window) > READ_AHEAD:
-            record, future = window.popleft()
-            yield record, future.result() if future else []
-    for record, future in window:
-        yield record, future.result() if future else []
 
 
 def file_record(

@@ -2,7 +2,8 @@
 
 ``_legacy_read_round`` below is a verbatim copy of the implementation before streaming
 (commit 28a6c13: Python ``csv`` rows, ``normalise_column`` per distinct value, one
-pandas frame); it is the reference the new ``read_round`` is compared against.
+pandas frame); it is the reference the ingest as a round runs it (sorted into province parts, each part
+read: ``tests.ingest_parts``) is compared against: the same rows and records, whatever part holds them.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import pytest
 
 import samples.village_profile as generator
 from domain.rounds import BE_OFFSET, THAI_MONTHS, THAI_MONTHS_ABBR, parse_round
+from domain.work import ROW_ID_STRIDE
 from pipelines.ingest.decode import decode_text, sniff_container
 from pipelines.ingest.landing import archive_file, find_files
 from pipelines.ingest.normalise import header_matcher
 from pipelines.ingest.problems import FileProblem
-from pipelines.ingest.received import FileRecord, read_round
+from pipelines.ingest.received import FileRecord
 from pipelines.ingest.tables import read_csv
+from tests.ingest_parts import ingest
 
 # --- the implementation before streaming, verbatim but for names -------------------------------------------------
 
@@ -238,24 +241,31 @@ def village_round(tmp_path_factory):
 def test_streaming_ingest_gives_the_same_rows_and_files_as_before(village_spec, village_round):
     root, landing = village_round
     expected_rows, expected_files = _legacy_read_round(village_spec, [landing], root / "archive_old")
-    got = read_round(village_spec, [landing], root / "archive_new", root / "work" / "received.parquet", batch_rows=97)
+    got = ingest(village_spec, [landing], root / "new", batch_rows=97)
     rows = got.read_rows()
     assert got.rows == len(expected_rows) > 400
-    assert rows.index.name == "_row_id" and rows.index.tolist() == list(range(len(expected_rows)))
+    # each part's rows numbered from its province's offset, in the files' order
+    assert rows.index.name == "_row_id" and rows.index.is_unique
+    assert ((rows.index // ROW_ID_STRIDE).astype(str).str.zfill(2) == rows["village_code"].str[:2]).all()
     assert list(rows.columns) == list(expected_rows.columns)
-    pd.testing.assert_frame_equal(_as_objects(rows), _as_objects(expected_rows))
-    assert {"utf-8", "utf-8-sig", "cp874"} <= set(got.files["encoding"]) and "xlsx" in set(got.files["format"])
-    assert set(got.files["status"]) >= {"ok", "rejected"}
+    lineage = ["_file", "_sheet", "_row"]
+    pd.testing.assert_frame_equal(
+        _as_objects(rows.sort_values(lineage, kind="stable")), _as_objects(expected_rows.sort_values(lineage))
+    )
+    got_files = got.files.sort_values("name").reset_index(drop=True)
+    expected_files = expected_files.sort_values("name").reset_index(drop=True)
+    assert {"utf-8", "utf-8-sig", "cp874"} <= set(got_files["encoding"]) and "xlsx" in set(got_files["format"])
+    assert set(got_files["status"]) >= {"ok", "rejected"}
     # calamine ends a sheet at its last cell with a value: empty rows after it are not rows at all
     # (openpyxl counted them as blank rows skipped). Everything else about the files is the same.
-    xlsx = got.files["format"] == "xlsx"
-    assert (got.files.loc[xlsx, "blank_rows_skipped"] <= expected_files.loc[xlsx, "blank_rows_skipped"]).all()
+    xlsx = got_files["format"] == "xlsx"
+    assert (got_files.loc[xlsx, "blank_rows_skipped"] <= expected_files.loc[xlsx, "blank_rows_skipped"]).all()
     ignored = ["archived_as", "blank_rows_skipped"]
     pd.testing.assert_frame_equal(
-        got.files.drop(columns=ignored), expected_files.drop(columns=ignored), check_dtype=False
+        got_files.drop(columns=ignored), expected_files.drop(columns=ignored), check_dtype=False
     )
     csv_files = ~xlsx
-    assert got.files.loc[csv_files, "blank_rows_skipped"].tolist() == (
+    assert got_files.loc[csv_files, "blank_rows_skipped"].tolist() == (
         expected_files.loc[csv_files, "blank_rows_skipped"].tolist()
     )
 

@@ -28,14 +28,14 @@ import pytest
 from openpyxl import Workbook
 
 from domain.declarations import DeclarationError
+from domain.layout import Layout
 from domain.limits import CUT_MARK, limits_for
 from domain.rounds import parse_round
-from domain.work import WorkArea
+from pipelines import stages
 from pipelines.ingest import received as received_module
-from pipelines.ingest.received import read_round
 from pipelines.ingest.workbooks import sheet_extent
+from tests.ingest_parts import ingest
 from tests.unit.test_validation import GOOD
-from validation.run import validate_round
 
 ROUND = parse_round("2563-10")
 LONG = 10_000_000  # characters of the longest cell and line
@@ -299,22 +299,22 @@ def _corpus(spec, folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def hostile_round(tmp_path_factory, village_spec, small_geography):
-    root = tmp_path_factory.mktemp("hostile")
-    landing = root / "landing" / ROUND.be_key
+    """The corpus landed as a round and run through the ingest and validate stages, as a real round is."""
+    layout = Layout(tmp_path_factory.mktemp("hostile"))
+    landing = layout.landing_dir(village_spec.name, ROUND)
     landing.mkdir(parents=True)
     _corpus(village_spec, landing)
-    work = WorkArea(root / "work")
+    job = stages.RoundJob(village_spec, ROUND, layout, lambda: small_geography)
     start = time.perf_counter()
-    got = read_round(village_spec, [landing], root / "archive", work.path("received"))
+    stages.ingest(job)
     ingest_seconds = time.perf_counter() - start
-    work.write("files", got.files)
-    names = dict(zip(got.files["sha256"], got.files["name"], strict=True))
     start = time.perf_counter()
-    counts = validate_round(work, village_spec, ROUND, small_geography, names)
+    counts = stages.validate(job)
     validate_seconds = time.perf_counter() - start
+    files = job.work.read("files")
     return {
-        "files": got.files.assign(name=got.files["name"].str.split("/").str[-1]).set_index("name"),
-        "work": work,
+        "files": files.assign(name=files["name"].str.split("/").str[-1]).set_index("name"),
+        "work": job.work,
         "counts": counts,
         "ingest_seconds": ingest_seconds,
         "validate_seconds": validate_seconds,
@@ -356,9 +356,9 @@ def test_rows_received_equal_accepted_plus_quarantined_for_every_file(hostile_ro
 
 def _findings_of(hostile_round, name: str) -> pd.DataFrame:
     work, files = hostile_round["work"], hostile_round["files"]
-    received = pd.read_parquet(work.path("received"))
+    received = work.read("received")
     ids = received.index[received["_file"] == files.loc[name, "sha256"]]
-    findings = pd.read_parquet(work.path("findings"))
+    findings = work.read("findings")
     return findings[findings["_row_id"].isin(ids)], received.loc[ids]
 
 
@@ -411,9 +411,11 @@ def test_odd_but_readable_csv_files_read_every_row(hostile_round):
 def test_the_corpus_is_read_and_validated_in_seconds(hostile_round):
     assert hostile_round["ingest_seconds"] < 60, hostile_round["ingest_seconds"]
     assert hostile_round["validate_seconds"] < 60, hostile_round["validate_seconds"]
-    received = pq.ParquetFile(hostile_round["work"].path("received"))
+    work = hostile_round["work"]
+    parts = [work.part(code).path("received") for code in work.parts()]
     # the 10-million-character cells are kept as a few thousand characters each
-    assert received.metadata.num_rows < 100 and hostile_round["work"].path("received").stat().st_size < 200_000
+    assert 0 < sum(pq.ParquetFile(path).metadata.num_rows for path in parts) < 100
+    assert sum(path.stat().st_size for path in parts) < 200_000
 
 
 class PanicException(BaseException):
@@ -431,7 +433,7 @@ def test_an_unexpected_error_in_a_reader_rejects_that_file_only(village_spec, tm
         raise error("a parser's bug")
 
     monkeypatch.setattr(received_module, "read_csv", broken)
-    got = read_round(village_spec, [landing], tmp_path / "archive", tmp_path / "received.parquet")
+    got = ingest(village_spec, [landing], tmp_path)
     files = got.files.set_index("name")
     assert (files.loc["landing/a.csv", "status"], files.loc["landing/a.csv", "problem_code"]) == (
         "rejected",
@@ -452,7 +454,7 @@ def test_an_interrupt_is_not_swallowed(village_spec, tmp_path, monkeypatch):
 
     monkeypatch.setattr(received_module, "read_csv", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        read_round(village_spec, [landing], tmp_path / "archive", tmp_path / "received.parquet")
+        ingest(village_spec, [landing], tmp_path)
 
 
 def test_limits_are_declared_in_dataset_yaml(village_spec, tmp_path):
@@ -467,7 +469,7 @@ def test_limits_are_declared_in_dataset_yaml(village_spec, tmp_path):
     assert len(small.encode()) <= 1_000 < len(large.encode())
     (landing / "small.csv").write_bytes(small.encode())
     (landing / "large.csv").write_bytes(large.encode())
-    got = read_round(spec, [landing], tmp_path / "archive", tmp_path / "received.parquet")
+    got = ingest(spec, [landing], tmp_path)
     files = got.files.set_index("name")
     large_record = files.loc["landing/large.csv"]
     assert (large_record["status"], large_record["problem_code"]) == ("rejected", "file_too_large")
@@ -493,7 +495,7 @@ def test_a_file_that_cannot_be_read_from_disk_is_rejected_and_the_rest_go_throug
         return read_bytes(path)
 
     monkeypatch.setattr(Path, "read_bytes", locked)
-    got = read_round(village_spec, [landing], tmp_path / "archive", tmp_path / "received.parquet")
+    got = ingest(village_spec, [landing], tmp_path)
     files = got.files.set_index("name")
     record = files.loc["landing/locked.csv"]
     assert (record["status"], record["problem_code"], record["archived_as"]) == ("rejected", "unreadable_file", "")

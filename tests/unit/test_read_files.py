@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
-from pipelines.ingest.received import read_round
+from domain.work import ROW_ID_STRIDE
+from tests.ingest_parts import ingest
 
 HEADER = ["รหัสหมู่บ้าน", "หมู่ที่", "ชื่อหมู่บ้าน", "วันที่สำรวจ", "จำนวนครัวเรือน"]
 ROW = ["84010101", "1", "บ้านหนองบัว", "15/10/2563", "1,234"]
@@ -40,10 +41,11 @@ def landing(tmp_path):
 
 
 def _read(spec, landing, **options):
-    root = landing.parent.parent
-    got = read_round(spec, [landing], root / "archive", root / "work" / "received.parquet", **options)
-    assert got.path.exists() and not list(got.path.parent.glob(".*.tmp"))
-    return SimpleNamespace(files=got.files, rows=got.read_rows().reset_index(drop=True), count=got.rows, path=got.path)
+    """The files of ``landing`` read as a round's ingest reads them (sorted into province parts, each part read)."""
+    got = ingest(spec, [landing], landing.parent.parent, **options)
+    assert got.received_paths() and not list(got.work.folder.rglob(".*.tmp"))
+    rows = got.read_rows().reset_index(drop=True)
+    return SimpleNamespace(files=got.files, rows=rows, count=got.rows, paths=got.received_paths())
 
 
 @pytest.mark.parametrize(
@@ -137,11 +139,14 @@ def test_received_parquet_has_row_ids_every_field_as_text_and_lineage(village_sp
     (landing / "a.csv").write_bytes(_csv([HEADER, ROW, ROW]).encode())
     (landing / "b.csv").write_bytes(_csv([HEADER, ROW]).encode("cp874"))
     got = _read(village_spec, landing, batch_rows=2)
-    schema = pq.read_schema(got.path)
+    assert len(got.paths) == 1  # every row names Surat Thani: one part, numbered from that province's offset
+    schema = pq.read_schema(got.paths[0])
     assert schema.names == ["_row_id", *village_spec.field_names, "_file", "_sheet", "_row"]
     assert str(schema.field("_row_id").type) == str(schema.field("_row").type) == "int64"
     assert {str(schema.field(n).type) for n in [*village_spec.field_names, "_file", "_sheet"]} == {"string"}
-    assert pq.read_table(got.path).column("_row_id").to_pylist() == [0, 1, 2] and got.count == 3
+    first = 84 * ROW_ID_STRIDE
+    assert pq.read_table(got.paths[0]).column("_row_id").to_pylist() == [first, first + 1, first + 2]
+    assert got.count == 3
     assert got.rows["_row"].tolist() == [2, 3, 2]
 
 
@@ -149,7 +154,7 @@ def test_an_empty_round_writes_an_empty_table(village_spec, landing):
     (landing / "bad.csv").write_bytes(b"")
     got = _read(village_spec, landing)
     assert got.count == 0 and len(got.rows) == 0
-    assert pq.read_schema(got.path).names[0] == "_row_id"
+    assert all(pq.read_schema(path).names[0] == "_row_id" for path in got.paths)
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "|", "\t"])

@@ -30,11 +30,11 @@ from domain.declarations import load_datasets
 from domain.layout import Layout
 from pipelines import stages
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, land_returned, sidecar
-from pipelines.ingest.received import read_round
 from pipelines.report.corrections import write_correction_workbooks
 from pipelines.report.corrections.applied import correction_figures
 from pipelines.report.corrections.attribution import places_by_rows
 from pipelines.report.corrections.returned import read_returned
+from tests.ingest_parts import ingest
 from tests.unit.test_correction_workbook import PRODUCED, ROUND, csv_bytes, geography, village
 
 SPEC = load_datasets()["village_profile"]
@@ -335,7 +335,7 @@ def test_a_returned_workbook_outside_a_corrections_folder_is_not_read_as_rows(wo
     landing = tmp_path / "2563-10"
     landing.mkdir()
     (landing / "returned.xlsx").write_bytes(world["corrected"])
-    received = read_round(SPEC, [landing], tmp_path / "archive", tmp_path / "received.parquet", round_=ROUND)
+    received = ingest(SPEC, [landing], tmp_path, round_=ROUND)
     record = received.files.iloc[0]
     assert (record["status"], record["problem_code"]) == ("rejected", "correction_misplaced")
     assert received.rows == 0
@@ -408,7 +408,7 @@ def test_a_correction_outside_any_office_folder_is_refused(world, tmp_path):
     landing = tmp_path / "2563-10"
     (landing / CORRECTIONS_FOLDER).mkdir(parents=True)
     (landing / CORRECTIONS_FOLDER / "fixed.csv").write_bytes(csv_bytes([village("84010201")]))
-    received = read_round(SPEC, [landing], tmp_path / "archive", tmp_path / "received.parquet", round_=ROUND)
+    received = ingest(SPEC, [landing], tmp_path, round_=ROUND)
     record = received.files.iloc[0]
     assert (record["status"], record["problem_code"], received.rows) == ("rejected", "correction_no_office", 0)
     assert "corrections/<" in record["message_en"] and "ไม่ได้อยู่ในโฟลเดอร์ของอำเภอ" in record["message_th"]

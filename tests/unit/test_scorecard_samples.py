@@ -9,11 +9,11 @@ import pytest
 
 from domain.declarations import load_datasets
 from domain.rounds import parse_round
-from pipelines.ingest.received import Received, read_round
 from pipelines.scorecards import load_scorecard, score, units_for
 from pipelines.scorecards.declaration import SCORECARDS_DIR
 from samples import district_self_assessment, local_office_kpi_submissions
 from samples.village_profile import truth_path
+from tests.ingest_parts import Ingested, ingest
 
 DSA_PROVINCES = ["47", "50", "84", "21", "96"]
 
@@ -46,8 +46,8 @@ def test_same_arguments_give_identical_files(tmp_path, module, round_, provinces
     assert truth_path(tmp_path / "a" / "r").read_text(encoding="utf-8") == a.to_json()
 
 
-def _read(name: str, folder: Path, work: Path) -> tuple[Received, pd.DataFrame]:
-    received = read_round(load_datasets()[name], [folder], work / "archive", work / "received.parquet")
+def _read(name: str, folder: Path, root: Path) -> tuple[Ingested, pd.DataFrame]:
+    received = ingest(load_datasets()[name], [folder], root, round_=parse_round(folder.name))
     return received, received.read_rows()
 
 

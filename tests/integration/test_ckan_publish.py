@@ -242,8 +242,10 @@ def test_a_run_killed_before_the_switch_leaves_the_previous_revision_then_comple
         raise SwitchInterrupted(dataset)
 
     before = _visible(world, "village-profile")
-    _change_one_village(world["layout"], 2)
-    # the local catalog gets r3 (stages run directly: the job would also publish to CKAN) ...
+    # the revision now public, whichever tests of this module ran before (alone: the first run's r1)
+    shown = int(before["version"].rsplit("_r", 1)[1])
+    _change_one_village(world["layout"], 2 + shown)
+    # the local catalog gets the next revision (stages run directly: the job would also publish to CKAN) ...
     from domain.declarations import load_datasets
     from pipelines import stages
 
@@ -257,7 +259,7 @@ def test_a_run_killed_before_the_switch_leaves_the_previous_revision_then_comple
     assert "resource_create" in calls  # ... the new files are staged, then the run dies before the switch
 
     after = _visible(world, "village-profile")  # ... but the public sees the previous revision only
-    assert after["version"] == before["version"] == "2563-10_2020-10_r2"
+    assert after["version"] == before["version"] == f"2563-10_2020-10_r{shown}"
     assert [r["id"] for r in after["resources"]] == [r["id"] for r in before["resources"]]
     admin = ckanapi.RemoteCKAN(world["server"].url, apikey=world["server"].token)
     pending = [
@@ -274,23 +276,20 @@ def test_a_run_killed_before_the_switch_leaves_the_previous_revision_then_comple
     outcomes = _publish_all(_publisher(world, calls), world["local"])  # the next run completes the switch
     completed = outcomes["village_profile"]  # the run died on this dataset: its staged files are reused
     assert completed.uploaded == [] and completed.switched
-    assert {name for name in completed.reused if "ฉบับที่ 3 /" in name} == {f.resource_name for f in pending_files(world)}
+    staged = {f.resource_name for f in revision_files(world["local"], "village_profile") if f.revision == shown + 1}
+    assert {name for name in completed.reused if f"ฉบับที่ {shown + 1} /" in name} == staged
     done = admin.action.package_show(id="village-profile")
-    assert done["version"] == "2563-10_2020-10_r3"
+    assert done["version"] == f"2563-10_2020-10_r{shown + 1}"
     files = revision_files(world["local"], "village_profile")
     revision = [r for r in done["resources"] if r.get("role") == "revision"]
-    # equal to a clean run: each local revision file exactly once, all published, latest on r3
+    # equal to a clean run: each local revision file exactly once, all published, latest on the new revision
     assert sorted((r["round"], int(r["revision"]), r["file_format"], r["hash"]) for r in revision) == sorted(
         (f.round, f.revision, f.format, f.sha256) for f in files
     )
     assert all(r["publish_state"] == "published" for r in revision)
     latest = {r["file_format"]: r["url"] for r in done["resources"] if r.get("role") == "latest"}
-    r3 = {r["file_format"]: r["url"] for r in revision if r["revision"] == "3"}
-    assert latest == r3
-
-
-def pending_files(world) -> list:
-    return [f for f in revision_files(world["local"], "village_profile") if f.revision == 3]
+    newest = {r["file_format"]: r["url"] for r in revision if r["revision"] == str(shown + 1)}
+    assert latest == newest
 
 
 def test_the_token_never_appears_in_logs_or_reports(world, caplog):

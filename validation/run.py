@@ -262,14 +262,14 @@ def _outputs(spec: DatasetSpec) -> dict[str, str]:
     """The three tables as queries: accepted (typed), quarantine (as received, with reasons), findings."""
     fields = ", ".join(map(ident, spec.field_names))
     lineage = ", ".join(map(ident, LINEAGE))
-    reasons = """
+    reasons = f"""
         SELECT _row_id,
-               string_agg(code, ',' ORDER BY first_place) AS codes,
-               string_agg(reasons_th, ' | ' ORDER BY first_place) AS reasons_th,
-               string_agg(reasons_en, ' | ' ORDER BY first_place) AS reasons_en
+               {_ordered_join("first_place", "code", ",")} AS codes,
+               {_ordered_join("first_place", "reasons_th", " | ")} AS reasons_th,
+               {_ordered_join("first_place", "reasons_en", " | ")} AS reasons_en
         FROM (SELECT _row_id, code, min(place) AS first_place,
-                     string_agg(message_th, ' | ' ORDER BY place) AS reasons_th,
-                     string_agg(message_en, ' | ' ORDER BY place) AS reasons_en
+                     {_ordered_join("place", "message_th", " | ")} AS reasons_th,
+                     {_ordered_join("place", "message_en", " | ")} AS reasons_en
               FROM findings_all GROUP BY _row_id, code)
         GROUP BY _row_id
     """
@@ -281,6 +281,11 @@ def _outputs(spec: DatasetSpec) -> dict[str, str]:
             FROM received_rows JOIN ({reasons}) USING (_row_id) ORDER BY _row_id
         """,
     }
+
+
+def _ordered_join(order: str, value: str, separator: str) -> str:
+    """``string_agg(value, separator ORDER BY order)``, NULLs skipped alike (see ``schema_sql.ordered_list``)."""
+    return f"array_to_string({schema_sql.ordered_list(order, value)}, {lit(separator)})"
 
 
 def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:

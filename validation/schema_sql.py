@@ -102,6 +102,13 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def ordered_list(order: str, value: str) -> str:
+    """The aggregate ``list(value ORDER BY order)``, as a list sorted once per group: DuckDB sorts an ordered
+    aggregate group by group, which for many small groups (a quarantined row's few messages) cost five times as
+    much (a household province's 13,345 quarantined rows: 0.23-0.32 s against 0.04 s)."""
+    return f"list_transform(list_sort(list({{'o': {order}, 'v': {value}}})), x -> x.v)"
+
+
 def _col(name: str, part: str) -> str:
     return ident(f"{name}:{part}")
 

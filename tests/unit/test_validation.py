@@ -73,6 +73,22 @@ def test_each_fault_is_caught_by_its_named_rule(village_spec, small_geography, c
     assert result.quarantine.loc[0, "reasons_th"] and result.quarantine.loc[0, "reasons_en"]
 
 
+@pytest.mark.parametrize("engine", ["frictionless", "duckdb"])
+def test_a_quarantined_rows_reasons_follow_its_findings_order(village_spec, small_geography, engine):
+    """Codes in the order each first appears among the row's findings, messages in the findings' order, grouped
+    by code: an office reads the first problem first, in the quarantine table and in its workbook alike."""
+    faults = {"village_no": "3", "households": "many", "survey_date": "2020-11-01", "latitude": "0", "longitude": "0"}
+    result = _run([GOOD, {**GOOD, "village_code": "84010102", **faults}], village_spec, small_geography, engine)
+    found = result.findings  # in the row's place order
+    codes = list(dict.fromkeys(found["code"]))
+    assert len(codes) >= 3
+    row = result.quarantine.iloc[0]
+    assert row["codes"] == ",".join(codes)
+    for language in ("th", "en"):
+        by_code = [" | ".join(found.loc[found["code"] == code, f"message_{language}"]) for code in codes]
+        assert row[f"reasons_{language}"] == " | ".join(by_code)
+
+
 def test_a_clean_row_passes_typed(village_spec, small_geography):
     result = _run([GOOD], village_spec, small_geography)
     assert result.findings.empty

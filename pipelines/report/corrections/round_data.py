@@ -34,6 +34,7 @@ from domain.work import WorkArea
 from pipelines.report.corrections import texts as T
 from pipelines.report.corrections.applied import _connect, _lit, settled_rows
 from pipelines.report.corrections.attribution import attribute_files, places_by_rows
+from validation.schema_sql import ordered_list
 
 #: The key of rows and files no office can be given: they go to the data team's workbook.
 NOBODY = ""
@@ -133,8 +134,8 @@ def held_rows(
         WITH found AS (
             SELECT _row_id,
                    list(DISTINCT field) FILTER (WHERE field IS NOT NULL AND field <> '') AS faulty,
-                   list(message_th ORDER BY file_row_number) AS th,
-                   list(message_en ORDER BY file_row_number) AS en
+                   {ordered_list("file_row_number", "message_th")} AS th,
+                   {ordered_list("file_row_number", "message_en")} AS en
             FROM read_parquet({_lit(work.path("findings"))}, file_row_number = true)
             GROUP BY _row_id
         )

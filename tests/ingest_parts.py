@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 import registry
 from domain.declarations import DatasetSpec
@@ -32,17 +30,11 @@ class Ingested:
 
     def read_rows(self) -> pd.DataFrame:
         """Every part's received rows (``_row_id`` as the index), parts in code order."""
-        return self.work.read("received") if self.rows else pd.DataFrame()
+        return self.work.read("received")
 
     def received_paths(self) -> list[Path]:
+        """Each part's ``received.parquet``, in code order."""
         return [self.work.part(code).path("received") for code in self.work.parts()]
-
-    def received_table(self) -> pa.Table:
-        return pa.concat_tables(pq.read_table(path) for path in self.received_paths())
-
-    def corrections(self) -> pd.DataFrame:
-        """Per returned workbook row: the quarantined row it corrects (every part's)."""
-        return self.work.read("corrections")
 
 
 def ingest(

@@ -32,6 +32,7 @@ from catalog.files import FORMULA_PREFIX, arrow_table, parquet_bytes, schema_met
 from catalog.latest import PACKAGE_KEY, REPORTING_KEY, pick_from_pointer
 from catalog.outputs import Output
 from domain.rounds import Round
+from domain.work import write_atomic
 
 LICENSE = {
     "name": "OGL-TH",
@@ -66,9 +67,8 @@ class Published:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Atomic replace, so a reader never sees half a pointer."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    write_atomic(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """What a killed run leaves behind, and removing it before the next run of the same round.
 
 Every writer in the pipeline writes to a hidden temporary name next to its target and
-renames it into place (``.<name>.<pid>.tmp``, DuckDB's ``….tmp.wal``, the catalog's
-``.staging-r<N>-<pid>`` folders, the quality page's ``.<page>.tmp``), and big DuckDB
+renames it into place (``.<name>.<pid>.tmp``, ``domain.work.write_atomic``; DuckDB's ``….tmp.wal``,
+the catalog's ``.staging-r<N>-<pid>`` folders), and big DuckDB
 joins spill to ``work/<dataset>/<round>/spill/``. A process killed between writing and
 renaming leaves those names behind. They never become data (nothing reads a hidden
 name), but they pile up and can be large, so the next run sweeps them:

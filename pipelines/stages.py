@@ -32,7 +32,7 @@ from domain.geography import Geography, code_columns, from_registry
 from domain.layout import Layout
 from domain.measures import measures
 from domain.rounds import Round
-from domain.work import COUNT_TABLES, WorkArea
+from domain.work import COUNT_TABLES, WorkArea, write_atomic
 from pipelines.aggregate import tables
 from pipelines.deadlines import (
     NOT_REPORTED_FILE,
@@ -505,7 +505,7 @@ def publish(job: RoundJob, catalog: LocalCatalog) -> list[Published]:
     reporting = round_reporting(spec, job.round, expected, job.work.path("accepted"))
     published = [catalog.publish(o, job.round, job.gdc(o.kind) | o.gdc, reporting) for o in outputs]
     if page is not None:  # next to the published quality packages: a view of them, replaced when they change
-        shutil.copyfile(page, catalog.root / f"{spec.name}_quality" / job.round.key / page.name)
+        write_atomic(catalog.root / f"{spec.name}_quality" / job.round.key / page.name, partial(shutil.copyfile, page))
     catalog.write_index()
     build_local(catalog.root)  # the analysts' DuckDB catalog database, over every dataset and round
     return published

@@ -67,11 +67,13 @@ def _ident(name: str) -> str:
 
 def _replace_with_bom(csv_without_bom: Path, target: Path) -> None:
     """BOM + the CSV's bytes into ``target`` (via a temporary name): a reader never sees half a file."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.bom.tmp")
-    with temporary.open("wb") as out, csv_without_bom.open("rb") as body:
-        out.write(BOM)
-        shutil.copyfileobj(body, out, length=1 << 20)
-    os.replace(temporary, target)
+
+    def write(temporary: Path) -> None:
+        with temporary.open("wb") as out, csv_without_bom.open("rb") as body:
+            out.write(BOM)
+            shutil.copyfileobj(body, out, length=1 << 20)
+
+    write_atomic(target, write)
     csv_without_bom.unlink()
 
 
@@ -125,7 +127,7 @@ def write_quarantine_csv(spec: DatasetSpec, work: WorkArea, out_dir: Path) -> tu
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / QUARANTINE_FILE
-    body = out_dir / f".{QUARANTINE_FILE}.{os.getpid()}.tmp"
+    body = out_dir / f".{QUARANTINE_FILE}.body.{os.getpid()}.tmp"  # not write_atomic's name for the target
     spill = work.folder / f".quarantine-csv.{os.getpid()}.tmp"
     con = duckdb.connect()
     try:

@@ -33,7 +33,7 @@ import pandas as pd
 from catalog.outputs import common_fields
 from domain.declarations import DatasetSpec
 from domain.rounds import THAI_MONTHS_ABBR, Round, parse_round
-from domain.work import WorkArea, table_exists
+from domain.work import WorkArea, table_exists, write_atomic
 from pipelines.deadlines import NOT_REPORTED_FILE, provinces_that_sent_data
 from pipelines.report import svg
 from pipelines.report.corrections.measured import LOOP_TABLE
@@ -865,8 +865,5 @@ def write_quality_page(
     """
     folder = Path(out_dir) if out_dir is not None else Path(work_root) / round_.key
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / PAGE_NAME
-    temporary = target.with_name(f".{PAGE_NAME}.tmp")
-    temporary.write_text(render_quality_page(dataset, round_, work_root, internal_files), encoding="utf-8")
-    temporary.replace(target)
-    return target
+    page = render_quality_page(dataset, round_, work_root, internal_files)
+    return write_atomic(folder / PAGE_NAME, lambda temporary: temporary.write_text(page, encoding="utf-8"))

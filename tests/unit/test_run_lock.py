@@ -113,7 +113,8 @@ def test_taking_a_round_sweeps_what_killed_runs_left_and_spares_live_writers(tmp
         work / f".received.parquet.{dead}.tmp",
         work / f".validate.{alive}.tmp" / "part.parquet",  # the round's own folder: any process's goes
         work / "spill" / "duckdb_temp_storage-0.tmp",
-        reports / ".quality_report.html.tmp",
+        reports / f".quality_report.html.{alive}.tmp",  # the round's own folder: any process's goes
+        layout.catalog / "village_profile_quality" / "2020-10" / f".quality_report.html.{dead}.tmp",
         layout.catalog / f".tambon_catalog.duckdb.{dead}.tmp",
         layout.catalog / f".tambon_catalog.duckdb.{dead}.tmp.wal",
         layout.catalog / "village_profile" / f".latest.json.{dead}.tmp",

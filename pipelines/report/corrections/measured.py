@@ -46,7 +46,7 @@ import pandas as pd
 from domain.declarations import DatasetSpec
 from domain.geography import Geography
 from domain.rounds import Round, parse_round
-from domain.work import WorkArea
+from domain.work import WorkArea, write_atomic
 from pipelines.ingest.problems import FileProblem
 from pipelines.report.corrections.applied import _connect, _prepare, prepared_table
 
@@ -85,9 +85,8 @@ def record_published(reports_dir: Path, offices: Iterable[str], produced: dt.dat
     path = Path(reports_dir) / LEDGER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {"first_produced": {office: day.isoformat() for office, day in sorted(known.items())}}
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
-    temporary.replace(path)
+    text = json.dumps(body, ensure_ascii=False, indent=2)
+    write_atomic(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     return known
 
 

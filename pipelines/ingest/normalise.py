@@ -354,6 +354,9 @@ class Normaliser:
             rest = pc.invert(pc.fill_null(pc.ascii_is_alnum(values), True))
             if not pc.any(rest).as_py():
                 return values
+        if rest.true_count == len(values) - values.null_count:  # every value (Thai text, dates): no filter, no mask
+            encoded = pc.dictionary_encode(values)
+            return pc.take(self.distinct(encoded.dictionary, kind), encoded.indices)
         encoded = pc.dictionary_encode(values.filter(rest))
         rewritten = pc.take(self.distinct(encoded.dictionary, kind), encoded.indices)
         return pc.replace_with_mask(values, rest, rewritten)

@@ -8,9 +8,10 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pipelines.ingest.in_turn import InTurn
 
 _HASH_BLOCK = 1 << 20
 #: What the sort hands to its archiving thread at a time (the batch in hand and one being copied at most)
@@ -164,8 +165,7 @@ class Archiver:
         self.archive, self.batch_bytes = archive, batch_bytes
         self._batch: list[LandedFile] = []
         self._bytes = 0
-        self._copying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
-        self._copied: Future[None] | None = None
+        self._copying = InTurn("archive")
 
     def add(self, landed: LandedFile) -> None:
         self._batch.append(landed)
@@ -176,14 +176,8 @@ class Archiver:
     def _hand_over(self) -> None:
         """The batch in hand to the thread, once the one before it is copied (its error raised here)."""
         batch, self._batch, self._bytes = self._batch, [], 0
-        self._wait()
         if batch:
-            self._copied = self._copying.submit(self._copy, batch)
-
-    def _wait(self) -> None:
-        if self._copied is not None:
-            copied, self._copied = self._copied, None
-            copied.result()
+            self._copying.submit(self._copy, batch)
 
     def _copy(self, batch: list[LandedFile]) -> None:
         for landed in batch:
@@ -193,9 +187,8 @@ class Archiver:
         """Every file added is archived (or the first error is raised), and the thread ended."""
         try:
             self._hand_over()
-            self._wait()
         finally:
-            self._copying.shutdown()
+            self._copying.close()
 
 
 def _write_read_only(path: Path, data: bytes) -> None:

@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from domain.limits import limits_for
 from domain.rounds import Round
 from domain.work import ROW_ID_STRIDE, WorkArea, write_atomic
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, office_of
+from pipelines.ingest.in_turn import InTurn
 from pipelines.ingest.landing import Archiver, LandedFile, Listed, archive_path, find_files, land, listing
 from pipelines.ingest.normalise import Normaliser, header_matcher
 from pipelines.ingest.received import (
@@ -130,8 +130,7 @@ class _Router:
         # A batch is normalised, routed and written on a thread of its own while the next one is read and
         # parsed: done on the thread that reads the files, it kept the parsing waiting (a national household
         # round's sort spent most of its time there). One batch at a time, in order: parts keep file order.
-        self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sort-write")
-        self._written: Future[None] | None = None
+        self._writing = InTurn("sort-write")
 
     def new_rows(self, province: str) -> Path:
         return self.folder / f".new.{province}.{os.getpid()}.tmp"
@@ -154,14 +153,7 @@ class _Router:
             return
         pending, first_seq = self.pending, self.first_seq
         self.pending, self.first_seq, self.pending_rows = [], [], 0
-        self.wait()
-        self._written = self._writing.submit(self._write, pending, first_seq)
-
-    def wait(self) -> None:
-        """Until the batch handed over last is written (its error, if any, raised here)."""
-        if self._written is not None:
-            written, self._written = self._written, None
-            written.result()
+        self._writing.submit(self._write, pending, first_seq)
 
     def _write(self, tables: list[pa.Table], first_seq: list[int]) -> None:
         """Normalise a batch, number its rows in their files (``first_seq``: each table's first), route and
@@ -202,10 +194,10 @@ class _Router:
         return out
 
     def close(self) -> None:
+        """Waits for the last batch (its error, if any, raised here), then closes the new rows' writers."""
         try:
-            self.wait()
+            self._writing.close()
         finally:
-            self._writing.shutdown()
             for writer in self.writers.values():
                 writer.close()
             self.normalise.close()

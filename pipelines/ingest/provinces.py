@@ -399,25 +399,25 @@ def read_province(
             for landed in find_files(landing_dirs, limits.max_file_bytes, here, under=CORRECTIONS_FOLDER)
         ]
     )
-    target = part.path("received")
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections),
-                       first_id=int(province) * ROW_ID_STRIDE)  # fmt: skip
     # a correction that is an ordinary file repeats it (lists: pandas iterates its Arrow strings one by one)
     seen = dict(zip(ok["sha256"].tolist(), ok["name"].tolist(), strict=True))
-    try:
-        for start in range(0, rows.num_rows, batch_rows):  # slices, not the part's own (small) chunks
-            table = rows.slice(start, batch_rows)
-            fields, lineage = table.select(spec.field_names), table.select(LINEAGE)
-            writer.originals |= capture(lineage, fields, writer.wanted)
-            writer.write(lineage, fields)
-        records, mapped = read_corrections(corrections, spec, match, archive, seen, limits, writer)
-    except BaseException:
-        writer.close()
-        temporary.unlink(missing_ok=True)
-        raise
-    received = writer.close()
-    os.replace(temporary, target)
+    read: dict[str, Any] = {}
+
+    def write(temporary: Path) -> None:
+        writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections),
+                           first_id=int(province) * ROW_ID_STRIDE)  # fmt: skip
+        try:
+            for start in range(0, rows.num_rows, batch_rows):  # slices, not the part's own (small) chunks
+                table = rows.slice(start, batch_rows)
+                fields, lineage = table.select(spec.field_names), table.select(LINEAGE)
+                writer.originals |= capture(lineage, fields, writer.wanted)
+                writer.write(lineage, fields)
+            read["corrections"] = read_corrections(corrections, spec, match, archive, seen, limits, writer)
+        finally:
+            read["rows"] = writer.close()
+
+    write_atomic(part.path("received"), write)
+    (records, mapped), received = read["corrections"], read["rows"]
     homed = files.loc[files["home"] == province, FILE_COLUMNS]
     corrected = pd.DataFrame([asdict(r) for r in records], columns=FILE_COLUMNS)
     files_part = pd.concat([homed, corrected], ignore_index=True) if records else homed

@@ -16,6 +16,11 @@ A revision is identified by the SHA-256 of its CSV bytes (deterministic from the
 table), so re-running an unchanged round publishes nothing. A new revision is
 written to a staging folder and renamed into place, then the pointer is swapped:
 a crash leaves either the old revision or the complete new one, never half.
+
+Pointers, the index and the analysts' database are each read, changed and written whole, and
+runs of different rounds or datasets publish side by side (a run lock is per round): whoever
+publishes holds :meth:`LocalCatalog.publishing` from the first pointer read to the last write,
+so no run writes back a pointer or index read before another run's revision.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import datetime as dt
 import json
 import os
 import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +39,7 @@ from catalog.files import FORMULA_PREFIX, arrow_table, parquet_bytes, schema_met
 from catalog.latest import PACKAGE_KEY, REPORTING_KEY, pick_from_pointer
 from catalog.outputs import Output
 from domain.rounds import Round
-from domain.work import write_atomic
+from domain.work import exclusive, write_atomic
 
 LICENSE = {
     "name": "OGL-TH",
@@ -78,6 +85,12 @@ def _read_json(path: Path) -> dict[str, Any]:
 class LocalCatalog:
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def publishing(self, on_wait: Callable[[], None] | None = None) -> AbstractContextManager[None]:
+        """The catalog's own lock, held by one publisher at a time (module docstring): ``<parent>/.locks/
+        <catalog>.lock`` beside the runs' locks, not in the catalog folder, which holds only what is published.
+        ``on_wait``: called when another publisher holds it, before waiting."""
+        return exclusive(self.root.parent / ".locks" / f"{self.root.name}.lock", on_wait)
 
     def pointer(self, output: str) -> dict[str, Any]:
         return _read_json(self.root / output / "latest.json")

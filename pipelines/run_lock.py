@@ -89,16 +89,6 @@ def lock_path(layout: Layout, name: str, key: Key) -> Path:
     return layout.root / LOCKS / f"{name}__{quote(key_text(key), safe='-._')}.lock"
 
 
-@contextmanager
-def exclusive(path: Path) -> Iterator[None]:
-    """A short critical section between processes (e.g. the first use of a new Dagster instance, whose
-    SQLite schema two processes would otherwise both try to create)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
 def holder(path: Path) -> dict[str, str]:
     """Who holds (or last held) the lock, as it wrote itself into the file."""
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -478,10 +479,13 @@ def _suppressed_masks(job: RoundJob) -> dict[str, pd.DataFrame]:
     }
 
 
-def publish(job: RoundJob, catalog: LocalCatalog) -> list[Published]:
+def publish(job: RoundJob, catalog: LocalCatalog, on_wait: Callable[[], None] | None = None) -> list[Published]:
     """Scan every outgoing file for personal data, then publish each as a versioned package.
 
     Nothing is written unless every file of the round passes: a leak in one table stops them all.
+    The packages, the index and the analysts' database are written holding the catalog's lock (``on_wait``:
+    called if another run is publishing), so a run of another round or dataset publishing at the same time
+    never writes back what it read before this one's revisions.
     """
     spec = job.spec
     quality = spec.has_quality_figures
@@ -503,11 +507,13 @@ def publish(job: RoundJob, catalog: LocalCatalog) -> list[Published]:
     # the round's deadline and provinces reported go with every table: "latest" is decided from them
     expected = job.geography.provinces["province_code"].astype(str)
     reporting = round_reporting(spec, job.round, expected, job.work.path("accepted"))
-    published = [catalog.publish(o, job.round, job.gdc(o.kind) | o.gdc, reporting) for o in outputs]
-    if page is not None:  # next to the published quality packages: a view of them, replaced when they change
-        write_atomic(catalog.root / f"{spec.name}_quality" / job.round.key / page.name, partial(shutil.copyfile, page))
-    catalog.write_index()
-    build_local(catalog.root)  # the analysts' DuckDB catalog database, over every dataset and round
+    with catalog.publishing(on_wait):
+        published = [catalog.publish(o, job.round, job.gdc(o.kind) | o.gdc, reporting) for o in outputs]
+        if page is not None:  # next to the published quality packages: a view of them, replaced when they change
+            copy = partial(shutil.copyfile, page)
+            write_atomic(catalog.root / f"{spec.name}_quality" / job.round.key / page.name, copy)
+        catalog.write_index()
+        build_local(catalog.root)  # the analysts' DuckDB catalog database, over every dataset and round
     return published
 
 

@@ -8,6 +8,10 @@ point is a regular expression over the rename's source or target path
 target in place, what follows it not done). Nothing is stubbed: the real CLI runs in a
 real process and dies by SIGKILL, as a power cut or the OOM killer would end it.
 
+``TAMBON_PAUSE_AT`` (a pattern as above) and ``TAMBON_PAUSE_GATE`` (a path) pause the process instead,
+once, just before the first matching rename: it writes ``<gate>.paused`` and waits until the gate file
+exists, so a test can run another process at exactly that moment.
+
     python -m tests.killpoint run --round 2563-10 --dataset village_profile
 """
 
@@ -17,6 +21,8 @@ import os
 import re
 import signal
 import sys
+import time
+from pathlib import Path
 
 
 def _arm() -> None:
@@ -39,9 +45,30 @@ def _arm() -> None:
     os.rename = armed(os.rename)
 
 
+def _pause() -> None:
+    pattern, gate = re.compile(os.environ["TAMBON_PAUSE_AT"]), Path(os.environ["TAMBON_PAUSE_GATE"])
+    paused = gate.with_name(gate.name + ".paused")
+
+    def pausing(original):
+        def rename(src, dst, *args, **kwargs):
+            if not paused.exists() and (pattern.search(os.fspath(src)) or pattern.search(os.fspath(dst))):
+                paused.touch()
+                deadline = time.monotonic() + 600
+                while not gate.exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            return original(src, dst, *args, **kwargs)
+
+        return rename
+
+    os.replace = pausing(os.replace)
+    os.rename = pausing(os.rename)
+
+
 if __name__ == "__main__":
     from pipelines import cli
 
     if os.environ.get("TAMBON_KILL_AT"):
         _arm()
+    if os.environ.get("TAMBON_PAUSE_AT"):
+        _pause()
     sys.exit(cli.main(sys.argv[1:]))

@@ -7,6 +7,9 @@ are set aside.
 
 The scenarios run two at a time (``PARALLEL``), each in its own data folder: every run is its own
 process, and a kill test spends most of its time waiting for two of them.
+
+Runs of two rounds publish into one catalog at the same moment (one paused at its first pointer swap while
+the other runs): both rounds stay in every pointer and in the index.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +32,13 @@ from domain.declarations import REPO_ROOT
 from domain.layout import Layout
 from domain.rounds import parse_round
 from pipelines import cli
+from pipelines.assets import CATALOG_BUSY
 from pipelines.leftovers import temporary_files
 
 pytestmark = pytest.mark.slow
 
 ROUND = parse_round("2563-10")
+NEXT_ROUND = parse_round("2563-11")
 DATASET = "village_profile"
 PROVINCE = "96"  # Narathiwat: a small province, faults and an unreadable file included
 TIMES = {"created", "published_at"}  # when it was written, not what was written
@@ -52,15 +58,18 @@ KILL_POINTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def landed(tmp_path_factory) -> Path:
-    """A sample round's landing folder (files as offices sent them), generated once."""
-    root = tmp_path_factory.mktemp("landed")
+def _landed(root: Path, round_=ROUND) -> Path:
+    """A sample round's landing folder (files as offices sent them)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("TAMBON_DATA_DIR", str(root / "data"))
-    assert cli.main(["sample", "--round", ROUND.be_key, "--dataset", DATASET, "--provinces", PROVINCE]) == 0
+    assert cli.main(["sample", "--round", round_.be_key, "--dataset", DATASET, "--provinces", PROVINCE]) == 0
     mp.undo()
     return root / "data" / "landing"
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory) -> Path:
+    return _landed(tmp_path_factory.mktemp("landed"))
 
 
 def _fresh(root: Path, landed: Path) -> Path:
@@ -70,13 +79,20 @@ def _fresh(root: Path, landed: Path) -> Path:
     return root
 
 
-def _start(root: Path, kill_at: tuple[str, bool] | None = None) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CKAN_", "TAMBON_KILL"))}
+def _start(
+    root: Path, kill_at: tuple[str, bool] | None = None, round_=ROUND, more: dict[str, str] | None = None, stderr=None
+) -> subprocess.Popen:
+    """``tambon run`` of ``round_`` on the data folder under ``root`` (``more``: more environment, such as a pause
+    point; ``stderr``: a file to write it to, else a pipe)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CKAN_", "TAMBON_KILL", "TAMBON_PAUSE"))}
     env |= {"TAMBON_DATA_DIR": str(root / "data"), "DAGSTER_HOME": str(root / "dagster"), "TAMBON_PROGRESS": "1"}
     if kill_at:
         env |= {"TAMBON_KILL_AT": kill_at[0], "TAMBON_KILL_AFTER": "1" if kill_at[1] else "0"}
-    command = [sys.executable, "-m", "tests.killpoint", "run", "--round", ROUND.be_key, "--dataset", DATASET]
-    return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "tests.killpoint", "run", "--round", round_.be_key, "--dataset", DATASET]
+    return subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env | (more or {}), stdout=subprocess.PIPE, stderr=stderr or subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
 
 
 def _run(root: Path, kill_at: tuple[str, bool] | None = None) -> tuple[int, str, str]:
@@ -178,3 +194,40 @@ def test_two_runs_of_the_same_round_at_once_take_turns_and_each_reports_its_own(
     layout = Layout(root / "data")
     assert snapshot(layout.catalog) == clean
     assert temporary_files(layout.root) == []
+
+
+def _wait_for(done, what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_two_rounds_published_at_once_both_stay_in_every_pointer_and_the_index(tmp_path, landed):
+    """A backfill's two months at once: the first run stops just before its first pointer swap (holding what it
+    read of the catalog), the second runs meanwhile. Each run locks its own round only, so without the catalog's
+    lock the second would publish then and the first would write back a pointer without the second's round."""
+    root = _fresh(tmp_path, landed)
+    next_landing = _landed(tmp_path / "next", NEXT_ROUND) / DATASET / NEXT_ROUND.be_key
+    shutil.copytree(next_landing, root / "data" / "landing" / DATASET / NEXT_ROUND.be_key, copy_function=shutil.copy2)
+    gate = tmp_path / "gate"
+    first = _start(root, more={"TAMBON_PAUSE_AT": r"/latest\.json$", "TAMBON_PAUSE_GATE": str(gate)})
+    _wait_for(lambda: gate.with_name("gate.paused").exists() or first.poll() is not None, "the first run's pause")
+    assert first.poll() is None, first.communicate()
+    with (tmp_path / "second.err").open("w", encoding="utf-8") as err:
+        second = _start(root, round_=NEXT_ROUND, stderr=err)
+        said = tmp_path / "second.err"
+        _wait_for(lambda: CATALOG_BUSY in said.read_text("utf-8") or second.poll() is not None, "the second run")
+        gate.touch()
+        outcomes = [first.communicate(timeout=300), second.communicate(timeout=300)]
+    assert [first.returncode, second.returncode] == [0, 0], outcomes[0][1][-3000:] + said.read_text("utf-8")[-3000:]
+    assert CATALOG_BUSY in said.read_text("utf-8"), "the second run waited for the first's publishing"
+
+    catalog = Layout(root / "data").catalog
+    both = {ROUND.key, NEXT_ROUND.key}
+    pointers = {path.parent.name: json.loads(path.read_text("utf-8")) for path in catalog.glob("*/latest.json")}
+    assert pointers and all(name.startswith(DATASET) for name in pointers)
+    assert {name: sorted(p["rounds"]) for name, p in pointers.items()} == {name: sorted(both) for name in pointers}
+    index = json.loads((catalog / "catalog.json").read_text("utf-8"))["datasets"]
+    assert {name: sorted(entry["rounds"]) for name, entry in index.items()} == {name: sorted(both) for name in pointers}
+    assert temporary_files(root / "data") == []

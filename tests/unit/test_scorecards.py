@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 import yaml
@@ -12,6 +15,8 @@ from frictionless import validate
 from catalog.local import LocalCatalog
 from catalog.outputs import Output
 from domain.rounds import parse_round
+from pipelines.assets import CATALOG_BUSY, scorecard_asset
+from pipelines.resources import LocalCatalogResource, RunLocks
 from pipelines.scorecards import (
     SCORECARDS_DIR,
     MissingInputError,
@@ -378,3 +383,32 @@ def test_compute_round_scores_every_registry_district(role_model, tmp_path):
     picks = result.picks
     assert picks.loc[picks["within"] == "province", "group_code"].tolist() == ["84", "86"]
     assert picks.loc[picks["within"] == "region", "unit_code"].tolist() == ["8601"]
+
+
+def test_a_scorecard_publishes_only_once_no_other_run_is_publishing(role_model, tmp_path, monkeypatch, capfd):
+    """The scorecard step writes pointers, the index and the analysts' database as a round's publish does: it
+    waits, saying so, while another run holds the catalog (``LocalCatalog.publishing``), then publishes."""
+    data = tmp_path / "data"
+    catalog = LocalCatalog(data / "catalog")
+    _publish(catalog, "village_profile_quality", QUALITY.astype({"accuracy_pct": "float64"}))
+    _publish(catalog, "district_self_assessment", SELF.astype({"criterion1_score": "float64"}))
+    monkeypatch.setenv("TAMBON_PROGRESS", "1")
+    resources = {"catalog": LocalCatalogResource(data_dir=str(data)), "locks": RunLocks(data_dir=str(data))}
+    done: list[dg.ExecuteInProcessResult] = []
+    step = threading.Thread(
+        target=lambda: done.append(
+            dg.materialize([scorecard_asset(role_model)], partition_key=ROUND.key, resources=resources)
+        )
+    )
+    said = ""
+    with catalog.publishing():
+        step.start()
+        deadline = time.monotonic() + 120
+        while CATALOG_BUSY not in said and step.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+            said += capfd.readouterr().err
+        assert CATALOG_BUSY in said, "the scorecard step said it waits for the catalog"
+        assert not (catalog.root / "role_model_district").exists(), "nothing published while another run publishes"
+    step.join(120)
+    assert done and done[0].success
+    assert catalog.pointer("role_model_district")["rounds"][ROUND.key]["revision"] == 1

@@ -620,23 +620,6 @@ def in_ckan(
     return ready, missing
 
 
-def build_ckan(root: Path, ckan: str | CkanClient, out: Path) -> BuildResult:
-    """The CKAN build: the same content, its views reading the revision resources' download URLs."""
-    entries = read_catalog(Path(root))
-    packages = ckan_packages(entries, ckan)
-    entries, _ = in_ckan(entries, packages)
-    locations = ckan_locations(entries, packages)
-    url = ckan if isinstance(ckan, str) else ckan.url
-    return build(entries, locations, out, base=url.rstrip("/"))
-
-
-def build_catalog_db(root: Path, base: str = "local", out: Path | None = None) -> BuildResult:
-    """Select the build by ``base``: ``"local"`` or a CKAN site URL (anonymous reads)."""
-    if base == "local":
-        return build_local(root, out)
-    return build_ckan(root, base, out or Path(root) / f"{CATALOG_DB}.ckan")
-
-
 # -- publishing the CKAN build -------------------------------------------------------------------------------------
 @dataclass
 class CkanDbOutcome:

@@ -32,6 +32,7 @@ import shutil
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,12 @@ from catalog.files import FORMULA_PREFIX, arrow_table, parquet_bytes, schema_met
 from catalog.latest import PACKAGE_KEY, REPORTING_KEY, pick_from_pointer
 from catalog.outputs import Output
 from domain.rounds import Round
-from domain.work import exclusive, write_atomic
+from domain.work import LOCKS, exclusive, write_atomic
+
+#: What a publisher is told while another holds the catalog (:meth:`LocalCatalog.publishing`)
+PUBLISHING_ELSEWHERE = (
+    "รอให้การเผยแพร่ลงแคตตาล็อกของอีกรอบหรืออีกชุดข้อมูลเสร็จก่อน / waiting for another run publishing to the catalog"
+)
 
 LICENSE = {
     "name": "OGL-TH",
@@ -86,11 +92,12 @@ class LocalCatalog:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def publishing(self, on_wait: Callable[[], None] | None = None) -> AbstractContextManager[None]:
+    def publishing(self, on_wait: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
         """The catalog's own lock, held by one publisher at a time (module docstring): ``<parent>/.locks/
         <catalog>.lock`` beside the runs' locks, not in the catalog folder, which holds only what is published.
-        ``on_wait``: called when another publisher holds it, before waiting."""
-        return exclusive(self.root.parent / ".locks" / f"{self.root.name}.lock", on_wait)
+        ``on_wait``: told :data:`PUBLISHING_ELSEWHERE` when another publisher holds it, before waiting."""
+        told = None if on_wait is None else partial(on_wait, PUBLISHING_ELSEWHERE)
+        return exclusive(self.root.parent / LOCKS / f"{self.root.name}.lock", told)
 
     def pointer(self, output: str) -> dict[str, Any]:
         return _read_json(self.root / output / "latest.json")

@@ -52,6 +52,10 @@ def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
     return target
 
 
+#: The data folder's locks: each run's (``pipelines.run_lock``), the catalog's (``catalog.local``) and the like.
+LOCKS = ".locks"
+
+
 @contextmanager
 def exclusive(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """A critical section between processes: an exclusive ``flock`` on ``path``, which the kernel releases

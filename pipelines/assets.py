@@ -35,9 +35,6 @@ from pipelines.report.corrections.measured import LOOP_TABLE, MEASURES, loop_tot
 from pipelines.resources import CkanResource, DataLayout, LocalCatalogResource, RunLocks
 from pipelines.scorecards import MissingInputError, Scorecard, compute_round, scorecard_outputs
 
-#: What a run says while another run of another round or dataset writes the catalog (``LocalCatalog.publishing``)
-CATALOG_BUSY = "รอให้การเผยแพร่ลงแคตตาล็อกของอีกรอบหรืออีกชุดข้อมูลเสร็จก่อน / waiting for another run publishing to the catalog"
-
 
 def _job(spec: DatasetSpec, context: AssetExecutionContext, data: DataLayout, locks: RunLocks) -> stages.RoundJob:
     """The round this step works on, held for this run: one run per dataset and round at a time, and for a
@@ -335,7 +332,7 @@ def dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
     ) -> dg.MaterializeResult:
         job = _round_of_parts(spec, context, data, locks)
         try:
-            result = stages.publish(job, catalog.catalog(), lambda: say(context, CATALOG_BUSY))
+            result = stages.publish(job, catalog.catalog(), lambda message: say(context, message))
         except PrivacyError as error:
             raise dg.Failure(description=str(error), metadata={"leaks": [str(x) for x in error.leaks]}) from error
         report = stages.write_report(job, result)
@@ -522,7 +519,7 @@ def scorecard_asset(card: Scorecard) -> dg.AssetsDefinition:
         leaks = scan_files([(f"{o.name}.csv", o.csv) for o in outputs], None, None)
         if leaks:
             raise dg.Failure(description=str(PrivacyError(leaks)))
-        with local.publishing(lambda: say(context, CATALOG_BUSY)):
+        with local.publishing(lambda message: say(context, message)):
             published = [local.publish(o, round_, card.gdc | o.gdc) for o in outputs]
             local.write_index()
             build_local(local.root)

@@ -60,7 +60,7 @@ from catalog.query import add_command as add_query_command
 from domain.declarations import REPO_ROOT, DatasetSpec, DeclarationError, load_datasets
 from domain.layout import Layout
 from domain.rounds import PROGRAMME_FIRST, PROGRAMME_LAST, Round, RoundError, check_programme_round, parse_round
-from domain.work import exclusive
+from domain.work import LOCKS, exclusive
 from pipelines import ckan_notice, run_lock
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "UserError", "main", "parser", "summary"]
@@ -267,7 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["TAMBON_PROGRESS"] = "1"
     if notice := ckan_notice.notice():  # CKAN set up on this machine, but not for this run
         print(notice, file=sys.stderr)
-    with exclusive(layout.root / run_lock.LOCKS / "dagster-instance.lock"):
+    with exclusive(layout.root / LOCKS / "dagster-instance.lock"):
         instance = dg.DagsterInstance.get()  # two first runs at once would both create its storage
     database = layout.catalog / CATALOG_DB
     database_before = _modified(database)

@@ -52,9 +52,9 @@ from urllib.parse import quote
 
 from domain.layout import Layout
 from domain.rounds import Round, RoundError, parse_round
+from domain.work import LOCKS
 from pipelines.leftovers import sweep
 
-LOCKS = ".locks"
 POLL_SECONDS = 0.2  #: how often a waiting step looks at the lock again
 
 Key = Round | str  #: a round, or any partition key string ("2020-10|47")

@@ -479,12 +479,12 @@ def _suppressed_masks(job: RoundJob) -> dict[str, pd.DataFrame]:
     }
 
 
-def publish(job: RoundJob, catalog: LocalCatalog, on_wait: Callable[[], None] | None = None) -> list[Published]:
+def publish(job: RoundJob, catalog: LocalCatalog, on_wait: Callable[[str], None] | None = None) -> list[Published]:
     """Scan every outgoing file for personal data, then publish each as a versioned package.
 
     Nothing is written unless every file of the round passes: a leak in one table stops them all.
     The packages, the index and the analysts' database are written holding the catalog's lock (``on_wait``:
-    called if another run is publishing), so a run of another round or dataset publishing at the same time
+    told if another run is publishing), so a run of another round or dataset publishing at the same time
     never writes back what it read before this one's revisions.
     """
     spec = job.spec
@@ -500,7 +500,8 @@ def publish(job: RoundJob, catalog: LocalCatalog, on_wait: Callable[[], None] | 
     files = [(f"{o.name}.csv", o.csv) for o in outputs]
     page = quality_page(job) if quality else None
     if page is not None:
-        files.append((page.name, page.read_bytes()))
+        page_bytes = page.read_bytes()  # scanned, then published as read: the page is not read twice
+        files.append((page.name, page_bytes))
     leaks = scan_files(files, spec, job.work.path("received"))
     if leaks:
         raise PrivacyError(leaks)
@@ -510,8 +511,8 @@ def publish(job: RoundJob, catalog: LocalCatalog, on_wait: Callable[[], None] | 
     with catalog.publishing(on_wait):
         published = [catalog.publish(o, job.round, job.gdc(o.kind) | o.gdc, reporting) for o in outputs]
         if page is not None:  # next to the published quality packages: a view of them, replaced when they change
-            copy = partial(shutil.copyfile, page)
-            write_atomic(catalog.root / f"{spec.name}_quality" / job.round.key / page.name, copy)
+            target = catalog.root / f"{spec.name}_quality" / job.round.key / page.name
+            write_atomic(target, lambda temporary: temporary.write_bytes(page_bytes))
         catalog.write_index()
         build_local(catalog.root)  # the analysts' DuckDB catalog database, over every dataset and round
     return published

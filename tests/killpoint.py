@@ -22,46 +22,54 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _arm() -> None:
-    pattern = re.compile(os.environ["TAMBON_KILL_AT"])
-    after = os.environ.get("TAMBON_KILL_AFTER") == "1"
+def _around_renames(pattern: str, before: Callable[[], None], after: Callable[[], None] = lambda: None) -> None:
+    """``before`` and ``after`` every rename (``os.replace``, ``os.rename``) whose source or target matches."""
+    matches = re.compile(pattern).search
 
-    def armed(original):
+    def wrapped(original):
         def rename(src, dst, *args, **kwargs):
-            hit = pattern.search(os.fspath(src)) or pattern.search(os.fspath(dst))
-            if hit and not after:
-                os.kill(os.getpid(), signal.SIGKILL)
+            hit = matches(os.fspath(src)) or matches(os.fspath(dst))
+            if hit:
+                before()
             result = original(src, dst, *args, **kwargs)
             if hit:
-                os.kill(os.getpid(), signal.SIGKILL)
+                after()
             return result
 
         return rename
 
-    os.replace = armed(os.replace)
-    os.rename = armed(os.rename)
+    os.replace = wrapped(os.replace)
+    os.rename = wrapped(os.rename)
+
+
+def _kill() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _arm() -> None:
+    if os.environ.get("TAMBON_KILL_AFTER") == "1":
+        _around_renames(os.environ["TAMBON_KILL_AT"], lambda: None, _kill)
+    else:
+        _around_renames(os.environ["TAMBON_KILL_AT"], _kill)
 
 
 def _pause() -> None:
-    pattern, gate = re.compile(os.environ["TAMBON_PAUSE_AT"]), Path(os.environ["TAMBON_PAUSE_GATE"])
+    gate = Path(os.environ["TAMBON_PAUSE_GATE"])
     paused = gate.with_name(gate.name + ".paused")
 
-    def pausing(original):
-        def rename(src, dst, *args, **kwargs):
-            if not paused.exists() and (pattern.search(os.fspath(src)) or pattern.search(os.fspath(dst))):
-                paused.touch()
-                deadline = time.monotonic() + 600
-                while not gate.exists() and time.monotonic() < deadline:
-                    time.sleep(0.05)
-            return original(src, dst, *args, **kwargs)
+    def wait_at_the_gate() -> None:
+        if paused.exists():  # once
+            return
+        paused.touch()
+        deadline = time.monotonic() + 600
+        while not gate.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
-        return rename
-
-    os.replace = pausing(os.replace)
-    os.rename = pausing(os.rename)
+    _around_renames(os.environ["TAMBON_PAUSE_AT"], wait_at_the_gate)
 
 
 if __name__ == "__main__":

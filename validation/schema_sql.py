@@ -940,9 +940,9 @@ def validate_file_sql(path: Path | str, schema: dict[str, Any], keep_keys: bool 
     path = Path(path)
     con = connect()
     try:
-        suspects = ""
+        cte = ""
         if path.suffix != ".parquet" and not _has_keys(schema, keep_keys):
-            suspects = f"WITH suspect_rows AS MATERIALIZED ({_csv_suspects(con, path, schema)}) "
+            cte = f"WITH suspect_rows AS MATERIALIZED ({_csv_suspects(con, path, schema)}) "
             query = schema_errors_sql(con, "suspect_rows", schema, keep_keys, suspects=EVERY_ROW)
         else:
             relation = source_relation(con, path)
@@ -950,7 +950,7 @@ def validate_file_sql(path: Path | str, schema: dict[str, Any], keep_keys: bool 
         con.register("message_templates", findings.templates(schema["fields"]))
         # one query from the suspect rows to the messages: no table of raw findings in between
         return con.execute(
-            f"{suspects}SELECT * EXCLUDE (code_rank) FROM ({findings.messages_sql(f'({query})', 'message_templates')}) "
+            f"{cte}SELECT * EXCLUDE (code_rank) FROM ({findings.messages_sql(f'({query})', 'message_templates')}) "
             "ORDER BY _row_id, rule, field, code_rank"
         ).df()
     finally:

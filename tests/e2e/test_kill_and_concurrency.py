@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pytest
 
+from catalog.local import PUBLISHING_ELSEWHERE
 from domain.declarations import REPO_ROOT
 from domain.layout import Layout
 from domain.rounds import parse_round
 from pipelines import cli
-from pipelines.assets import CATALOG_BUSY
 from pipelines.leftovers import temporary_files
 
 pytestmark = pytest.mark.slow
@@ -217,11 +217,12 @@ def test_two_rounds_published_at_once_both_stay_in_every_pointer_and_the_index(t
     with (tmp_path / "second.err").open("w", encoding="utf-8") as err:
         second = _start(root, round_=NEXT_ROUND, stderr=err)
         said = tmp_path / "second.err"
-        _wait_for(lambda: CATALOG_BUSY in said.read_text("utf-8") or second.poll() is not None, "the second run")
+        told = PUBLISHING_ELSEWHERE
+        _wait_for(lambda: told in said.read_text("utf-8") or second.poll() is not None, "the second run")
         gate.touch()
         outcomes = [first.communicate(timeout=300), second.communicate(timeout=300)]
     assert [first.returncode, second.returncode] == [0, 0], outcomes[0][1][-3000:] + said.read_text("utf-8")[-3000:]
-    assert CATALOG_BUSY in said.read_text("utf-8"), "the second run waited for the first's publishing"
+    assert PUBLISHING_ELSEWHERE in said.read_text("utf-8"), "the second run waited for the first's publishing"
 
     catalog = Layout(root / "data").catalog
     both = {ROUND.key, NEXT_ROUND.key}

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from frictionless import validate
 
-from catalog.local import LocalCatalog
+from catalog.local import PUBLISHING_ELSEWHERE, LocalCatalog
 from catalog.outputs import Output
 from domain.rounds import parse_round
-from pipelines.assets import CATALOG_BUSY, scorecard_asset
+from pipelines.assets import scorecard_asset
 from pipelines.resources import LocalCatalogResource, RunLocks
 from pipelines.scorecards import (
     SCORECARDS_DIR,
@@ -404,10 +404,10 @@ def test_a_scorecard_publishes_only_once_no_other_run_is_publishing(role_model, 
     with catalog.publishing():
         step.start()
         deadline = time.monotonic() + 120
-        while CATALOG_BUSY not in said and step.is_alive() and time.monotonic() < deadline:
+        while PUBLISHING_ELSEWHERE not in said and step.is_alive() and time.monotonic() < deadline:
             time.sleep(0.1)
             said += capfd.readouterr().err
-        assert CATALOG_BUSY in said, "the scorecard step said it waits for the catalog"
+        assert PUBLISHING_ELSEWHERE in said, "the scorecard step said it waits for the catalog"
         assert not (catalog.root / "role_model_district").exists(), "nothing published while another run publishes"
     step.join(120)
     assert done and done[0].success

@@ -83,6 +83,14 @@ die() {
     log "error: $*"
     exit 1
 }
+# die, with the end of the log that says why (a throw-away run dir, as tests and CI use, is removed after a
+# failure). Not for setup.log or harvest.log: CKAN's commands may print a user's secrets there.
+die_see() {
+    local file=$1
+    shift
+    [[ -f "$file" ]] && tail -n 30 "$file" | sed 's/^/[ckan.sh] | /' >&2
+    die "$*, see $file"
+}
 
 # ---------------------------------------------------------------- helpers --
 
@@ -160,7 +168,7 @@ apt_install_missing() {
 pip_quiet() {
     if ! "$VENV/bin/pip" --disable-pip-version-check "$@" >>"$INSTALL_LOG" 2>&1; then
         grep -v '^WARNING: Location' "$INSTALL_LOG" | tail -n 30 >&2
-        die "pip $* failed, see $INSTALL_LOG"
+        die_see "$INSTALL_LOG" "pip $* failed"
     fi
 }
 
@@ -240,7 +248,7 @@ compile_translations() {
         mo="${po%.po}.mo"
         tmp="$mo.$$.tmp"
         "$VENV/bin/pybabel" -q compile -i "$po" -o "$tmp" >>"$INSTALL_LOG" 2>&1 \
-            || { rm -f "$tmp"; die "pybabel compile $po failed, see $INSTALL_LOG"; }
+            || { rm -f "$tmp"; die_see "$INSTALL_LOG" "pybabel compile $po failed"; }
         if cmp -s "$tmp" "$mo"; then rm -f "$tmp"; else mv -f "$tmp" "$mo"; fi
     done
 }
@@ -279,7 +287,7 @@ EOF
     chown postgres: "$LOGS/postgres.log" 2>/dev/null || true
     log "starting postgres on 127.0.0.1:$TAMBON_CKAN_PG_PORT"
     as_pg "$bindir/pg_ctl" start -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 </dev/null >/dev/null 9>&- \
-        || die "postgres did not start, see $LOGS/postgres.log"
+        || die_see "$LOGS/postgres.log" "postgres did not start"
 }
 
 stop_postgres() {
@@ -343,13 +351,13 @@ start_redis() {
     log "starting redis on 127.0.0.1:$TAMBON_CKAN_REDIS_PORT"
     redis-server --port "$TAMBON_CKAN_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$RUN/redis" --daemonize yes --pidfile "$REDIS_PID" \
-        --logfile "$LOGS/redis.log" </dev/null >/dev/null 2>&1 9>&- || die "redis did not start, see $LOGS/redis.log"
+        --logfile "$LOGS/redis.log" </dev/null >/dev/null 2>&1 9>&- || die_see "$LOGS/redis.log" "redis did not start"
     local i
     for i in $(seq 50); do
         redis-cli -p "$TAMBON_CKAN_REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
         sleep 0.1
     done
-    die "redis does not answer, see $LOGS/redis.log"
+    die_see "$LOGS/redis.log" "redis does not answer"
 }
 
 stop_redis() {
@@ -579,12 +587,12 @@ start_gunicorn() {
         fi
         if ! pid_alive "$launcher" && ! gunicorn_running; then
             tail -n 30 "$LOGS/gunicorn.log" >&2 || true
-            die "gunicorn exited, see $LOGS/gunicorn.log"
+            die_see "$LOGS/gunicorn.log" "gunicorn exited"
         fi
         sleep 0.25
     done
     tail -n 30 "$LOGS/gunicorn.log" >&2 || true
-    die "CKAN did not answer within 60 s, see $LOGS/gunicorn.log"
+    die_see "$LOGS/gunicorn.log" "CKAN did not answer within 60 s"
 }
 
 wait_gone() {

@@ -8,14 +8,16 @@ row to the part of the province its geography code names. A row without one goes
 changes only when one of its files does; its digest says so, and :attr:`Sorted.changed` lists
 the parts to run again: a late file re-runs its province alone.
 
-Each province's own step (:func:`read_province`) then numbers the part's rows from the province's
-offset (ids stay unique in the round) in the files' landed order, and reads its district offices'
-corrections after them, as a whole-round read does (:mod:`pipelines.ingest.received`). Whether the
+Each province's own step (:func:`read_province`) then takes the part's rows, numbered from the
+province's offset (ids stay unique in the round) in the files' landed order (numbered again when a
+file landed since between others), and reads its district offices' corrections after them, as a
+whole-round read does (:mod:`pipelines.ingest.received`). Whether the
 parts were sorted in one run or in many, a part holds the same rows and is read the same way: a
 round run whole and a round run province by province end in the same tables.
 
-State, in ``<work>/sorted/``: ``<province>.parquet`` (normalised rows with their lineage and their
-order in their file), ``files.parquet`` (every ordinary file's record, its province and rows per
+State, in ``<work>/sorted/``: ``<province>.parquet`` (normalised rows with their lineage, numbered in
+the files' landed order from the province's offset: a part without corrections is its province's
+received rows as it is), ``files.parquet`` (every ordinary file's record, its province and rows per
 province, and its size and time, to know it again) and ``digests.json``. A sort that dies is
 re-run to the same state: parts are replaced whole, the record of what was read is written last,
 and a file whose rows a dead sort half-wrote is read again and replaces them.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -49,17 +52,18 @@ from pipelines.ingest.received import (
     BATCH_ROWS,
     CORRECTION_SCHEMA,
     LINEAGE,
+    ROW_ID,
     FileRecord,
     RowWriter,
     file_record,
     parse_file,
     read_corrections,
+    received_schema,
 )
 from pipelines.ingest.returned_rows import capture, landed_order, prepare, wanted_identities
 
 SORTED = "sorted"
 UNPLACED = "00"  # the part of rows and files no province can be told for
-SEQ = "_seq"  # a row's place in its file (sheets in order, rows in order)
 FILE_COLUMNS = list(FileRecord.__dataclass_fields__)
 #: ``files`` of every part alike, even an empty one (DuckDB reads the parts as one table)
 FILE_SCHEMA = pa.schema(
@@ -84,26 +88,43 @@ def sorted_folder(work: WorkArea) -> Path:
     return work.folder / SORTED
 
 
-#: How a sorted part is written: no statistics (nothing is ever looked up in a part by them) and a dictionary
-#: for the lineage only (one file's name on all its rows): on the cells, mostly distinct, building one cost over
-#: a quarter of the writing, and the part, read back whole once, reads faster without.
-_PART_WRITING: dict[str, Any] = {
-    "compression": "snappy",
-    "write_statistics": False,
-    "use_dictionary": ["_file", "_sheet"],
-}
+#: How a sorted part is written: its rows as the part's received rows hold them (``received_schema``: numbered,
+#: in the files' landed order), so a part without corrections is received as it is (:func:`read_province`). No
+#: statistics (nothing looks a row up by them; they cost a quarter of the writing); dictionaries, which the
+#: validator's DuckDB reads several times faster than plain text, in a file half the size.
+_PART_WRITING: dict[str, Any] = {"compression": "snappy", "write_statistics": False}
 
 
 def _part_schema(spec: DatasetSpec) -> pa.Schema:
-    fields = [pa.field(n, pa.string()) for n in spec.field_names]
-    return pa.schema([*fields, pa.field("_file", pa.string()), pa.field("_sheet", pa.string()),
-                      pa.field("_row", pa.int64()), pa.field(SEQ, pa.int64())])  # fmt: skip
+    return received_schema(spec)
+
+
+def _first_id(province: str) -> int:
+    """A part's rows are numbered from its province's offset: ids stay unique in the round."""
+    return int(province) * ROW_ID_STRIDE
 
 
 def _previous(folder: Path) -> pd.DataFrame:
     path = folder / "files.parquet"
     if path.exists():
         return pd.read_parquet(path)
+    return pd.DataFrame(columns=SORT_COLUMNS)
+
+
+def _part_paths(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.parquet") if p.stem.isdigit())
+
+
+def _parts_current(folder: Path, schema: pa.Schema) -> bool:
+    """Whether every part in ``folder`` has the rows' shape this version writes (an older version's: not)."""
+    return all(pq.read_schema(path).names == schema.names for path in _part_paths(folder))
+
+
+def _forget(folder: Path) -> pd.DataFrame:
+    """Parts of an older shape removed, and no file taken as read: the sort reads every file again. A part's
+    digest is of its files' records, not of how its rows are stored, so no part counts as changed for that."""
+    for path in _part_paths(folder):
+        path.unlink()
     return pd.DataFrame(columns=SORT_COLUMNS)
 
 
@@ -123,9 +144,9 @@ class _Router:
         self.known = pa.array(sorted(known), pa.string())
         self.normalise = Normaliser(spec.fields)
         self.pending: list[pa.Table] = []
-        self.first_seq: list[int] = []  # per pending table: the number (in its file) of its first row
         self.pending_rows = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
+        self.written: dict[str, int] = {}  # province -> new rows written so far
         self.by_file: dict[str, dict[str, int]] = {}  # sha -> province -> rows
         # A batch is normalised, routed and written on a thread of its own while the next one is read and
         # parsed: done on the thread that reads the files, it kept the parsing waiting (a national household
@@ -136,13 +157,9 @@ class _Router:
         return self.folder / f".new.{province}.{os.getpid()}.tmp"
 
     def add(self, sha: str, tables: list[pa.Table]) -> None:
-        """One file's rows (every sheet), numbered in file order: a file is never split between batches."""
-        count = 0
-        for table in tables:  # numbered when the batch is written (one array, not one a sheet)
-            self.pending.append(table)
-            self.first_seq.append(count)
-            count += table.num_rows
-        self.pending_rows += count
+        """One file's rows (every sheet): a file is never split between batches."""
+        self.pending += tables
+        self.pending_rows += sum(table.num_rows for table in tables)
         self.by_file.setdefault(sha, {})
         if self.pending_rows >= self.batch_rows:
             self.flush()
@@ -151,28 +168,27 @@ class _Router:
         """Hand the pending rows to the writing thread, once the batch before them is written."""
         if not self.pending_rows:
             return
-        pending, first_seq = self.pending, self.first_seq
-        self.pending, self.first_seq, self.pending_rows = [], [], 0
-        self._writing.submit(self._write, pending, first_seq)
+        pending, self.pending, self.pending_rows = self.pending, [], 0
+        self._writing.submit(self._write, pending)
 
-    def _write(self, tables: list[pa.Table], first_seq: list[int]) -> None:
-        """Normalise a batch, number its rows in their files (``first_seq``: each table's first), route and
-        append each province's rows to its new rows."""
-        sizes = np.array([t.num_rows for t in tables], dtype=np.int64)
-        starts = np.cumsum(sizes) - sizes  # each table's first row in the batch
-        seq = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(starts - np.array(first_seq, np.int64), sizes)
-        batch = pa.concat_tables(tables).append_column(SEQ, pa.array(seq))
+    def _write(self, tables: list[pa.Table]) -> None:
+        """Normalise a batch, route it and append each province's rows to its new rows, numbered on from the
+        province's rows written before them (in the order they came: the files' landed order)."""
+        batch = pa.concat_tables(tables)
         fields = self.normalise(batch)
         provinces = self.route(fields.column(self.spec.geography_field), batch.column("_file"))
-        table = pa.Table.from_arrays([*fields.columns, *(batch.column(c) for c in [*LINEAGE, SEQ])], schema=self.schema)
+        table = pa.Table.from_arrays([*fields.columns, *(batch.column(c) for c in LINEAGE)], self.schema.names[1:])
         order = pc.sort_indices(provinces)  # stable: each province's rows keep their order
         table, start = table.take(order), 0
         for item in pc.value_counts(pc.take(provinces, order)):  # sorted, so counted in code order
             province, count = item["values"].as_py(), item["counts"].as_py()
             rows, start = table.slice(start, count), start + count
+            first = _first_id(province) + self.written.get(province, 0)
+            self.written[province] = self.written.get(province, 0) + count
+            ids = pa.array(np.arange(first, first + count, dtype=np.int64))
             if province not in self.writers:
                 self.writers[province] = pq.ParquetWriter(self.new_rows(province), self.schema, **_PART_WRITING)
-            self.writers[province].write_table(rows)
+            self.writers[province].write_table(pa.Table.from_arrays([ids, *rows.columns], schema=self.schema))
 
     def route(self, codes: pa.ChunkedArray, files: pa.ChunkedArray) -> pa.Array:
         """Each row's province: its code's, else its file's (the province most of its rows name), else ``00``."""
@@ -246,7 +262,7 @@ def sort_round(
     folder.mkdir(parents=True, exist_ok=True)
     limits = limits_for(spec)
     match = header_matcher(spec.fields)
-    previous = _previous(folder)
+    previous = _previous(folder) if _parts_current(folder, _part_schema(spec)) else _forget(folder)
     records = previous.to_dict("records")
     cache = {row["sha256"]: row for row in records if row["sha256"] and row["status"] != "duplicate"}
     router = _Router(spec, folder, known_provinces, batch_rows)
@@ -284,8 +300,9 @@ def sort_round(
     dropped = set(before_ok["sha256"]) - now_ok
     touched = {p for sha in parsed for p in router.by_file.get(sha, {})}
     touched |= {p for row in before_ok.itertuples() if row.sha256 in dropped for p in json.loads(row.provinces)}
+    landed = pa.array(files.loc[files["status"] == "ok", "sha256"].tolist(), pa.string())
     for province in sorted(touched):
-        _rewrite_part(folder, province, dropped | parsed, router.new_rows(province), _part_schema(spec))
+        _rewrite_part(folder, province, dropped | parsed, router.new_rows(province), _part_schema(spec), landed)
     digests = _digests(rows, [item for item in listed if in_corrections(item.relative_name)], known_provinces)
     before = _read_json(folder / "digests.json")
     changed = sorted(p for p in set(before) | set(digests) if before.get(p) != digests.get(p))
@@ -311,8 +328,11 @@ def _provinces_of(row: dict, by_file: dict[str, dict[str, int]], cache: dict[str
     return dict(sorted(counts.items()))
 
 
-def _rewrite_part(folder: Path, province: str, replaced: set[str], new_rows: Path, schema: pa.Schema) -> None:
-    """The part's rows of files still there and unchanged, then the rows read just now; none: no part."""
+def _rewrite_part(
+    folder: Path, province: str, replaced: set[str], new_rows: Path, schema: pa.Schema, landed: pa.Array
+) -> None:
+    """The part's rows of files still there and unchanged, and the rows read just now, in the files' landed order
+    (``landed``: the SHA-256 of every file read, in that order) and numbered again; none: no part."""
     target = folder / f"{province}.parquet"
     if not target.exists() and new_rows.exists():  # the rows read just now are the whole part: kept as written
         os.replace(new_rows, target)
@@ -326,10 +346,23 @@ def _rewrite_part(folder: Path, province: str, replaced: set[str], new_rows: Pat
         tables.append(pq.read_table(new_rows))
     rows = pa.concat_tables(tables) if tables else schema.empty_table()
     if rows.num_rows:
+        rows = _numbered(_in_landed_order(rows, landed), province)
         write_atomic(target, lambda t: pq.write_table(rows.cast(schema), t, **_PART_WRITING))
     else:
         target.unlink(missing_ok=True)
     new_rows.unlink(missing_ok=True)
+
+
+def _in_landed_order(rows: pa.Table, landed: pa.Array) -> pa.Table:
+    """Rows by their file's place in ``landed``, then by ``_row_id`` (a file's rows are numbered in its order)."""
+    rank = pc.index_in(rows.column("_file"), value_set=landed)
+    return rows.append_column("_rank", rank).sort_by([("_rank", "ascending"), (ROW_ID, "ascending")]).drop(["_rank"])
+
+
+def _numbered(rows: pa.Table, province: str) -> pa.Table:
+    first = _first_id(province)
+    ids = pa.array(np.arange(first, first + rows.num_rows, dtype=np.int64))
+    return rows.set_column(rows.schema.get_field_index(ROW_ID), ROW_ID, ids)
 
 
 def correction_province(relative_name: str, known: frozenset[str]) -> str:
@@ -388,7 +421,9 @@ def read_province(
     limits = limits_for(spec)
     match = header_matcher(spec.fields)
     ok = files[files["status"] == "ok"]
-    rows = _part_rows(folder / f"{province}.parquet", ok["sha256"], _part_schema(spec))
+    file_order, sorted_rows = pa.array(ok["sha256"].tolist(), pa.string()), folder / f"{province}.parquet"
+    if sorted_rows.exists() and pq.read_schema(sorted_rows).names != _part_schema(spec).names:
+        raise SortedByOlderVersion(province)
 
     def here(name: str) -> bool:
         return in_corrections(name) and correction_province(name, known_provinces) == province
@@ -399,13 +434,18 @@ def read_province(
             for landed in find_files(landing_dirs, limits.max_file_bytes, here, under=CORRECTIONS_FOLDER)
         ]
     )
+    in_order = _numbered_in_order(sorted_rows, file_order, province)
+    if in_order and not corrections:  # the part's rows are its received rows: the same file, not a copy
+        write_atomic(part.path("received"), lambda t: _link(sorted_rows, t))
+        return _received(part, files, province, digest, [], [], pq.read_metadata(sorted_rows).num_rows)
+    rows = _part_rows(sorted_rows, file_order, _part_schema(spec), in_order)
     # a correction that is an ordinary file repeats it (lists: pandas iterates its Arrow strings one by one)
     seen = dict(zip(ok["sha256"].tolist(), ok["name"].tolist(), strict=True))
     read: dict[str, Any] = {}
 
     def write(temporary: Path) -> None:
         writer = RowWriter(spec, temporary, batch_rows, limits.max_cell_length, wanted_identities(corrections),
-                           first_id=int(province) * ROW_ID_STRIDE)  # fmt: skip
+                           first_id=_first_id(province))  # fmt: skip
         try:
             for start in range(0, rows.num_rows, batch_rows):  # slices, not the part's own (small) chunks
                 table = rows.slice(start, batch_rows)
@@ -418,6 +458,30 @@ def read_province(
 
     write_atomic(part.path("received"), write)
     (records, mapped), received = read["corrections"], read["rows"]
+    return _received(part, files, province, digest, records, mapped, received)
+
+
+class SortedByOlderVersion(RuntimeError):
+    """A part whose rows an earlier version sorted and stored otherwise: the round's next sort sorts them again."""
+
+    def __init__(self, province: str) -> None:
+        super().__init__(
+            f"แถวของจังหวัด {province} ถูกแยกไว้ด้วยโปรแกรมรุ่นก่อน ให้ประมวลผลขั้นรับไฟล์ (landed) ของรอบนี้อีกครั้ง / "
+            f"province {province}'s rows were sorted by an earlier version: run the round's landing step (landed) again"
+        )
+
+
+def _received(
+    part: WorkArea,
+    files: pd.DataFrame,
+    province: str,
+    digest: str,
+    records: list[FileRecord],
+    mapped: list[pa.Table],
+    received: int,
+) -> dict[str, int]:
+    """The part's ``files`` (its own and its corrections) and ``corrections`` written beside its received rows,
+    then its stamp."""
     homed = files.loc[files["home"] == province, FILE_COLUMNS]
     corrected = pd.DataFrame([asdict(r) for r in records], columns=FILE_COLUMNS)
     files_part = pd.concat([homed, corrected], ignore_index=True) if records else homed
@@ -427,27 +491,36 @@ def read_province(
     return {"files": len(homed) + len(records), "rows_received": received, "files_corrections": len(records)}
 
 
-def _part_rows(path: Path, landed: pd.Series, schema: pa.Schema) -> pa.Table:
-    """The part's rows in the files' landed order (``landed``: the files' SHA-256 in that order), each file's rows
-    in its own order."""
+def _numbered_in_order(path: Path, landed: pa.Array, province: str) -> bool:
+    """Whether the sorted part at ``path`` holds its rows in the files' landed order (``landed``: the SHA-256 of
+    every file read, in that order), numbered from the province's offset one after another: as the sort
+    writes a part, unless files landed since in another order. Only two columns are read."""
+    if not path.exists():
+        return False
+    table = pq.read_table(path, columns=["_file", ROW_ID])
+    rank = pc.index_in(table.column("_file"), value_set=landed)
+    if rank.null_count:
+        return False
+    first, ids = _first_id(province), table.column(ROW_ID).to_numpy()
+    in_order = np.all(np.diff(rank.to_numpy()) >= 0)
+    return bool(in_order and np.array_equal(ids, np.arange(first, first + len(ids), dtype=np.int64)))
+
+
+def _part_rows(path: Path, landed: pa.Array, schema: pa.Schema, in_order: bool) -> pa.Table:
+    """The part's rows in the files' landed order, each file's rows in its own order (``in_order``: they are)."""
     if not path.exists():
         return schema.empty_table()
     table = pq.read_table(path)
-    order = pc.index_in(table.column("_file"), value_set=pa.array(landed.tolist(), pa.string()))
-    table = table.append_column("_rank", order)
-    if _in_order(order, table.column(SEQ)):  # as a part sorted in one go holds them: no copy of every row
-        return table
-    return table.sort_by([("_rank", "ascending"), (SEQ, "ascending")])
+    return table if in_order else _in_landed_order(table, landed)
 
 
-def _in_order(rank: pa.ChunkedArray, seq: pa.ChunkedArray) -> bool:
-    """Whether rows are in (rank, seq) order already, each key once (so sorting them would change nothing)."""
-    if rank.null_count or seq.null_count:
-        return False
-    r = rank.to_numpy().astype(np.int64)
-    q = seq.to_numpy()
-    step, seq_step = np.diff(r), np.diff(q)
-    return bool(np.all((step > 0) | ((step == 0) & (seq_step > 0))))
+def _link(source: Path, target: Path) -> None:
+    """``target``, another name of ``source`` (neither is ever written again: each is replaced whole, by
+    renaming); a copy where the file system has no hard links."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _write_arrow(part: WorkArea, name: str, table: pa.Table) -> None:

@@ -95,10 +95,6 @@ def sorted_folder(work: WorkArea) -> Path:
 _PART_WRITING: dict[str, Any] = {"compression": "snappy", "write_statistics": False}
 
 
-def _part_schema(spec: DatasetSpec) -> pa.Schema:
-    return received_schema(spec)
-
-
 def _first_id(province: str) -> int:
     """A part's rows are numbered from its province's offset: ids stay unique in the round."""
     return int(province) * ROW_ID_STRIDE
@@ -115,9 +111,14 @@ def _part_paths(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.parquet") if p.stem.isdigit())
 
 
-def _parts_current(folder: Path, schema: pa.Schema) -> bool:
-    """Whether every part in ``folder`` has the rows' shape this version writes (an older version's: not)."""
-    return all(pq.read_schema(path).names == schema.names for path in _part_paths(folder))
+def _current(part: Path, schema: pa.Schema) -> bool:
+    """Whether a sorted part has the shape this version writes (``schema``), not an older version's."""
+    return pq.read_schema(part).names == schema.names
+
+
+def _file_order(files: pd.DataFrame) -> pa.Array:
+    """The SHA-256 of every file read (``status`` ok), in landed order: the order of a part's rows."""
+    return pa.array(files.loc[files["status"] == "ok", "sha256"].tolist(), pa.string())
 
 
 def _forget(folder: Path) -> pd.DataFrame:
@@ -140,7 +141,7 @@ class _Router:
 
     def __init__(self, spec: DatasetSpec, folder: Path, known: frozenset[str], batch_rows: int) -> None:
         self.spec, self.folder, self.batch_rows = spec, folder, batch_rows
-        self.schema = _part_schema(spec)
+        self.schema = received_schema(spec)
         self.known = pa.array(sorted(known), pa.string())
         self.normalise = Normaliser(spec.fields)
         self.pending: list[pa.Table] = []
@@ -262,7 +263,8 @@ def sort_round(
     folder.mkdir(parents=True, exist_ok=True)
     limits = limits_for(spec)
     match = header_matcher(spec.fields)
-    previous = _previous(folder) if _parts_current(folder, _part_schema(spec)) else _forget(folder)
+    current = all(_current(part, received_schema(spec)) for part in _part_paths(folder))
+    previous = _previous(folder) if current else _forget(folder)
     records = previous.to_dict("records")
     cache = {row["sha256"]: row for row in records if row["sha256"] and row["status"] != "duplicate"}
     router = _Router(spec, folder, known_provinces, batch_rows)
@@ -300,9 +302,9 @@ def sort_round(
     dropped = set(before_ok["sha256"]) - now_ok
     touched = {p for sha in parsed for p in router.by_file.get(sha, {})}
     touched |= {p for row in before_ok.itertuples() if row.sha256 in dropped for p in json.loads(row.provinces)}
-    landed = pa.array(files.loc[files["status"] == "ok", "sha256"].tolist(), pa.string())
+    landed = _file_order(files)
     for province in sorted(touched):
-        _rewrite_part(folder, province, dropped | parsed, router.new_rows(province), _part_schema(spec), landed)
+        _rewrite_part(folder, province, dropped | parsed, router.new_rows(province), received_schema(spec), landed)
     digests = _digests(rows, [item for item in listed if in_corrections(item.relative_name)], known_provinces)
     before = _read_json(folder / "digests.json")
     changed = sorted(p for p in set(before) | set(digests) if before.get(p) != digests.get(p))
@@ -421,8 +423,8 @@ def read_province(
     limits = limits_for(spec)
     match = header_matcher(spec.fields)
     ok = files[files["status"] == "ok"]
-    file_order, sorted_rows = pa.array(ok["sha256"].tolist(), pa.string()), folder / f"{province}.parquet"
-    if sorted_rows.exists() and pq.read_schema(sorted_rows).names != _part_schema(spec).names:
+    file_order, sorted_rows = _file_order(files), folder / f"{province}.parquet"
+    if sorted_rows.exists() and not _current(sorted_rows, received_schema(spec)):
         raise SortedByOlderVersion(province)
 
     def here(name: str) -> bool:
@@ -438,7 +440,7 @@ def read_province(
     if in_order and not corrections:  # the part's rows are its received rows: the same file, not a copy
         write_atomic(part.path("received"), lambda t: _link(sorted_rows, t))
         return _received(part, files, province, digest, [], [], pq.read_metadata(sorted_rows).num_rows)
-    rows = _part_rows(sorted_rows, file_order, _part_schema(spec), in_order)
+    rows = _part_rows(sorted_rows, file_order, received_schema(spec), in_order)
     # a correction that is an ordinary file repeats it (lists: pandas iterates its Arrow strings one by one)
     seen = dict(zip(ok["sha256"].tolist(), ok["name"].tolist(), strict=True))
     read: dict[str, Any] = {}

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -142,14 +142,21 @@ class WorkArea:
         return pd.concat(frames, ignore_index=frames[0].index.name is None)
 
 
+def rows_by_key(table: pa.Table, keys: pa.Array | pa.ChunkedArray) -> dict[Any, pa.Table]:
+    """A table's rows grouped by ``keys`` (one a row), in key order, each group's rows in the table's order:
+    one stable sort, then cuts of it."""
+    order = pc.sort_indices(keys)  # stable: a group's rows keep their order
+    ordered, start, groups = table.take(order), 0, {}
+    for item in pc.value_counts(pc.take(keys, order)):  # sorted, so counted in key order
+        key, count = item["values"].as_py(), item["counts"].as_py()
+        groups[key], start = ordered.slice(start, count), start + count
+    return groups
+
+
 def _rows_by_part(table: pa.Table) -> dict[int, pa.Table]:
     """A table's rows by part (``_part``, else ``_row_id // ROW_ID_STRIDE``), each part's in the table's order."""
     keys = table.column("_part") if "_part" in table.column_names else pc.divide(table.column("_row_id"), ROW_ID_STRIDE)
-    order = pc.sort_indices(keys)  # stable: a part's rows keep their order
-    ordered, cut = table.take(order), keys.take(order).to_numpy()
-    values, starts = np.unique(cut, return_index=True)
-    bounds = [*starts.tolist(), len(cut)]
-    return {int(v): ordered.slice(bounds[i], bounds[i + 1] - bounds[i]) for i, v in enumerate(values.tolist())}
+    return rows_by_key(table, keys)
 
 
 def table_exists(path: Path) -> bool:

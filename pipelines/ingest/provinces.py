@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 from domain.declarations import DatasetSpec
 from domain.limits import limits_for
 from domain.rounds import Round
-from domain.work import ROW_ID_STRIDE, WorkArea, write_atomic
+from domain.work import ROW_ID_STRIDE, WorkArea, rows_by_key, write_atomic
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, office_of
 from pipelines.ingest.in_turn import InTurn
 from pipelines.ingest.landing import Archiver, LandedFile, Listed, archive_path, find_files, land, listing
@@ -179,11 +179,8 @@ class _Router:
         fields = self.normalise(batch)
         provinces = self.route(fields.column(self.spec.geography_field), batch.column("_file"))
         table = pa.Table.from_arrays([*fields.columns, *(batch.column(c) for c in LINEAGE)], self.schema.names[1:])
-        order = pc.sort_indices(provinces)  # stable: each province's rows keep their order
-        table, start = table.take(order), 0
-        for item in pc.value_counts(pc.take(provinces, order)):  # sorted, so counted in code order
-            province, count = item["values"].as_py(), item["counts"].as_py()
-            rows, start = table.slice(start, count), start + count
+        for province, rows in rows_by_key(table, provinces).items():  # in code order, each in the files' order
+            count = rows.num_rows
             first = _first_id(province) + self.written.get(province, 0)
             self.written[province] = self.written.get(province, 0) + count
             ids = pa.array(np.arange(first, first + count, dtype=np.int64))

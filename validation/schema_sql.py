@@ -40,6 +40,7 @@ import json
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -862,6 +863,17 @@ def connect(temp_directory: Path | None = None, memory_limit: str = "4GB") -> du
     return con
 
 
+@contextlib.contextmanager
+def insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Inside, what reads one table (a scan, a filter, no join) comes out in the table's order, and a table
+    is stored in the order its rows came: ``connect`` lets DuckDB reorder otherwise, which is faster."""
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+
+
 def source_relation(con: duckdb.DuckDBPyConnection, path: Path, name: str = "received_rows") -> str:
     """A view of a Parquet or CSV file as text with ``_row_id``: its own column, or else the row position."""
     path = Path(path)
@@ -875,12 +887,11 @@ def source_relation(con: duckdb.DuckDBPyConnection, path: Path, name: str = "rec
                 f"file_row_number::BIGINT AS _row_id FROM read_parquet({lit(str(path))}, file_row_number = true)"
             )
     else:  # a CSV: a table loaded in the file's order, so its rowid is the row position
-        con.execute("SET preserve_insertion_order = true")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name}_csv AS SELECT * FROM read_csv({lit(str(path))}, all_varchar = true, "
-            "header = true)"
-        )
-        con.execute("SET preserve_insertion_order = false")
+        with insertion_order(con):
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name}_csv AS SELECT * FROM read_csv({lit(str(path))}, "
+                "all_varchar = true, header = true)"
+            )
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT rowid::BIGINT AS _row_id, * FROM {name}_csv")
     return name
 
@@ -920,12 +931,11 @@ def _csv_suspects(con: duckdb.DuckDBPyConnection, path: Path, schema: dict[str, 
     names = [f["name"] for f in schema["fields"]]
     cells = ", ".join(ident(n) for n in names)
     source = csv_text_source(path)
-    con.execute("SET preserve_insertion_order = true")
-    con.execute(
-        f"CREATE TEMP TABLE flagged AS SELECT CASE WHEN {test.predicate} THEN NULL ELSE [{cells}] END AS s "
-        f"FROM {test.over(source)}"
-    )
-    con.execute("SET preserve_insertion_order = false")
+    with insertion_order(con):
+        con.execute(
+            f"CREATE TEMP TABLE flagged AS SELECT CASE WHEN {test.predicate} THEN NULL ELSE [{cells}] END AS s "
+            f"FROM {test.over(source)}"
+        )
     columns = ", ".join(f"s[{i}] AS {ident(n)}" for i, n in enumerate(names, start=1))
     return f"SELECT rowid::BIGINT AS _row_id, {columns} FROM flagged WHERE s IS NOT NULL"
 

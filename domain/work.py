@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -142,15 +143,38 @@ class WorkArea:
         return pd.concat(frames, ignore_index=frames[0].index.name is None)
 
 
+#: At most this many runs of one key and a table's rows are grouped by cutting the runs out (:func:`rows_by_key`)
+MAX_RUNS = 10_000
+
+
 def rows_by_key(table: pa.Table, keys: pa.Array | pa.ChunkedArray) -> dict[Any, pa.Table]:
-    """A table's rows grouped by ``keys`` (one a row), in key order, each group's rows in the table's order:
-    one stable sort, then cuts of it."""
+    """A table's rows grouped by ``keys`` (one a row), in key order, each group's rows in the table's order.
+
+    Rows that come in runs of one key (a batch of the sort's rows: files, each of one province; a table in
+    ``_row_id`` order: parts) are cut at the runs and each group's runs put end to end, without copying a
+    row; rows in more runs than ``MAX_RUNS``, by one stable sort, then cuts of it."""
+    keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+    if len(keys) == 0:
+        return {}
+    starts = _run_starts(keys)
+    if starts.size <= MAX_RUNS:
+        ends = [*starts[1:].tolist(), len(keys)]
+        runs: dict[Any, list[pa.Table]] = {}
+        for key, start, end in zip(pc.take(keys, starts).to_pylist(), starts.tolist(), ends, strict=True):
+            runs.setdefault(key, []).append(table.slice(start, end - start))
+        return {key: pa.concat_tables(runs[key]) for key in sorted(runs)}
     order = pc.sort_indices(keys)  # stable: a group's rows keep their order
     ordered, start, groups = table.take(order), 0, {}
     for item in pc.value_counts(pc.take(keys, order)):  # sorted, so counted in key order
         key, count = item["values"].as_py(), item["counts"].as_py()
         groups[key], start = ordered.slice(start, count), start + count
     return groups
+
+
+def _run_starts(keys: pa.Array) -> np.ndarray:
+    """Where each run of one key starts (``keys`` not empty)."""
+    changes = pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1))
+    return np.concatenate(([0], np.flatnonzero(changes.to_numpy(zero_copy_only=False)) + 1))
 
 
 def _rows_by_part(table: pa.Table) -> dict[int, pa.Table]:

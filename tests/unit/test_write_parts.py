@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from domain.work import ROW_ID_STRIDE, WorkArea
+from domain import work as work_module
+from domain.work import ROW_ID_STRIDE, WorkArea, rows_by_key
 
 
 def _work(tmp_path, provinces: list[str]) -> WorkArea:
@@ -38,3 +40,18 @@ def test_grouped_rows_go_by_their_part_column_and_parts_not_named_are_not_writte
     assert pq.read_table(work.part("11").path("quality_counts")).to_pydict() == {"_part": [11], "n": [2]}
     assert not (tmp_path / "provinces" / "13").exists()
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("max_runs", [1, work_module.MAX_RUNS], ids=["by one sort", "by cutting runs"])
+def test_rows_by_key_groups_rows_in_key_order_each_in_the_tables_order(monkeypatch, max_runs):
+    """Both ways give the same groups: the rows cut out of their runs, or sorted when they come in too many runs."""
+    monkeypatch.setattr(work_module, "MAX_RUNS", max_runs)
+    keys = pa.chunked_array([["47", "47", "10"], ["47", "00", "10", "10"]])
+    groups = rows_by_key(pa.table({"n": range(7)}), keys)
+    assert list(groups) == ["00", "10", "47"]
+    assert {key: rows.column("n").to_pylist() for key, rows in groups.items()} == {
+        "00": [4],
+        "10": [2, 5, 6],
+        "47": [0, 1, 3],
+    }
+    assert rows_by_key(pa.table({"n": pa.array([], pa.int64())}), pa.array([], pa.string())) == {}

@@ -152,12 +152,12 @@ def rows_by_key(table: pa.Table, keys: pa.Array | pa.ChunkedArray) -> dict[Any, 
 
     Rows that come in runs of one key (a batch of the sort's rows: files, each of one province; a table in
     ``_row_id`` order: parts) are cut at the runs and each group's runs put end to end, without copying a
-    row; rows in more runs than ``MAX_RUNS``, by one stable sort, then cuts of it."""
+    row; rows in more runs than ``MAX_RUNS`` (or with a null key), by one stable sort, then cuts of it."""
     keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
     if len(keys) == 0:
         return {}
-    starts = _run_starts(keys)
-    if starts.size <= MAX_RUNS:
+    starts = _run_starts(keys) if keys.null_count == 0 else None
+    if starts is not None and starts.size <= MAX_RUNS:
         ends = [*starts[1:].tolist(), len(keys)]
         runs: dict[Any, list[pa.Table]] = {}
         for key, start, end in zip(pc.take(keys, starts).to_pylist(), starts.tolist(), ends, strict=True):

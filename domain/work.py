@@ -143,38 +143,36 @@ class WorkArea:
         return pd.concat(frames, ignore_index=frames[0].index.name is None)
 
 
-#: At most this many runs of one key and a table's rows are grouped by cutting the runs out (:func:`rows_by_key`)
+#: Rows in more runs of one key than this are sorted by key first (:func:`rows_by_key`)
 MAX_RUNS = 10_000
 
 
 def rows_by_key(table: pa.Table, keys: pa.Array | pa.ChunkedArray) -> dict[Any, pa.Table]:
-    """A table's rows grouped by ``keys`` (one a row), in key order, each group's rows in the table's order.
+    """A table's rows grouped by ``keys`` (one a row), in key order (a null key last), each group's rows in the
+    table's order.
 
-    Rows that come in runs of one key (a batch of the sort's rows: files, each of one province; a table in
-    ``_row_id`` order: parts) are cut at the runs and each group's runs put end to end, without copying a
-    row; rows in more runs than ``MAX_RUNS`` (or with a null key), by one stable sort, then cuts of it."""
+    The rows are cut at the runs of one key, and each group's runs put end to end, without copying a row: rows
+    already come so (a batch of the sort's rows: files, each of one province; a table in ``_row_id`` order:
+    parts). Rows in more runs than ``MAX_RUNS`` are put in key order first, by one stable sort."""
     keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
     if len(keys) == 0:
         return {}
-    starts = _run_starts(keys) if keys.null_count == 0 else None
-    if starts is not None and starts.size <= MAX_RUNS:
-        ends = [*starts[1:].tolist(), len(keys)]
-        runs: dict[Any, list[pa.Table]] = {}
-        for key, start, end in zip(pc.take(keys, starts).to_pylist(), starts.tolist(), ends, strict=True):
-            runs.setdefault(key, []).append(table.slice(start, end - start))
-        return {key: pa.concat_tables(runs[key]) for key in sorted(runs)}
-    order = pc.sort_indices(keys)  # stable: a group's rows keep their order
-    ordered, start, groups = table.take(order), 0, {}
-    for item in pc.value_counts(pc.take(keys, order)):  # sorted, so counted in key order
-        key, count = item["values"].as_py(), item["counts"].as_py()
-        groups[key], start = ordered.slice(start, count), start + count
-    return groups
+    starts = _run_starts(keys)
+    if starts.size > MAX_RUNS:
+        order = pc.sort_indices(keys)  # stable: a group's rows keep their order
+        table, keys = table.take(order), keys.take(order)
+        starts = _run_starts(keys)
+    runs: dict[Any, list[pa.Table]] = {}
+    ends = [*starts[1:].tolist(), len(keys)]
+    for key, start, end in zip(keys.take(starts).to_pylist(), starts.tolist(), ends, strict=True):
+        runs.setdefault(key, []).append(table.slice(start, end - start))
+    return {key: pa.concat_tables(runs[key]) for key in sorted(runs, key=lambda k: (k is None, k))}
 
 
 def _run_starts(keys: pa.Array) -> np.ndarray:
-    """Where each run of one key starts (``keys`` not empty)."""
-    changes = pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1))
-    return np.concatenate(([0], np.flatnonzero(changes.to_numpy(zero_copy_only=False)) + 1))
+    """Where each run of one key starts (``keys`` not empty; a null key is a run of its own row)."""
+    same = pc.fill_null(pc.equal(keys.slice(0, len(keys) - 1), keys.slice(1)), False)
+    return np.concatenate(([0], np.flatnonzero(pc.invert(same).to_numpy(zero_copy_only=False)) + 1))
 
 
 def _rows_by_part(table: pa.Table) -> dict[int, pa.Table]:

@@ -55,5 +55,6 @@ def test_rows_by_key_groups_rows_in_key_order_each_in_the_tables_order(monkeypat
         "47": [0, 1, 3],
     }
     assert rows_by_key(pa.table({"n": pa.array([], pa.int64())}), pa.array([], pa.string())) == {}
-    with_null = rows_by_key(pa.table({"n": range(3)}), pa.array(["10", None, "10"]))
-    assert {key: rows.column("n").to_pylist() for key, rows in with_null.items()} == {"10": [0, 2], None: [1]}
+    with_null = rows_by_key(pa.table({"n": range(4)}), pa.array([None, "10", None, "10"]))
+    assert {key: rows.column("n").to_pylist() for key, rows in with_null.items()} == {"10": [1, 3], None: [0, 2]}
+    assert list(with_null) == ["10", None]

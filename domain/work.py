@@ -46,14 +46,16 @@ COUNT_TABLES = frozenset({"quality_counts", "reason_counts"})
 def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
     """``write`` a temporary file, then rename it onto ``target``: a step that dies leaves the previous file,
     not half of one. The temporary's name (``.<name>.<pid>.tmp``) tells a dead run's leftover from a live run's
-    (``pipelines.leftovers``); a write that fails removes its own."""
+    (``pipelines.leftovers``); a write that fails removes its own.
+
+    A temporary that is another name of ``target`` already (a hard link written again) is removed after the
+    rename: renaming one name of a file onto another leaves both (POSIX ``rename``)."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         write(temporary)
         os.replace(temporary, target)
-    except BaseException:
+    finally:
         temporary.unlink(missing_ok=True)
-        raise
     return target
 
 

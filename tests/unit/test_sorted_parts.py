@@ -57,6 +57,13 @@ def test_a_part_without_corrections_is_received_as_the_same_file_and_as_the_rows
     assert all(os.stat(p).st_nlink == 1 for p in written.received_paths())  # the test did take the other way
 
 
+def test_a_part_read_again_from_the_same_sorted_rows_leaves_no_temporary_name(landing, tmp_path):
+    got = ingest(SPEC, [landing], tmp_path / "round")
+    again = ingest(SPEC, [landing], tmp_path / "round")  # each received is linked to its part's file again
+    assert _received(again) == _received(got)
+    assert not [p.name for p in again.work.folder.rglob("*.tmp")]
+
+
 def test_a_file_renamed_to_land_last_moves_its_rows_last_as_a_fresh_sort_of_the_same_files(landing, tmp_path):
     copy = tmp_path / "landing" / "2563-10"
     shutil.copytree(landing, copy)

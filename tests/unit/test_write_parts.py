@@ -42,10 +42,10 @@ def test_grouped_rows_go_by_their_part_column_and_parts_not_named_are_not_writte
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-@pytest.mark.parametrize("max_runs", [1, work_module.MAX_RUNS], ids=["by one sort", "by cutting runs"])
-def test_rows_by_key_groups_rows_in_key_order_each_in_the_tables_order(monkeypatch, max_runs):
-    """Both ways give the same groups: the rows cut out of their runs, or sorted when they come in too many runs."""
-    monkeypatch.setattr(work_module, "MAX_RUNS", max_runs)
+@pytest.mark.parametrize("min_run_rows", [work_module.MIN_RUN_ROWS, 1], ids=["by one sort", "by cutting runs"])
+def test_rows_by_key_groups_rows_in_key_order_each_in_the_tables_order(monkeypatch, min_run_rows):
+    """Both ways give the same groups: the rows cut out of their runs, or sorted when the runs are short."""
+    monkeypatch.setattr(work_module, "MIN_RUN_ROWS", min_run_rows)
     keys = pa.chunked_array([["47", "47", "10"], ["47", "00", "10", "10"]])
     groups = rows_by_key(pa.table({"n": range(7)}), keys)
     assert list(groups) == ["00", "10", "47"]

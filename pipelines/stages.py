@@ -136,10 +136,16 @@ def validate_part(job: RoundJob, province: str, names: dict[str, str] | None = N
     names = (file_names(job) if names is None else names) | dict(zip(files["sha256"], files["name"], strict=True))
     figures = validate_round(
         part, job.spec, job.round, job.geography, names, corrections=correction_files(files),
-        then=partial(write_derived, job.spec, part),
+        then=partial(write_derived, job.spec, part), carry=derived_columns(job.spec),
     )  # fmt: skip
     stamp(part, "validated", digest)
     return figures
+
+
+def derived_columns(spec: DatasetSpec) -> dict[str, str]:
+    """What :func:`write_derived` reads of every received row besides the typed fields, carried by the typed rows
+    (``validate_round``'s ``carry``): the quality figures' columns, rather than the received rows read again."""
+    return tables.quality_columns(spec) if spec.has_quality_figures else {}
 
 
 def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnection) -> None:
@@ -148,8 +154,8 @@ def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnect
     * ``units``: the accepted rows (view ``accepted``) with their geography, derived values and indicator
       results, the columns the national steps read;
     * no ``part_measures``: what the part's units held before is measured again (``aggregate``);
-    * ``quality_counts`` and ``reason_counts`` (collections with quality figures): the received rows
-      (``received_rows``) and their findings (``findings_all``) counted by area and status.
+    * ``quality_counts`` and ``reason_counts`` (collections with quality figures): every received row (the typed
+      rows, with :func:`derived_columns`) and their findings (``findings_all``) counted by area and status.
 
     Row by row work, so it is done once per province when its rows change.
     """
@@ -159,7 +165,7 @@ def write_derived(spec: DatasetSpec, work: WorkArea, con: duckdb.DuckDBPyConnect
     copy_parquet(con, f"SELECT {columns} FROM units ORDER BY _row_id", work.path("units"))
     if spec.has_quality_figures:
         counts, reasons = work.path("quality_counts"), work.path("reason_counts")
-        tables.write_quality_counts(con, spec, counts, reasons, "received_rows", "findings_all")
+        tables.write_quality_counts(con, spec, counts, reasons, "typed_rows", "findings_all")
 
 
 def file_names(job: RoundJob) -> dict[str, str]:
@@ -257,8 +263,9 @@ def _validate_all_parts(job: RoundJob, provinces: list[str], names: dict[str, st
         corrections = correction_files(files)
         derived = partial(write_derived, job.spec, scratch)
         figures = validate_round(
-            scratch, job.spec, job.round, job.geography, names, corrections=corrections, then=derived
-        )
+            scratch, job.spec, job.round, job.geography, names, corrections=corrections, then=derived,
+            carry=derived_columns(job.spec),
+        )  # fmt: skip
         split = ["accepted", "quarantine", "findings", "units", *(COUNT_TABLES if job.spec.has_quality_figures else [])]
         for province in provinces:  # its units are rewritten: what they held before is measured again
             job.work.part(province).path("part_measures").unlink(missing_ok=True)

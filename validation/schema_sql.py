@@ -629,17 +629,41 @@ def clean_test(schema: dict[str, Any], plans: tuple[_Field, ...] | None = None) 
 
 def suspects_sql(relation: str, schema: dict[str, Any]) -> str:
     """``_row_id`` of the rows of ``relation`` the fast path cannot vouch for (materialise it once)."""
-    return f"SELECT _row_id FROM ({suspect_rows_sql(relation, schema)})"
-
-
-def suspect_rows_sql(relation: str, schema: dict[str, Any]) -> str:
-    """Every column of the rows of ``relation`` the fast path cannot vouch for. Materialised once, they are
-    what the full checks read (``suspect_rows``), where joining their ids would read all of ``relation``
-    again for a few per cent of it, once for each reader."""
     test = clean_test(schema)
-    helpers = ", ".join(name for name, _ in test.helpers)
-    columns = f"* EXCLUDE ({helpers})" if helpers else "*"
-    return f"SELECT {columns} FROM {test.over(relation)} WHERE {test.predicate} IS NOT TRUE"
+    return f"SELECT _row_id FROM {test.over(relation)} WHERE {test.predicate} IS NOT TRUE"
+
+
+#: The column of :func:`typed_pass_sql` that holds a suspect row's cells
+SUSPECT_CELLS = "_suspect"
+
+
+def typed_pass_sql(relation: str, schema: dict[str, Any], carried: dict[str, str]) -> str:
+    """Every row of ``relation`` typed by the fast path in one pass, with ``carried`` (name: SQL over
+    ``relation``) and ``_suspect``: the cells of a row the fast path cannot vouch for, as a list in the
+    schema's order (NULL for a clean row).
+
+    A suspect row's typed values here are the plain casts' guesses: the caller replaces them with the
+    full path's (:func:`typed_sql` over :func:`suspect_cells_sql`). One pass over ``relation`` both
+    tests and types its rows, where finding the suspects first and typing the rest after read it twice,
+    and a scan keeps the relation's order, so the rows need no sort to be stored in it.
+    """
+    plans = _fields(schema)
+    test = clean_test(schema, plans)
+    cells = ", ".join(p.raw() for p in plans)
+    columns = [
+        ident("_row_id"),
+        *(f"{p.plain_value()} AS {p.raw()}" for p in plans),
+        *(f"{sql} AS {ident(name)}" for name, sql in carried.items()),
+        f"CASE WHEN {test.predicate} THEN NULL ELSE [{cells}] END AS {SUSPECT_CELLS}",
+    ]
+    return f"SELECT {', '.join(columns)} FROM {test.over(relation)}"
+
+
+def suspect_cells_sql(relation: str, schema: dict[str, Any], keep: list[str]) -> str:
+    """The suspect rows of a :func:`typed_pass_sql` table as text again: ``_row_id``, the fields, ``keep``."""
+    cells = [f"{SUSPECT_CELLS}[{i}] AS {p.raw()}" for i, p in enumerate(_fields(schema), start=1)]
+    columns = ", ".join(["_row_id", *cells, *map(ident, keep)])
+    return f"SELECT {columns} FROM {relation} WHERE {SUSPECT_CELLS} IS NOT NULL"
 
 
 #: ``suspects`` for a relation that holds the suspect rows only (the standalone validator's CSV path)
@@ -661,31 +685,19 @@ def _split(
     )
 
 
-def typed_sql(
-    relation: str,
-    schema: dict[str, Any],
-    keep: list[str] | None = None,
-    suspects: str | None = None,
-    suspect_rows: str | None = None,
-) -> str:
-    """Rows with every field typed as the schema says (NULL where missing or not valid), plus ``keep``.
+def typed_sql(relation: str, schema: dict[str, Any], keep: list[str]) -> str:
+    """The rows of ``relation`` (the suspects: rows the fast path cannot vouch for) with every field typed as
+    the schema says (NULL where missing or not valid), through the layers, plus ``keep``.
 
-    The one place text becomes typed values: the rules and the accepted table read it. Clean
-    rows are cast directly; the suspects (``suspects``: a relation of their ``_row_id``, or
-    found here; ``suspect_rows``: see :func:`_split`) go through the layers, so that work is
-    done for the few rows that need it.
+    With :func:`typed_pass_sql` (every other row), the one place text becomes typed values: the rules and the
+    accepted table read them.
     """
-    keep = keep or []
     plans = _fields(schema)
-    clean, suspect = _split(relation, schema, suspects, suspect_rows)
-    carried = [ident(c) for c in keep]
-    fast = [ident("_row_id"), *(f"{p.plain_value()} AS {p.raw()}" for p in plans), *carried]
     slow = [ident("_row_id")]
     for p in plans:
         value = _col(p.name, "v")
         slow.append(f"TRY_CAST({value} AS BIGINT) AS {p.raw()}" if p.type == "integer" else f"{value} AS {p.raw()}")
-    layers = _typed_layers(suspect, plans, keep)
-    return f"SELECT {', '.join(fast)} FROM {clean}\nUNION ALL\nSELECT {', '.join(slow + carried)} FROM ({layers})"
+    return f"SELECT {', '.join(slow + [ident(c) for c in keep])} FROM ({_typed_layers(relation, plans, keep)})"
 
 
 @dataclass(frozen=True)
@@ -798,7 +810,7 @@ def schema_errors_sql(
 
     ``relation`` has ``_row_id`` and every schema field as VARCHAR (NULL for empty).
     Registers a small lookup table on ``con``. The cell checks run on the rows the fast
-    path cannot vouch for (``suspects`` and ``suspect_rows``, see :func:`typed_sql`); unique
+    path cannot vouch for (``suspects`` and ``suspect_rows``, see :func:`_split`); unique
     fields and the primary key look at every row.
     """
     problems = unsupported(schema)

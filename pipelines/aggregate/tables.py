@@ -26,7 +26,7 @@ from domain.measures import measures
 from domain.rounds import Round
 from domain.work import ROW_ID_STRIDE, WorkArea, write_atomic
 from pipelines.aggregate.indicators import scored_sql
-from validation.schema_sql import DUCKDB_THREADS, lit
+from validation.schema_sql import DUCKDB_THREADS, ident, lit
 
 
 def connect(geography: Geography, spill_to: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -229,11 +229,19 @@ def _from_parts(
     con.execute(f"CREATE OR REPLACE TEMP TABLE level_measures AS {' UNION ALL '.join(union)}")
 
 
+def quality_columns(spec: DatasetSpec) -> dict[str, str]:
+    """What the quality figures read of a received row beyond its ``_row_id`` and ``_file``, as SQL over its text:
+    the code that places it, and how many of its required cells are filled."""
+    filled = " + ".join(f"({ident(c)} IS NOT NULL)::INTEGER" for c in spec.required_field_names) or "0"
+    return {"_unit_code": ident(spec.geography_field), "_required_filled": f"({filled})"}
+
+
 def write_quality_counts(
-    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, counts: Path, reasons: Path, received: str, found: str
+    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, counts: Path, reasons: Path, rows: str, found: str
 ) -> None:
-    """What the quality figures count, grouped small, from the rows at hand: ``received`` (text rows) and
-    ``found`` (``_row_id``, ``code``: every finding). Needs the registry's views.
+    """What the quality figures count, grouped small, from the rows at hand: ``rows`` (every received row's
+    ``_row_id``, ``_file`` and :func:`quality_columns`: a validation's typed rows carry them) and ``found``
+    (``_row_id``, ``code``: every finding). Needs the registry's views.
 
     ``counts``: rows per file, unit code, area, status (in the registry, accepted, duplicate) and part
     (``_part``), with their filled required cells; ``reasons``: quarantined rows per area, reason and part.
@@ -241,8 +249,6 @@ def write_quality_counts(
     instead of reading every row of the round again. A row is placed by the longest valid prefix of its
     code, so a wrong village number still counts for its tambon.
     """
-    code = spec.geography_field
-    filled = " + ".join(f"(r.{c} IS NOT NULL)::int" for c in spec.required_field_names) or "0"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE row_status AS
@@ -250,11 +256,11 @@ def write_quality_counts(
             SELECT _row_id, bool_or(code = 'duplicate_row') AS duplicate, count(*) > 0 AS rejected
             FROM {found} GROUP BY _row_id
         )
-        SELECT r._row_id, r._row_id // {ROW_ID_STRIDE} AS _part, r._file, r.{code} AS unit_code,
+        SELECT r._row_id, r._row_id // {ROW_ID_STRIDE} AS _part, r._file, r._unit_code AS unit_code,
                coalesce(f.duplicate, false) AS duplicate,
                NOT coalesce(f.rejected, false) AS accepted,
-               ({filled}) AS required_filled
-        FROM {received} r LEFT JOIN flags f USING (_row_id)
+               r._required_filled AS required_filled
+        FROM {rows} r LEFT JOIN flags f USING (_row_id)
         """
     )
     # a unit code's area, found once per code rather than once per row (every row of a code has the same)

@@ -70,7 +70,9 @@ def _dataset_outputs(tmp: Path, geography: Geography) -> list[Output]:
         if spec.has_quality_figures:
             tables.register_work(con, work, "received", "findings")
             counts, reason_counts = work.path("quality_counts"), work.path("reason_counts")
-            tables.write_quality_counts(con, spec, counts, reason_counts, "received", "findings")
+            columns = "".join(f", {sql} AS {name}" for name, sql in tables.quality_columns(spec).items())
+            rows = f"(SELECT _row_id, _file{columns} FROM received)"
+            tables.write_quality_counts(con, spec, counts, reason_counts, rows, "findings")
             quality, reasons = tables.quality(con, spec, ROUND, work, ROUND.last_day)
         con.close()
         out += build_outputs(spec, records, aggregates, quality, reasons)

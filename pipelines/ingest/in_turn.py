@@ -1,16 +1,20 @@
 """Work handed to a thread of its own one piece at a time, in order, beside the thread that hands it over.
 
-The sort reads and parses files on its own thread and hands two kinds of work to others: the rows
-of a batch to normalise, route and write, and the files of a batch to archive. Each keeps at most
-one piece in flight, so memory stays bounded and the work is done in the order it was given; an
-error is raised on the sort's thread, at the next hand-over or at :meth:`InTurn.close`.
+The sort parses files on its own thread and hands three kinds of work to others: reading and hashing
+the next files (:func:`ahead`), the rows of a batch to normalise, route and write, and the files of a
+batch to archive. Each keeps what is in flight bounded, and the work is done in the order it was given;
+an error is raised on the sort's thread, when it comes to that piece, at the next hand-over or at
+:meth:`InTurn.close`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class InTurn:
@@ -36,3 +40,30 @@ class InTurn:
             self.wait()
         finally:
             self._thread.shutdown()
+
+
+def ahead(work: Iterable[tuple[int, Callable[[], T] | T]], budget: int, name: str) -> Iterator[T]:
+    """The results of ``work`` in its order, each piece done on a thread named ``name`` while the caller is still
+    busy with the ones before: at most ``budget`` (in the pieces' own sizes, the first of each size) ahead.
+
+    A piece is (size, callable) or (0, a value ready already, handed on in its turn).
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as thread:
+        pending: deque[tuple[int, Future[T] | None, T | None]] = deque()
+        held = 0
+        for size, piece in work:
+            while pending and held + size > budget:
+                held -= pending[0][0]
+                yield _result(pending.popleft())
+            if callable(piece):
+                pending.append((size, thread.submit(piece), None))
+                held += size
+            else:
+                pending.append((0, None, piece))
+        while pending:
+            yield _result(pending.popleft())
+
+
+def _result(entry: tuple[int, Future[T] | None, T | None]) -> T:
+    _, future, value = entry
+    return future.result() if future is not None else value  # type: ignore[return-value]

@@ -165,8 +165,7 @@ def _outside_area_sql(spec: DatasetSpec) -> str:
 def _typing_view(
     con: duckdb.DuckDBPyConnection, spec: DatasetSpec, rows: str, name: str, limit: int, extra: dict[str, str]
 ) -> None:
-    """View ``name``: the text ``rows`` as typing reads them, a too-long cell NULL, with an office's
-    correction's place in the landed order (``_correction``, NULL for every other row) and the duplicate keys."""
+    """View ``name``: the text ``rows`` as typing reads them, a too-long cell NULL, with the duplicate keys."""
     # bytes first: a cell of at most ``limit`` bytes is short, and its length is known without a scan
     short = [
         f"CASE WHEN strlen({ident(n)}) <= {limit} OR length({ident(n)}) <= {limit} THEN {ident(n)} END AS {ident(n)}"
@@ -174,15 +173,14 @@ def _typing_view(
     ]
     carried = "".join(f", {sql} AS {ident(key)}" for key, sql in extra.items())
     con.execute(
-        f"CREATE TEMP VIEW {name} AS SELECT s.*, c._c_order AS _correction{carried} "
-        f"FROM (SELECT _row_id, {', '.join(short + list(map(ident, LINEAGE)))} FROM {rows}) s "
-        "LEFT JOIN correction_files c ON c._c_sha256 = s._file"
+        f"CREATE TEMP VIEW {name} AS SELECT *{carried} "
+        f"FROM (SELECT _row_id, {', '.join(short + list(map(ident, LINEAGE)))} FROM {rows})"
     )
 
 
 def _correction_order(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL of a row's ``_correction`` (see :func:`_typing_view`) by its ``_file``, from the round's few correction
-    files written out: a join would not keep the rows' order."""
+    """SQL of a row's ``_correction`` by its ``_file``: an office's correction's place in the landed order, NULL
+    for every other row. The round's few correction files written out: a join would not keep the rows' order."""
     files = con.execute("SELECT _c_sha256, _c_order FROM correction_files").fetchall()
     if not files:
         return "NULL::BIGINT"

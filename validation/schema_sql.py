@@ -649,21 +649,31 @@ def typed_pass_sql(relation: str, schema: dict[str, Any], carried: dict[str, str
     """
     plans = _fields(schema)
     test = clean_test(schema, plans)
-    cells = ", ".join(p.raw() for p in plans)
     columns = [
         ident("_row_id"),
         *(f"{p.plain_value()} AS {p.raw()}" for p in plans),
         *(f"{sql} AS {ident(name)}" for name, sql in carried.items()),
-        f"CASE WHEN {test.predicate} THEN NULL ELSE [{cells}] END AS {SUSPECT_CELLS}",
+        f"{_cells_if_suspect(test, [p.name for p in plans])} AS {SUSPECT_CELLS}",
     ]
     return f"SELECT {', '.join(columns)} FROM {test.over(relation)}"
 
 
 def suspect_cells_sql(relation: str, schema: dict[str, Any], keep: list[str]) -> str:
     """The suspect rows of a :func:`typed_pass_sql` table as text again: ``_row_id``, the fields, ``keep``."""
-    cells = [f"{SUSPECT_CELLS}[{i}] AS {p.raw()}" for i, p in enumerate(_fields(schema), start=1)]
-    columns = ", ".join(["_row_id", *cells, *map(ident, keep)])
+    cells = _cells_back(SUSPECT_CELLS, [p.name for p in _fields(schema)])
+    columns = ", ".join(["_row_id", cells, *map(ident, keep)])
     return f"SELECT {columns} FROM {relation} WHERE {SUSPECT_CELLS} IS NOT NULL"
+
+
+def _cells_if_suspect(test: CleanTest, names: list[str]) -> str:
+    """A row's cells ``names`` as one list when the fast path cannot vouch for it, else NULL. (A list, not a
+    struct: a NULL struct still stores a NULL for each of its fields, a quarter of a scan.)"""
+    return f"CASE WHEN {test.predicate} THEN NULL ELSE [{', '.join(map(ident, names))}] END"
+
+
+def _cells_back(column: str, names: list[str]) -> str:
+    """The cells of a :func:`_cells_if_suspect` list ``column`` under their names again."""
+    return ", ".join(f"{column}[{i}] AS {ident(n)}" for i, n in enumerate(names, start=1))
 
 
 #: ``suspects`` for a relation that holds the suspect rows only (the standalone validator's CSV path)
@@ -931,9 +941,8 @@ def _csv_suspects(con: duckdb.DuckDBPyConnection, path: Path, schema: dict[str, 
     """One pass over a CSV file keeping only the rows the fast path cannot vouch for: the query of those rows,
     with their row ids, for a materialised CTE.
 
-    Each row becomes NULL (clean) or the list of its cells in a table loaded in file order,
-    so its ``rowid`` is the row's position: no copy of the whole file is kept. (A list, not a
-    struct: a NULL struct still stores a NULL for each of its fields, a quarter of the scan.)
+    Each row becomes NULL (clean) or the list of its cells (:func:`_cells_if_suspect`) in a table
+    loaded in file order, so its ``rowid`` is the row's position: no copy of the whole file is kept.
     The suspects are read from that table, not copied to one of their own: a few thousand rows
     in one row group would be checked on one thread, the whole table's row groups on all. Read
     through a view instead, each cell's ``s[i]`` was taken again wherever the checks name it (a
@@ -941,15 +950,12 @@ def _csv_suspects(con: duckdb.DuckDBPyConnection, path: Path, schema: dict[str, 
     """
     test = clean_test(schema)
     names = [f["name"] for f in schema["fields"]]
-    cells = ", ".join(ident(n) for n in names)
-    source = csv_text_source(path)
     with insertion_order(con):
         con.execute(
-            f"CREATE TEMP TABLE flagged AS SELECT CASE WHEN {test.predicate} THEN NULL ELSE [{cells}] END AS s "
-            f"FROM {test.over(source)}"
+            f"CREATE TEMP TABLE flagged AS SELECT {_cells_if_suspect(test, names)} AS s "
+            f"FROM {test.over(csv_text_source(path))}"
         )
-    columns = ", ".join(f"s[{i}] AS {ident(n)}" for i, n in enumerate(names, start=1))
-    return f"SELECT rowid::BIGINT AS _row_id, {columns} FROM flagged WHERE s IS NOT NULL"
+    return f"SELECT rowid::BIGINT AS _row_id, {_cells_back('s', names)} FROM flagged WHERE s IS NOT NULL"
 
 
 def validate_file_sql(path: Path | str, schema: dict[str, Any], keep_keys: bool = False) -> pd.DataFrame:

@@ -49,21 +49,19 @@ def ahead(work: Iterable[tuple[int, Callable[[], T] | T]], budget: int, name: st
     A piece is (size, callable) or (0, a value ready already, handed on in its turn).
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as thread:
-        pending: deque[tuple[int, Future[T] | None, T | None]] = deque()
+        pending: deque[tuple[int, Future[T]]] = deque()
         held = 0
         for size, piece in work:
             while pending and held + size > budget:
-                held -= pending[0][0]
-                yield _result(pending.popleft())
+                done, future = pending.popleft()
+                held -= done
+                yield future.result()
             if callable(piece):
-                pending.append((size, thread.submit(piece), None))
-                held += size
+                future = thread.submit(piece)
             else:
-                pending.append((0, None, piece))
+                future, size = Future(), 0
+                future.set_result(piece)
+            pending.append((size, future))
+            held += size
         while pending:
-            yield _result(pending.popleft())
-
-
-def _result(entry: tuple[int, Future[T] | None, T | None]) -> T:
-    _, future, value = entry
-    return future.result() if future is not None else value  # type: ignore[return-value]
+            yield pending.popleft()[1].result()

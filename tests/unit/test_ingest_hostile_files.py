@@ -32,6 +32,7 @@ from domain.layout import Layout
 from domain.limits import CUT_MARK, limits_for
 from domain.rounds import parse_round
 from pipelines import stages
+from pipelines.ingest import provinces as provinces_module
 from pipelines.ingest import received as received_module
 from pipelines.ingest.workbooks import sheet_extent
 from tests.ingest_parts import ingest
@@ -457,7 +458,16 @@ def test_an_interrupt_is_not_swallowed(village_spec, tmp_path, monkeypatch):
         ingest(village_spec, [landing], tmp_path)
 
 
-def test_limits_are_declared_in_dataset_yaml(village_spec, tmp_path):
+@pytest.fixture(params=["in turn", "read ahead"])
+def reading(request, monkeypatch):
+    """Files read when their turn comes (small ones, as here), or every file on the sort's read-ahead thread."""
+    if request.param == "read ahead":
+        monkeypatch.setattr(provinces_module, "READ_ON_THE_SPOT", 0)
+        monkeypatch.setattr(provinces_module, "READ_AHEAD_BYTES", 1)  # one file at a time ahead
+    return request.param
+
+
+def test_limits_are_declared_in_dataset_yaml(village_spec, tmp_path, reading):
     spec = dataclasses.replace(
         village_spec, raw={**village_spec.raw, "limits": {"max_file_bytes": 1_000, "max_cell_length": 5}}
     )
@@ -482,7 +492,9 @@ def test_limits_are_declared_in_dataset_yaml(village_spec, tmp_path):
             limits_for(dataclasses.replace(village_spec, raw={**village_spec.raw, "limits": wrong}))
 
 
-def test_a_file_that_cannot_be_read_from_disk_is_rejected_and_the_rest_go_through(village_spec, tmp_path, monkeypatch):
+def test_a_file_that_cannot_be_read_from_disk_is_rejected_and_the_rest_go_through(
+    village_spec, tmp_path, monkeypatch, reading
+):
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "a.csv").write_bytes(_csv(_lines(village_spec, _rows())).encode())

@@ -49,6 +49,7 @@ from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, off
 from pipelines.ingest.in_turn import InTurn, ahead
 from pipelines.ingest.landing import Archiver, LandedFile, Listed, archive_path, find_files, land, listing
 from pipelines.ingest.normalise import Normaliser, header_matcher
+from pipelines.ingest.parse_pool import Parsing, parse_workers
 from pipelines.ingest.received import (
     BATCH_ROWS,
     CORRECTION_SCHEMA,
@@ -57,7 +58,6 @@ from pipelines.ingest.received import (
     FileRecord,
     RowWriter,
     file_record,
-    parse_file,
     read_corrections,
     received_schema,
 )
@@ -264,6 +264,19 @@ def _ordinary_files(
     yield from ahead(work(), READ_AHEAD_BYTES, "read-ahead")
 
 
+def _bytes_to_read(listed: list[Listed], previous: pd.DataFrame) -> int:
+    """The bytes of the round's files that the sort will read (those it does not know by name, size and time)."""
+    known = set(zip(previous["name"], previous["size"], previous["mtime_ns"], strict=True))
+    return sum(
+        item.stat.st_size
+        for item in listed
+        if item.stat is not None
+        and not item.hidden
+        and not in_corrections(item.relative_name)
+        and (item.relative_name, item.stat.st_size, item.stat.st_mtime_ns) not in known
+    )
+
+
 def _land(item: Listed, max_bytes: int, mtime_ns: int) -> _Landed:
     return land(item.base, item.path, max_bytes, item.stat), mtime_ns
 
@@ -281,7 +294,6 @@ def sort_round(
     folder = sorted_folder(work)
     folder.mkdir(parents=True, exist_ok=True)
     limits = limits_for(spec)
-    match = header_matcher(spec.fields)
     current = all(_current(part, received_schema(spec)) for part in _part_paths(folder))
     previous = _previous(folder) if current else _forget(folder)
     records = previous.to_dict("records")
@@ -292,22 +304,32 @@ def sort_round(
     parsed: set[str] = set()
     listed = listing(landing_dirs)  # looked at once: the files to read, and the offices' corrections to digest
     archiver = Archiver(archive)
+    parsing: Parsing[int] = Parsing(spec, limits, parse_workers(_bytes_to_read(listed, previous)))
+
+    def take(done: Iterator[tuple[FileRecord, list[pa.Table] | None, int]]) -> None:
+        """Files whose turn has come, parsed (``tables``) or not: their rows routed, their records kept."""
+        for record, tables, mtime_ns in done:
+            if tables is not None and record.status == "ok":
+                router.add(record.sha256, tables)
+                parsed.add(record.sha256)
+            rows.append({**vars(record), "mtime_ns": mtime_ns})  # asdict's deep copy: a tenth of the loop
+
     try:
         for landed, mtime_ns in _ordinary_files(listed, previous, cache, archive, limits.max_file_bytes):
             record = file_record(landed, archive, seen, limits, copy=False)  # copied by the archiver
+            data = None
             if record.archived_as:  # else unreadable: nothing to copy or read
                 archiver.add(landed)
                 if record.status == "ok" and record.sha256 in cache:  # read before: what it held is known
                     _known_outcome(record, cache[record.sha256])
                 elif record.status == "ok":
-                    tables = parse_file(landed.data, spec, match, record, limits)
-                    if record.status == "ok":
-                        router.add(record.sha256, tables)
-                        parsed.add(record.sha256)
-            rows.append({**vars(record), "mtime_ns": mtime_ns})  # asdict's deep copy: a tenth of the loop
+                    data = landed.data
+            take(parsing.put(record, mtime_ns, data))
+        take(parsing.rest())
         router.flush()
     finally:
         try:
+            parsing.close()
             archiver.close()  # every file archived before any is recorded
         finally:
             router.close()  # waits for the last batch: its error, if any, is raised here

@@ -8,7 +8,7 @@ sensitive or internal (in a CSV by its name, in a page's table also by its title
 and aliases); a text cell equal to a value held this round in a personal or
 internal field (names, citizen IDs, worker ids); and anything that looks like a
 Thai mobile number or a 13-digit citizen ID with a valid check digit, wherever it
-hides.
+hides and in whatever digits (๐๘๑-๒๓๔-๕๖๗๘ is a phone number too).
 
 In depth behind the CSV writer (``catalog.files.guard_formula``): a CSV cell that
 a spreadsheet would run as a formula is refused like a leak, so a future writer
@@ -17,8 +17,11 @@ that bypasses ``csv_bytes`` cannot publish one.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,9 +32,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyarrow import csv as arrow_csv
 
 from catalog.files import runs_as_formula
+from domain import python_text
 from domain.declarations import NON_PUBLIC, DatasetSpec
 from domain.work import table_exists
 from validation.custom_checks import citizen_id_valid  # one definition of the check digit, shared
@@ -79,6 +84,32 @@ def _distinct(values: pd.Series) -> list[Any]:
     return pd.unique(values).tolist()
 
 
+#: Any phone number (PHONE) is nine digits at least with a dash at most between two, a citizen ID (DIGITS13)
+#: thirteen digits in a row: either holds nine digits or dashes in a row. (Python's ``\d`` is any decimal digit,
+#: as RE2's ``\p{Nd}``.)
+_NINE_IN_A_ROW = r"[\p{Nd}-]{9}"
+
+
+@functools.cache
+def _ascii_digits() -> dict[int, str]:
+    return {code: str(unicodedata.decimal(chr(code))) for code in python_text.decimal_digits()}
+
+
+def _numbers_in(values: pd.Series) -> list[str]:
+    """A column's distinct cells that may hold a phone number or a citizen ID, with digits of any script as ASCII
+    (a number typed in Thai digits, ๐๘๑-..., is the same number). Found in Arrow, the cells never made Python
+    strings one by one: a national table's names, codes and coordinates go no further."""
+    texts = None
+    if hasattr(values.array, "__arrow_array__") or pd.api.types.is_integer_dtype(values.dtype):
+        # an outgoing CSV's cells (Arrow's) and integers, cast as str() writes them (unless Arrow cannot)
+        with contextlib.suppress(pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            texts = pc.unique(pa.array(values)).cast(pa.string())
+    if texts is None:
+        texts = pa.array([str(v) for v in pd.unique(values)], pa.string())
+    found = texts.filter(pc.match_substring_regex(texts, _NINE_IN_A_ROW)).to_pylist()
+    return [text if text.isascii() else text.translate(_ascii_digits()) for text in found]
+
+
 def scan_table(table: str, frame: pd.DataFrame, private_columns: Iterable[str]) -> list[Leak]:
     """Private column names, and phone numbers or valid citizen IDs in any cell (strings and integers)."""
     leaks = [Leak(table, c, "private_column") for c in frame.columns if c in set(private_columns)]
@@ -86,7 +117,7 @@ def scan_table(table: str, frame: pd.DataFrame, private_columns: Iterable[str]) 
         values = frame[column].dropna()
         if values.dtype.kind in "fbcmM":  # floats, booleans and timestamps cannot hold these
             continue
-        distinct = {str(v) for v in _distinct(values)}
+        distinct = _numbers_in(values)
         if any(PHONE.search(v) for v in distinct):
             leaks.append(Leak(table, column, "phone_number"))
         if any(citizen_id_valid(m) for v in distinct for m in DIGITS13.findall(v)):

@@ -3,6 +3,8 @@ import pytest
 
 from catalog.privacy import PrivacyError, citizen_id_valid, private_value_leaks, scan_table
 
+THAI = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+
 
 def _valid_id(first12: str) -> str:
     total = sum(int(d) * (13 - i) for i, d in enumerate(first12))
@@ -22,6 +24,8 @@ def test_citizen_id_check_digit():
         (pd.DataFrame({"headman_name": ["x"]}), "private_column"),
         (pd.DataFrame({"note": ["ติดต่อ 0812345678"]}), "phone_number"),
         (pd.DataFrame({"note": ["โทร. 0-4381-1154"]}), "phone_number"),
+        (pd.DataFrame({"note": ["โทร ๐๘๑-๒๓๔-๕๖๗๘"]}), "phone_number"),  # Thai digits are digits to the gate too
+        (pd.DataFrame({"note": ["บ้าน", "x", "id " + _valid_id("310100123456").translate(THAI)]}), "citizen_id"),
         (pd.DataFrame({"note": [f"id {_valid_id('310100123456')}"]}), "citizen_id"),
         (pd.DataFrame({"code": [int(_valid_id("310100123456"))]}), "citizen_id"),
     ],

@@ -20,6 +20,7 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Generic, TypeVar
 
 import pyarrow as pa
@@ -27,7 +28,8 @@ import pyarrow as pa
 from domain.declarations import DatasetSpec
 from domain.limits import Limits
 from pipelines.ingest.normalise import header_matcher
-from pipelines.ingest.received import FileRecord, parse_file
+from pipelines.ingest.problems import FileProblem
+from pipelines.ingest.received import FileRecord, parse_file, reject
 
 T = TypeVar("T")
 
@@ -91,13 +93,17 @@ def _unpack(files: list[tuple[list[int], FileRecord]], stream: bytes) -> Iterato
 class _Entry(Generic[T]):
     """One file handed over: its rows once parsed (None: nothing to parse), or its place in a batch."""
 
-    def __init__(self, record: FileRecord, extra: T) -> None:
+    def __init__(self, record: FileRecord, extra: T, data: bytes | None = None) -> None:
         self.record, self.extra = record, extra
+        self.data = data  # kept until its rows are back: parsed again alone if its worker dies
         self.tables: list[pa.Table] | None = None
         self.gathered = False  # in the batch not yet handed to a worker
         self.batch: Future[tuple[list[tuple[list[int], FileRecord]], bytes]] | None = None
         self.siblings: list[_Entry[T]] = []  # the entries of its batch, in order (itself among them)
-        self.size = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else 0
 
 
 Done = tuple[FileRecord, "list[pa.Table] | None", T]
@@ -105,24 +111,23 @@ Done = tuple[FileRecord, "list[pa.Table] | None", T]
 
 class Parsing(Generic[T]):
     """Files parsed in the order handed over (:meth:`put`), each given back with its record and ``extra``
-    in that order (what :meth:`put` and :meth:`rest` yield), in ``workers`` processes or in this one."""
+    in that order (what :meth:`put` and :meth:`rest` yield), in ``workers`` processes or in this one.
+
+    A worker that dies (a reader's crash in C or Rust, the memory a file takes) takes no round with it:
+    the files it and the others held are parsed again one at a time, each in a process of its own, and
+    the one that kills its process too is rejected as unreadable; fresh workers take the files after them.
+    """
 
     def __init__(self, spec: DatasetSpec, limits: Limits, workers: int) -> None:
-        self.spec, self.limits = spec, limits
+        self.spec, self.limits, self.workers = spec, limits, workers
         self.match = header_matcher(spec.fields)
         self.entries: deque[_Entry[T]] = deque()
-        self.batch: list[tuple[bytes, _Entry[T]]] = []
+        self.batch: list[_Entry[T]] = []
         self.batch_bytes = self.in_flight = 0
         self.pool: ProcessPoolExecutor | None = None
         self.warm: list[Future[None]] = []
         if workers > 1:
-            self.pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context("spawn"),  # no inherited threads, locks or connections
-                initializer=_start,
-                initargs=(spec, limits),
-            )
-            self.warm = [self.pool.submit(_ready) for _ in range(workers)]
+            self._start_workers()
             if not PARSE_WHILE_STARTING:
                 self.warm[0].result()
 
@@ -132,8 +137,8 @@ class Parsing(Generic[T]):
         entry = _Entry(record, extra)
         self.entries.append(entry)
         if data is not None and self._pooled():
-            entry.gathered, entry.size = True, len(data)
-            self.batch.append((data, entry))
+            entry.data, entry.gathered = data, True
+            self.batch.append(entry)
             self.batch_bytes += entry.size
             self.in_flight += entry.size
             if self.batch_bytes >= BATCH_BYTES:
@@ -152,6 +157,10 @@ class Parsing(Generic[T]):
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
+    def _start_workers(self) -> None:
+        self.pool = _processes(self.workers, self.spec, self.limits)
+        self.warm = [self.pool.submit(_ready) for _ in range(self.workers)]
+
     def _pooled(self) -> bool:
         """Whether the workers take files now: once one has started (until then, this process parses)."""
         return self.pool is not None and any(future.done() for future in self.warm)
@@ -159,10 +168,9 @@ class Parsing(Generic[T]):
     def _submit(self) -> None:
         assert self.pool is not None
         batch, self.batch, self.batch_bytes = self.batch, [], 0
-        future = self.pool.submit(_parse_batch, [(data, entry.record) for data, entry in batch])
-        siblings = [entry for _, entry in batch]
-        for entry in siblings:
-            entry.gathered, entry.batch, entry.siblings = False, future, siblings
+        future = self.pool.submit(_parse_batch, [(entry.data, entry.record) for entry in batch])
+        for entry in batch:
+            entry.gathered, entry.batch, entry.siblings = False, future, batch
 
     def _done(self, everything: bool) -> Iterator[Done[T]]:
         """The files at the head that are done; waiting for them when ``everything`` or too much is in flight."""
@@ -176,9 +184,48 @@ class Parsing(Generic[T]):
             if head.batch is not None:
                 if not (wait or head.batch.done()):
                     return
-                for entry, (tables, parsed) in zip(head.siblings, _unpack(*head.batch.result()), strict=True):
-                    entry.tables, entry.batch, entry.siblings = tables, None, []
+                try:
+                    answer = head.batch.result()
+                except BrokenProcessPool:
+                    self._parse_alone()
+                    continue
+                for entry, (tables, parsed) in zip(head.siblings, _unpack(*answer), strict=True):
                     vars(entry.record).update(vars(parsed))  # what parsing found, on the caller's record
-                    self.in_flight -= entry.size
+                    self._taken(entry, tables)
             self.entries.popleft()
             yield head.record, head.tables, head.extra
+
+    def _taken(self, entry: _Entry[T], tables: list[pa.Table]) -> None:
+        self.in_flight -= entry.size
+        entry.tables, entry.data, entry.batch, entry.siblings = tables, None, None, []
+
+    def _parse_alone(self) -> None:
+        """After a worker died: every file handed over and not taken back, in a process of its own one at a time
+        (a file that kills that one too is rejected), then fresh workers for the files to come."""
+        assert self.pool is not None
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.batch, self.batch_bytes = [], 0
+        alone: ProcessPoolExecutor | None = None
+        for entry in [entry for entry in self.entries if entry.gathered or entry.batch is not None]:
+            entry.gathered = False
+            alone = alone or _processes(1, self.spec, self.limits)
+            try:
+                (tables, parsed), *_ = _unpack(*alone.submit(_parse_batch, [(entry.data, entry.record)]).result())
+                vars(entry.record).update(vars(parsed))
+            except BrokenProcessPool:
+                alone.shutdown(wait=False)
+                alone = None
+                tables = reject(entry.record, FileProblem("unreadable_file", "BrokenProcessPool"))
+            self._taken(entry, tables)
+        if alone is not None:
+            alone.shutdown()
+        self._start_workers()
+
+
+def _processes(workers: int, spec: DatasetSpec, limits: Limits) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),  # no inherited threads, locks or connections
+        initializer=_start,
+        initargs=(spec, limits),
+    )

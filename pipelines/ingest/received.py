@@ -162,7 +162,8 @@ def _file_rows(
     return out
 
 
-def _reject(record: FileRecord, problem: FileProblem) -> list[pa.Table]:
+def reject(record: FileRecord, problem: FileProblem) -> list[pa.Table]:
+    """The file turned down for ``problem``: no rows, its record says why."""
     record.status, record.problem_code = "rejected", problem.code
     record.message_th, record.message_en = problem.message_th, problem.message_en
     record.rows_received = 0
@@ -184,13 +185,13 @@ def parse_file(
         # a CSV file's cells are pieces of its text: none has more characters than the file has bytes
         return _file_rows(sheets, spec, record, limits, longest=len(data) if record.format == "csv" else None)
     except FileProblem as problem:
-        return _reject(record, problem)
+        return reject(record, problem)
     except Exception as exc:  # any parser's failure is this file's, not the round's
-        return _reject(record, FileProblem("unreadable_file", type(exc).__name__))
+        return reject(record, FileProblem("unreadable_file", type(exc).__name__))
     except BaseException as exc:
         if type(exc).__name__ != "PanicException":  # KeyboardInterrupt, SystemExit: not the file's doing
             raise
-        return _reject(record, FileProblem("unreadable_file", type(exc).__name__))
+        return reject(record, FileProblem("unreadable_file", type(exc).__name__))
 
 
 class RowWriter:
@@ -301,7 +302,7 @@ def read_correction(
     if record.status != "ok":
         return record, None
     if pending.problem is not None:
-        _reject(record, pending.problem)
+        reject(record, pending.problem)
         return record, None
     if pending.returned is None:  # a fixed file in the office's own form
         writer.add(parse_file(pending.landed.data, spec, match, record, limits))
@@ -331,12 +332,12 @@ def file_record(
     """
     if landed.unread and landed.unread != "too_large":  # no bytes: nothing to hash or archive
         record = FileRecord(landed.sha256, landed.relative_name, landed.size, "", landed.received_at)
-        _reject(record, FileProblem("unreadable_file", landed.unread))
+        reject(record, FileProblem("unreadable_file", landed.unread))
         return record
     archived = archive_file(archive, landed) if copy else archive_path(archive, landed)
     record = FileRecord(landed.sha256, landed.relative_name, landed.size, str(archived), landed.received_at)
     if landed.unread == "too_large":
-        _reject(record, FileProblem("file_too_large", f"{landed.size:,} > {limits.max_file_bytes:,}"))
+        reject(record, FileProblem("file_too_large", f"{landed.size:,} > {limits.max_file_bytes:,}"))
     elif landed.sha256 in seen:
         record.status, record.problem_code = "duplicate", "duplicate_file"
         problem = FileProblem("duplicate_file", seen[landed.sha256])

@@ -623,11 +623,16 @@ def corrections_section(tables: RoundTables) -> str:
         f'<th class="num">{esc(th)}<span class="en">{esc(en)}</span></th>' for _, th, en in CORRECTION_COLUMNS
     )
     body = []
+    offices = offices.sort_values("area_code")
+    # each province's offices by one grouping on the code's province digits, not a search of all per province
+    by_province = {
+        code: frame.to_dict("records") for code, frame in offices.groupby(offices["area_code"].str[:2], sort=False)
+    }
     for province in loop[loop["level"] == "province"].sort_values("area_code").to_dict("records"):
         code = province["area_code"]
         label = f"{esc(province['area_name_th'])} <span class='en'>{esc(province['area_name_en'])}</span> ({esc(code)})"
         body.append(_correction_row(province, label, "group province"))
-        for office in offices[offices["area_code"].str.startswith(code)].sort_values("area_code").to_dict("records"):
+        for office in by_province.get(code, []):
             name = f"{esc(office['area_name_th'])} <span class='en'>{esc(office['area_name_en'])}</span>"
             body.append(_correction_row(office, f"{name} ({esc(office['area_code'])})"))
     for nation in loop[loop["level"] == "nation"].to_dict("records"):
@@ -712,14 +717,16 @@ def _province_multiples(trend: pd.DataFrame, rounds: list[Round], target: float 
     provinces = trend[trend["level"] == "province"]
     active = sorted(provinces.loc[provinces["rows_received"] > 0, "area_code"].unique())
     labels = [short_round(r) for r in rounds]
-    everyone = [s for code in active for s in _trend_series(provinces[provinces["area_code"] == code], rounds)]
-    domain = svg.y_range(everyone, target)  # one scale for every card, so cards compare at a glance
+    # each province's rows by one grouping, not a filter of the whole table per province and per use
+    wanted = set(active)
+    frames = {code: frame for code, frame in provinces.groupby("area_code", sort=False) if code in wanted}
+    series = {code: _trend_series(frames[code], rounds) for code in active}
+    domain = svg.y_range([s for code in active for s in series[code]], target)  # one scale: cards compare at a glance
     cards = []
     for code in active:
-        frame = provinces[provinces["area_code"] == code]
-        last = frame.iloc[-1]
+        last = frames[code].iloc[-1]
         chart = svg.line_chart(
-            _trend_series(frame, rounds),
+            series[code],
             labels,
             y_domain=domain,
             chart_id=f"chart-trend-{code}",

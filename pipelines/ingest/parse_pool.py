@@ -7,9 +7,10 @@ Files go to the workers in batches of about :data:`BATCH_BYTES` (a village round
 few kilobytes each: a message per file would cost more than parsing it), and come back in the
 order they were handed over, so the parts are written exactly as when one process parses them all.
 
-A worker takes a minute fraction of a second per file but over a second to start (it imports the
-readers): files are parsed here until the workers are ready, and a sort with little to read (a late
-file, an office's correction) never starts them (:func:`parse_workers`).
+A worker takes over a second to start (it imports the readers), more than most files take to parse:
+files are parsed here until the workers are ready, and a sort with little to read (a late file, an
+office's correction) never starts them (:func:`parse_workers`). A worker that dies on a file takes no
+round with it (:class:`Parsing`).
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ def csv_bytes(
     Text cells go through :func:`guard_formula`, so no cell a spreadsheet opens runs as a formula.
 
     The bytes are pandas' ``to_csv`` of those columns (:func:`_pandas_csv`, the reference), made in Arrow:
-    pandas took a second and a half for a village round's national table, most of its publishing. A
+    pandas took about a second for a village round's national table, most of its publishing. A
     column of a kind Arrow is not known to write alike goes the reference's way, and the whole table with it.
     """
     columns = []
@@ -186,7 +186,7 @@ def _cell_texts(values: pd.Series) -> tuple[pa.Array, bool] | None:
     need quotes), or None for a kind of column left to pandas."""
     dtype = values.dtype
     if pd.api.types.is_integer_dtype(dtype):
-        return pa.array(values, pa.int64(), from_pandas=True).cast(pa.string()), False
+        return pa.array(values, from_pandas=True).cast(pa.string()), False
     if pd.api.types.is_float_dtype(dtype):
         return _float_texts(pa.array(values, pa.float64(), from_pandas=True)), False
     if pd.api.types.is_datetime64_dtype(dtype):

@@ -241,13 +241,11 @@ def _ordinary_files(
     A file of the same name, size and time as one the last sort read is not read again: its SHA-256
     is the recorded one, its copy is in the archive and what it held is in the parts already.
     """
-    known = {row.name: (int(row.size), int(row.mtime_ns), row.sha256, row.received_at) for row in previous.itertuples()}
+    known = _known(previous)
 
     def work() -> Iterator[tuple[int, _Landed | Callable[[], _Landed]]]:
-        for item in listed:
+        for item in filter(_ordinary, listed):
             relative = item.relative_name
-            if item.hidden or in_corrections(relative):
-                continue
             size, mtime_ns = (item.stat.st_size, item.stat.st_mtime_ns) if item.stat is not None else (-1, 0)
             before = known.get(relative)
             if before is not None and before[:2] == (size, mtime_ns) and before[2] in cache:
@@ -264,16 +262,24 @@ def _ordinary_files(
     yield from ahead(work(), READ_AHEAD_BYTES, "read-ahead")
 
 
+def _ordinary(item: Listed) -> bool:
+    """A file of the round itself: not hidden, not an office's correction (read with its province's part)."""
+    return not item.hidden and not in_corrections(item.relative_name)
+
+
+def _known(previous: pd.DataFrame) -> dict[str, tuple[int, int, str, str]]:
+    """Each file the last sort read, by name: its size, mtime (ns), SHA-256 and arrival time."""
+    return {row.name: (int(row.size), int(row.mtime_ns), row.sha256, row.received_at) for row in previous.itertuples()}
+
+
 def _bytes_to_read(listed: list[Listed], previous: pd.DataFrame) -> int:
     """The bytes of the round's files that the sort will read (those it does not know by name, size and time)."""
-    known = set(zip(previous["name"], previous["size"], previous["mtime_ns"], strict=True))
+    known = _known(previous)
     return sum(
         item.stat.st_size
-        for item in listed
+        for item in filter(_ordinary, listed)
         if item.stat is not None
-        and not item.hidden
-        and not in_corrections(item.relative_name)
-        and (item.relative_name, item.stat.st_size, item.stat.st_mtime_ns) not in known
+        and known.get(item.relative_name, (None, None))[:2] != (item.stat.st_size, item.stat.st_mtime_ns)
     )
 
 

@@ -39,7 +39,10 @@ def _running(script: Path, name: str, port: str) -> Iterator[dict[str, str]]:
     _script(script, "stop", str(run_dir), check=False)  # left over by a session killed before its teardown
     shutil.rmtree(run_dir, ignore_errors=True)
     try:
-        _script(script, "start", str(run_dir), port)
+        started = _script(script, "start", str(run_dir), port, check=False)
+        # the server's own log says why it did not start; the folder holding it is removed below
+        logs = "".join(f"\n{p.name}:\n{p.read_text(errors='replace')[-3000:]}" for p in run_dir.glob("*.log"))
+        assert started.returncode == 0, f"{script.name} start {run_dir} {port} failed:\n{started.stderr}{logs}"
         yield _env_file(run_dir / "env")
     finally:
         _script(script, "stop", str(run_dir), check=False)

@@ -31,7 +31,9 @@ from domain.declarations import DatasetSpec
 from domain.work import WorkArea, write_atomic
 
 QUARANTINE_FILE = "quarantine.csv"
-BOM = "\ufeff".encode()
+#: the quarantine CSV's first column: the file a row came in
+FILE_COLUMN = "ไฟล์ / file"
+BOM = "\ufeff"
 
 
 def spreadsheet_safe(value: object) -> object:
@@ -65,18 +67,6 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _replace_with_bom(csv_without_bom: Path, target: Path) -> None:
-    """BOM + the CSV's bytes into ``target`` (via a temporary name): a reader never sees half a file."""
-
-    def write(temporary: Path) -> None:
-        with temporary.open("wb") as out, csv_without_bom.open("rb") as body:
-            out.write(BOM)
-            shutil.copyfileobj(body, out, length=1 << 20)
-
-    write_atomic(target, write)
-    csv_without_bom.unlink()
-
-
 def write_frame_csv(frame: pd.DataFrame, target: Path) -> Path:
     """A small table (hundreds to a few thousand rows) as UTF-8-with-BOM CSV, text made spreadsheet-safe."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +86,7 @@ def quarantine_query(spec: DatasetSpec, work: WorkArea) -> str:
     order = ", ".join(f"({_lit(name)}, {i}, {_lit(titles[name])})" for i, name in enumerate(spec.field_names))
     safe = guard_sql
     columns = {
-        "ไฟล์ / file": safe("coalesce(f.name, q._file)"),
+        FILE_COLUMN: safe("coalesce(f.name, q._file)"),
         "ชีต / sheet": safe("coalesce(q._sheet, '')"),
         "แถวที่ (ใน Excel) / row (as in Excel)": "q._row",
         f"{titles.get(geo, geo)} / {geo}": safe(f"q.{_ident(geo)}"),
@@ -122,22 +112,26 @@ def quarantine_query(spec: DatasetSpec, work: WorkArea) -> str:
 def write_quarantine_csv(spec: DatasetSpec, work: WorkArea, out_dir: Path) -> tuple[Path, int]:
     """Stream the round's quarantine findings into ``out_dir/quarantine.csv``; returns the path and line count.
 
-    DuckDB sorts (spilling to the work area if it must) and writes the CSV itself;
-    Python only prepends the BOM with a buffered byte copy.
+    DuckDB sorts (spilling to the work area if it must) and writes the whole file itself, the BOM
+    included: it leads the first column's name, which needs no quoting, so the file's first bytes
+    are the BOM. (Written without it and copied behind one, the file was written twice.)
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / QUARANTINE_FILE
-    body = out_dir / f".{QUARANTINE_FILE}.body.{os.getpid()}.tmp"  # not write_atomic's name for the target
     spill = work.folder / f".quarantine-csv.{os.getpid()}.tmp"
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET temp_directory = {_lit(str(spill))}")
-        register_guard(con)
-        rows = con.execute(
-            f"COPY ({quarantine_query(spec, work)}) TO {_lit(str(body))} (HEADER, DELIMITER ',', NEW_LINE '\\r\\n')"
-        ).fetchone()[0]
-    finally:
-        con.close()
-        shutil.rmtree(spill, ignore_errors=True)
-    _replace_with_bom(body, target)
-    return target, int(rows)
+    query = quarantine_query(spec, work)
+    with_bom = f"SELECT * RENAME ({_ident(FILE_COLUMN)} AS {_ident(BOM + FILE_COLUMN)}) FROM ({query})"
+    rows = 0
+
+    def copy(temporary: Path) -> None:
+        nonlocal rows
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET temp_directory = {_lit(str(spill))}")
+            register_guard(con)
+            options = "(HEADER, DELIMITER ',', NEW_LINE '\\r\\n')"
+            rows = con.execute(f"COPY ({with_bom}) TO {_lit(str(temporary))} {options}").fetchone()[0]
+        finally:
+            con.close()
+            shutil.rmtree(spill, ignore_errors=True)
+
+    return write_atomic(out_dir / QUARANTINE_FILE, copy), int(rows)

@@ -62,10 +62,11 @@ def _remove(path: Path) -> None:
 
 
 def temporary_files(root: Path) -> list[Path]:
-    """Every temporary name (any process's) below ``root``, and any file in a spill folder: for tests and checks."""
+    """Every temporary name (any process's) below ``root``, and any spill folder (DuckDB removes its own when it
+    closes, so one left is a run's litter even when empty): for tests and checks."""
     found = []
     for path in _walk(root):
-        if _TEMPORARY.match(path.name) or (path.parent.name == SPILL and path.is_file()):
+        if _TEMPORARY.match(path.name) or (path.name == SPILL and path.is_dir()):
             found.append(path)
     return found
 
@@ -82,7 +83,7 @@ def sweep(layout: Layout, dataset: str, round_: Round) -> list[Path]:
                 if _dead(path):
                     _remove(path)
                     removed.append(path)
-            elif _TEMPORARY.match(path.name) or (path.parent.name == SPILL and path.exists()):
+            elif _TEMPORARY.match(path.name) or (path.name == SPILL and path.is_dir()):
                 _remove(path)
                 removed.append(path)
     for shared in (layout.catalog, layout.archive):

@@ -30,14 +30,17 @@ from validation.schema_sql import DUCKDB_THREADS, ident, lit
 
 
 def connect(geography: Geography, spill_to: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the registry views; big joins spill to ``spill_to`` rather than grow."""
+    """A DuckDB connection with the registry views; big joins spill to ``spill_to`` rather than grow.
+
+    DuckDB makes the spill folder when it first spills and removes it when the connection closes: made
+    here, it was left behind empty by every run that did not spill."""
     config: dict[str, object] = {"memory_limit": "4GB", "preserve_insertion_order": False}
     if os.environ.get(DUCKDB_THREADS):
         config["threads"] = int(os.environ[DUCKDB_THREADS])
     con = duckdb.connect(config=config)
     con.execute("SET enable_progress_bar = false")  # a session's own setting: a worker's log is no terminal
     if spill_to is not None:
-        spill_to.mkdir(parents=True, exist_ok=True)
+        spill_to.parent.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = '{spill_to}'")
     geography.register(con)
     return con

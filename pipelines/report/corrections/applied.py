@@ -32,7 +32,7 @@ import pandas as pd
 from domain.declarations import DatasetSpec
 from domain.geography import Geography
 from domain.work import WorkArea, table_exists
-from pipelines.report.corrections.attribution import places_by_rows
+from pipelines.report.corrections.attribution import districts_sql
 
 #: The work area's table of returned rows and the rows they correct (written by the ingest stage).
 CORRECTIONS_TABLE = "corrections"
@@ -70,8 +70,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, work: WorkArea, 
     key = [k for k in spec.duplicates.get("key", []) if k in spec.field_names]
     geography.register(con)
     counted = work.path("quality_counts") if spec.has_quality_figures else None
-    places = places_by_rows(con, work.path("received"), spec.geography_field, counted)[["_file", "amphoe_code"]]
-    con.register("places", places)
+    con.execute(f"CREATE TEMP TABLE places AS {districts_sql(work.path('received'), spec.geography_field, counted)}")
     con.register("files_t", files[["sha256", "status", "office", "rows_unchanged"]])
     con.execute(
         "CREATE TEMP TABLE corr AS SELECT CAST(sha256 AS VARCHAR) AS sha256, office FROM files_t WHERE office <> ''"

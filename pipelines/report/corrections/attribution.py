@@ -76,21 +76,10 @@ def places_by_rows(
     collection writes them: rows by file, registry tambon and district already, so the round's every
     row (12 million in a national household round) is not read again.
     """
-    if counted is not None and table_exists(counted):
-        counts = f"SELECT _file, amphoe_code, tambon_code, sum(n) AS n FROM read_parquet('{_sql_path(counted)}')"
-    else:
-        counts = f"""SELECT r._file, am.amphoe_code, t.tambon_code, count(*) AS n
-            FROM read_parquet('{_sql_path(received)}') r
-            LEFT JOIN (SELECT DISTINCT amphoe_code FROM areas) am ON am.amphoe_code = substr(r."{code_field}", 1, 4)
-            LEFT JOIN (SELECT DISTINCT tambon_code FROM areas) t ON t.tambon_code = substr(r."{code_field}", 1, 6)"""
     # one query for every file (a national round has 8,000+): a per-file pandas loop took a minute
     found = con.execute(
         f"""
-        WITH counts AS ({counts} GROUP BY ALL
-        ), amphoes AS (
-            SELECT _file, amphoe_code, sum(n) AS n FROM counts WHERE amphoe_code IS NOT NULL GROUP BY ALL
-        ), amphoe AS ({_plurality_sql("amphoes", "amphoe_code")}
-        ), tambons AS (
+        {_districts_ctes(received, code_field, counted)}, tambons AS (
             SELECT c._file, c.tambon_code, sum(c.n) AS n
             FROM counts c JOIN amphoe a ON a._file = c._file AND a.amphoe_code = c.amphoe_code
             WHERE c.tambon_code IS NOT NULL GROUP BY ALL
@@ -116,6 +105,31 @@ def places_by_rows(
         for file, amphoe, tambon, rows, named in found
     ]
     return pd.DataFrame(out, columns=["_file", "amphoe_code", "tambon_code", "rows", "amphoe_rows"])
+
+
+def _districts_ctes(received: Path, code_field: str, counted: Path | None) -> str:
+    """``WITH counts`` (rows by file, registry district and tambon), ``amphoes`` (rows by file and district
+    named) and ``amphoe`` (each file's district, where one is named most): what :func:`places_by_rows` and
+    :func:`districts_sql` start from."""
+    if counted is not None and table_exists(counted):
+        counts = f"SELECT _file, amphoe_code, tambon_code, sum(n) AS n FROM read_parquet('{_sql_path(counted)}')"
+    else:
+        counts = f"""SELECT r._file, am.amphoe_code, t.tambon_code, count(*) AS n
+            FROM read_parquet('{_sql_path(received)}') r
+            LEFT JOIN (SELECT DISTINCT amphoe_code FROM areas) am ON am.amphoe_code = substr(r."{code_field}", 1, 4)
+            LEFT JOIN (SELECT DISTINCT tambon_code FROM areas) t ON t.tambon_code = substr(r."{code_field}", 1, 6)"""
+    return f"""WITH counts AS ({counts} GROUP BY ALL
+        ), amphoes AS (
+            SELECT _file, amphoe_code, sum(n) AS n FROM counts WHERE amphoe_code IS NOT NULL GROUP BY ALL
+        ), amphoe AS ({_plurality_sql("amphoes", "amphoe_code")})"""
+
+
+def districts_sql(received: Path, code_field: str, counted: Path | None = None) -> str:
+    """Per file with rows: ``_file`` and ``amphoe_code``, as :func:`places_by_rows` has them, in SQL (same needs):
+    for a query that wants each file's district and nothing else, without its tambons and the districts it
+    names made into Python values, file by file."""
+    return f"""{_districts_ctes(received, code_field, counted)}
+        SELECT f._file, a.amphoe_code FROM (SELECT DISTINCT _file FROM counts) f LEFT JOIN amphoe a USING (_file)"""
 
 
 def _plurality_sql(table: str, column: str) -> str:

@@ -32,7 +32,7 @@ from pipelines import stages
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, land_returned, sidecar
 from pipelines.report.corrections import write_correction_workbooks
 from pipelines.report.corrections.applied import correction_figures
-from pipelines.report.corrections.attribution import places_by_rows
+from pipelines.report.corrections.attribution import districts_sql, places_by_rows
 from pipelines.report.corrections.returned import read_returned
 from tests.ingest_parts import ingest
 from tests.unit.test_correction_workbook import PRODUCED, ROUND, csv_bytes, geography, village
@@ -313,6 +313,10 @@ def test_files_are_placed_alike_from_their_rows_and_from_the_parts_counts(world)
     from_counts = places_by_rows(con, received, field, job.work.path("quality_counts"))
     assert len(from_rows) > 1 and from_rows["amphoe_code"].notna().any()
     pd.testing.assert_frame_equal(from_rows, from_counts)
+    # the district alone, as the correction figures take it: the same, from the rows and from the counts
+    for counted in (None, job.work.path("quality_counts")):
+        districts = con.execute(f"{districts_sql(received, field, counted)} ORDER BY _file").fetchall()
+        assert districts == list(from_rows[["_file", "amphoe_code"]].itertuples(index=False, name=None))
 
 
 def test_landing_is_idempotent_and_never_overwrites(world, tmp_path):

@@ -231,24 +231,24 @@ def _home(provinces: dict[str, int]) -> str:
 
 
 _Landed = tuple[LandedFile, int]  # a file landed, with its mtime (ns)
+_Before = tuple[int, int, str, str]  # what the last sort recorded of a file: size, mtime (ns), SHA-256, arrival
 
 
 def _ordinary_files(
-    listed: list[Listed], previous: pd.DataFrame, cache: dict[str, dict], archive: Path, max_bytes: int
+    listed: list[Listed], known: dict[str, _Before], cache: dict[str, dict], archive: Path, max_bytes: int
 ) -> Iterator[tuple[LandedFile, int]]:
     """The round's files (not the offices' corrections) in landed order, with their mtime (ns).
 
     A file of the same name, size and time as one the last sort read is not read again: its SHA-256
     is the recorded one, its copy is in the archive and what it held is in the parts already.
     """
-    known = _known(previous)
 
     def work() -> Iterator[tuple[int, _Landed | Callable[[], _Landed]]]:
         for item in filter(_ordinary, listed):
             relative = item.relative_name
             size, mtime_ns = (item.stat.st_size, item.stat.st_mtime_ns) if item.stat is not None else (-1, 0)
-            before = known.get(relative)
-            if before is not None and before[:2] == (size, mtime_ns) and before[2] in cache:
+            before = _seen_before(item, known)
+            if before is not None and before[2] in cache:
                 same = LandedFile(item.path, relative, before[2], size, before[3], b"")
                 if archive_path(archive, same).exists():
                     yield 0, (same, mtime_ns)
@@ -267,19 +267,25 @@ def _ordinary(item: Listed) -> bool:
     return not item.hidden and not in_corrections(item.relative_name)
 
 
-def _known(previous: pd.DataFrame) -> dict[str, tuple[int, int, str, str]]:
-    """Each file the last sort read, by name: its size, mtime (ns), SHA-256 and arrival time."""
+def _known(previous: pd.DataFrame) -> dict[str, _Before]:
+    """Each file the last sort read, by name."""
     return {row.name: (int(row.size), int(row.mtime_ns), row.sha256, row.received_at) for row in previous.itertuples()}
 
 
-def _bytes_to_read(listed: list[Listed], previous: pd.DataFrame) -> int:
+def _seen_before(item: Listed, known: dict[str, _Before]) -> _Before | None:
+    """What the last sort recorded of this file, if it read one of the same name, size and mtime."""
+    before = known.get(item.relative_name)
+    if before is None or item.stat is None or before[:2] != (item.stat.st_size, item.stat.st_mtime_ns):
+        return None
+    return before
+
+
+def _bytes_to_read(listed: list[Listed], known: dict[str, _Before]) -> int:
     """The bytes of the round's files that the sort will read (those it does not know by name, size and time)."""
-    known = _known(previous)
     return sum(
         item.stat.st_size
         for item in filter(_ordinary, listed)
-        if item.stat is not None
-        and known.get(item.relative_name, (None, None))[:2] != (item.stat.st_size, item.stat.st_mtime_ns)
+        if item.stat is not None and _seen_before(item, known) is None
     )
 
 
@@ -310,7 +316,8 @@ def sort_round(
     parsed: set[str] = set()
     listed = listing(landing_dirs)  # looked at once: the files to read, and the offices' corrections to digest
     archiver = Archiver(archive)
-    parsing: Parsing[int] = Parsing(spec, limits, parse_workers(_bytes_to_read(listed, previous)))
+    known = _known(previous)  # by name: what the sort need not read again, and how much it will read
+    parsing: Parsing[int] = Parsing(spec, limits, parse_workers(_bytes_to_read(listed, known)))
 
     def take(done: Iterator[tuple[FileRecord, list[pa.Table] | None, int]]) -> None:
         """Files whose turn has come, parsed (``tables``) or not: their rows routed, their records kept."""
@@ -321,7 +328,7 @@ def sort_round(
             rows.append({**vars(record), "mtime_ns": mtime_ns})  # asdict's deep copy: a tenth of the loop
 
     try:
-        for landed, mtime_ns in _ordinary_files(listed, previous, cache, archive, limits.max_file_bytes):
+        for landed, mtime_ns in _ordinary_files(listed, known, cache, archive, limits.max_file_bytes):
             record = file_record(landed, archive, seen, limits, copy=False)  # copied by the archiver
             data = None
             if record.archived_as:  # else unreadable: nothing to copy or read

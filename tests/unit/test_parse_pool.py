@@ -126,7 +126,7 @@ def test_a_sort_with_few_bytes_to_read_starts_no_worker(landing, tmp_path, monke
         monkeypatch.setattr(parse_pool, "POOL_FROM_BYTES", 1 << 20)  # what a late file adds is all it reads
         _, _, calls = _sort(landing, tmp_path / "sort", monkeypatch, workers=2)
         assert calls == [0]
-        assert provinces._bytes_to_read(provinces.listing([landing.parent]), sorted_once.files) == (
+        assert provinces._bytes_to_read(provinces.listing([landing.parent]), provinces._known(sorted_once.files)) == (
             (landing / "late.csv").stat().st_size
         )
     finally:

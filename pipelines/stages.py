@@ -47,6 +47,7 @@ from pipelines.field_workers import field_worker_output
 from pipelines.ingest.provinces import (
     SORTED,
     Sorted,
+    SortedFiles,
     part_digest,
     parts_fingerprint,
     parts_of,
@@ -112,7 +113,7 @@ def sort(job: RoundJob) -> Sorted:
     )
 
 
-def read_part(job: RoundJob, province: str, files: pd.DataFrame | None = None) -> dict[str, int]:
+def read_part(job: RoundJob, province: str, files: SortedFiles | None = None) -> dict[str, int]:
     """One province's received rows (its files' rows, then its offices' corrections): ``work.part(province)``.
 
     ``files``: the sort's files, when the caller has them (a loop over every part)."""
@@ -184,9 +185,10 @@ def ingest(job: RoundJob) -> dict[str, Any]:
     if not sorted_.digests:
         raise EmptyRound()
     provinces = sorted(set(sorted_.changed) | set(stale_parts(job, "received")))
+    sorted_files = SortedFiles(sorted_.files)
     # two parts at a time: most of a part's time is Parquet read and written, which lets the other run
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-part") as pool:
-        list(pool.map(lambda province: read_part(job, province, sorted_.files), provinces))
+        list(pool.map(lambda province: read_part(job, province, sorted_files), provinces))
     files = job.work.read("files")
     return {
         "files": len(files),

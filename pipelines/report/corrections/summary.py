@@ -119,13 +119,10 @@ def write_summary(workbook: Workbook, ctx: Context, office: str, sheets: dict[st
 
     _earlier(s, ctx, office)
 
-    files = tables.files[tables.files["amphoe_code"] == office]
-    tambon_rows = tables.quality[
-        (tables.quality["level"] == "tambon") & tables.quality["area_code"].str.startswith(office)
-    ].sort_values("area_code")
+    files, tambon_rows = tables.files_of(office), tables.tambons_of(office)
     s.section(T.SECTION_TAMBONS, T.TAMBON_HEADER)
-    for area in tambon_rows.to_dict("records"):
-        mine_files = files[files["tambon_code"] == area["area_code"]]
+    for area in tambon_rows:
+        mine_files = [f for f in files if f["tambon_code"] == area["area_code"]]
         reported = area["rows_received"] > 0
         s.row(
             [
@@ -138,20 +135,20 @@ def write_summary(workbook: Workbook, ctx: Context, office: str, sheets: dict[st
                 _pct(ws, area["completeness_pct"], ctx.targets.get("completeness_pct")),
                 _pct(ws, area["accuracy_pct"], ctx.targets.get("accuracy_pct")),
                 T.both(T.YES if reported and area["tambons_on_time"] > 0 else T.NO),
-                number(ws, int(mine_files["held"].sum())),
-                ", ".join(sheets[sha] for sha in mine_files["sha256"] if sha in sheets),
+                number(ws, sum(f["held"] for f in mine_files)),
+                ", ".join(sheets[f["sha256"]] for f in mine_files if f["sha256"] in sheets),
             ]
         )
-    unknown = files[files["tambon_code"].isna()]
-    if len(unknown):
-        held = number(ws, int(unknown["held"].sum()))
-        listed = ", ".join(sheets[sha] for sha in unknown["sha256"] if sha in sheets)
+    unknown = [f for f in files if f["tambon_code"] is None]
+    if unknown:
+        held = number(ws, sum(f["held"] for f in unknown))
+        listed = ", ".join(sheets[f["sha256"]] for f in unknown if f["sha256"] in sheets)
         s.row(["", T.both(T.TAMBON_UNKNOWN), "", None, None, None, None, None, None, held, listed])
 
     s.section(T.SECTION_FILES, T.FILE_HEADER)
-    if not len(files):
+    if not files:
         s.none()
-    for record in files.to_dict("records"):
+    for record in files:
         tambon = ctx.name("tambon", record["tambon_code"])
         shown = sheets.get(record["sha256"], "") if record["status"] == "ok" else ""
         s.row(
@@ -166,11 +163,11 @@ def write_summary(workbook: Workbook, ctx: Context, office: str, sheets: dict[st
             ]
         )
 
-    unreadable = files[files["status"] == "rejected"]
+    unreadable = [f for f in files if f["status"] == "rejected"]
     s.section(T.SECTION_UNREADABLE, T.UNREADABLE_HEADER)
-    if not len(unreadable):
+    if not unreadable:
         s.none()
-    for record in unreadable.to_dict("records"):
+    for record in unreadable:
         s.row(
             [
                 record["name"],
@@ -182,19 +179,19 @@ def write_summary(workbook: Workbook, ctx: Context, office: str, sheets: dict[st
             ]
         )
 
-    silent = tambon_rows[tambon_rows["rows_received"] == 0]
+    silent = [area for area in tambon_rows if area["rows_received"] == 0]
     s.section(T.SECTION_TAMBONS_MISSING, T.TAMBON_MISSING_HEADER)
-    if not len(silent):
+    if not silent:
         s.none()
-    for area in silent.to_dict("records"):
+    for area in silent:
         s.row([area["area_code"], area["area_name_th"], area["area_name_en"], number(ws, area["villages_expected"])])
 
-    villages = tables.villages_missing[tables.villages_missing["amphoe_code"] == office]
-    silent_codes = set(silent["area_code"])
+    villages = tables.villages_missing_of(office)
+    silent_codes = {area["area_code"] for area in silent}
     s.section(T.SECTION_VILLAGES_MISSING, T.VILLAGE_MISSING_HEADER)
-    if not len(villages):
+    if not villages:
         s.none()
-    for village in villages.to_dict("records"):
+    for village in villages:
         s.row(
             [
                 village["village_code"],
@@ -211,13 +208,12 @@ def _earlier(s: _Summary, ctx: Context, office: str) -> None:
     from domain.rounds import parse_round
     from pipelines.report.corrections.measured import COUNTS
 
-    history = ctx.history
-    mine = history[history["area_code"] == office] if history is not None and len(history) else None
+    mine = ctx.earlier_of(office)
     s.section(T.SECTION_EARLIER, T.EARLIER_HEADER)
-    if mine is None or not len(mine):
+    if not mine:
         s.none()
         return
-    for record in mine.astype(object).where(mine.notna(), None).to_dict("records"):  # pd.NA -> None: "–"
+    for record in mine:
         earlier = parse_round(record["round"])
         s.row(
             [

@@ -181,11 +181,8 @@ def write_about(workbook: Workbook, ctx: Context, office: str, sheets: list[File
         ws.append([text(ws, sheet.title), text(ws, sheet.sha256), text(ws, sheet.name)])
 
 
-def file_sheets(ctx: Context, office: str, rows: Sequence[HeldRow]) -> list[FileSheet]:
-    """The office's rows cut into one :class:`FileSheet` per file, in the workbook's sheet order."""
-    files = ctx.tables.files
-    records = files[(files["status"] == "ok") & (files["sha256"].isin({r.file for r in rows}))]
-    by_sha = {r["sha256"]: r for r in records.to_dict("records")}
+def file_sheets(ctx: Context, rows: Sequence[HeldRow]) -> list[FileSheet]:
+    """An office's rows (sorted by file) cut into one :class:`FileSheet` per file, in the workbook's sheet order."""
     out: list[FileSheet] = []
     start = 0
     while start < len(rows):
@@ -193,7 +190,7 @@ def file_sheets(ctx: Context, office: str, rows: Sequence[HeldRow]) -> list[File
         end = start
         while end < len(rows) and rows[end].file == sha:
             end += 1
-        record = by_sha[sha]
+        record = ctx.tables.file_read(sha)
         tambon = record["tambon_code"]
         th, en = ctx.name("tambon", tambon)
         out.append(
@@ -213,7 +210,7 @@ def file_sheets(ctx: Context, office: str, rows: Sequence[HeldRow]) -> list[File
 def write_office_workbook(target: Path, ctx: Context, office: str, rows: Sequence[HeldRow]) -> Path:
     """The workbook of one district office: summary, one sheet per file with rows to correct, ``_about``."""
     workbook = _new_workbook()
-    sheets = file_sheets(ctx, office, rows)
+    sheets = file_sheets(ctx, rows)
     write_summary(workbook, ctx, office, {s.sha256: s.title for s in sheets})
     for sheet in sheets:
         write_file_sheet(workbook, ctx, sheet)
@@ -224,7 +221,7 @@ def write_office_workbook(target: Path, ctx: Context, office: str, rows: Sequenc
 def write_data_team_workbook(target: Path, ctx: Context, rows: Sequence[HeldRow]) -> Path:
     """Files and rows no office could be given, and the attributions worth a second look (internal)."""
     workbook = _new_workbook()
-    sheets = file_sheets(ctx, "", rows)
+    sheets = file_sheets(ctx, rows)
     write_data_team_summary(workbook, ctx, {sheet.sha256: sheet.title for sheet in sheets})
     for sheet in sheets:
         write_file_sheet(workbook, ctx, sheet)

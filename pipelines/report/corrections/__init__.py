@@ -57,8 +57,11 @@ from pipelines.report.corrections.workbook import write_data_team_workbook, writ
 #: workbook the morning after the deadline, so ten days, the 4th or 5th of the next month, well before the
 #: next round's own deadline. An assumption until the data team declares its own in ``dataset.yaml``.
 DEFAULT_DEADLINE_DAYS = 10
-#: From this many rows to write, workbooks are written by several processes.
+#: From this much to write (rows, and each workbook's own cost in rows), workbooks are written by several processes.
 PARALLEL_ROWS = 20_000
+#: What a workbook costs to write even without a row (its summary, styles and zip), in rows: about 35 ms, a
+#: national village round's 878 workbooks half a minute for one process
+WORKBOOK_ROWS = 50
 MAX_WORKERS = 8
 
 
@@ -119,18 +122,18 @@ def _targets(spec: DatasetSpec) -> dict[str, float | None]:
 
 
 def _shares(offices: list[str], tables: RoundTables, workers: int | None) -> list[list[str]]:
-    """The offices cut into one list per worker, balanced by rows to write (largest first)."""
+    """The offices cut into one list per worker, balanced by what there is to write (largest first)."""
     held = tables.files.groupby("amphoe_code")["held"].sum().to_dict()
-    total = sum(held.get(o, 0) for o in offices)
+    work = {office: held.get(office, 0) + WORKBOOK_ROWS for office in offices}
     if workers is None:
-        workers = min(os.cpu_count() or 1, MAX_WORKERS) if total >= PARALLEL_ROWS else 1
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if sum(work.values()) >= PARALLEL_ROWS else 1
     workers = max(1, min(workers, len(offices)))
     shares: list[list[str]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for office in sorted(offices, key=lambda o: (-held.get(o, 0), o)):
+    for office in sorted(offices, key=lambda o: (-work[o], o)):
         least = loads.index(min(loads))
         shares[least].append(office)
-        loads[least] += held.get(office, 0) + 50  # a workbook costs something even without rows
+        loads[least] += work[office]
     return [sorted(share) for share in shares if share]
 
 
@@ -167,8 +170,8 @@ def write_correction_workbooks(
 
     Needs the work area's ``files``, ``received``, ``quarantine``, ``findings`` and ``quality`` tables.
     Workbooks of offices no longer concerned (a re-run with other files) are removed. ``workers``:
-    processes writing workbooks (default: one per CPU, up to :data:`MAX_WORKERS`, once there are :data:`PARALLEL_ROWS`
-    rows to write; openpyxl writes about 45,000 cells a second per process).
+    processes writing workbooks (default: one per CPU, up to :data:`MAX_WORKERS`, once there is :data:`PARALLEL_ROWS`
+    rows' worth to write; openpyxl writes about 45,000 cells a second per process).
     """
     if not spec.has_quality_figures:
         raise ValueError(f"{spec.name}: correction workbooks need quality figures (a village-level collection)")

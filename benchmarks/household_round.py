@@ -244,6 +244,9 @@ def verdicts(figures: dict) -> list[str]:
         if f"{name}_by_stage" in figures:
             per = ", ".join(f"{k} {v}" for k, v in figures[f"{name}_by_stage"].items())
             lines.append(f"{name:24s} {per}")
+    if "file_create_us" in figures:
+        created = figures["file_create_us"]
+        lines.append(f"{'file_create_us':24s} {created:>12} (a small new file written in the data folder)")
     return lines
 
 
@@ -284,6 +287,7 @@ def _child(flag: str, data_dir: Path, round_text: str, what: str) -> dict:
 
 def run(round_text: str, data_dir: Path, scale: float) -> dict:
     import samples.household_survey as generator
+    from benchmarks.stage_timing import file_create_us
     from domain.declarations import load_datasets
     from domain.layout import Layout
     from domain.rounds import parse_round
@@ -295,8 +299,9 @@ def run(round_text: str, data_dir: Path, scale: float) -> dict:
         start = time.perf_counter()
         generator.generate(round_, landing, scale=scale)
         seconds_generate = time.perf_counter() - start
-    for stale in ("archive", "work", "catalog", "reports"):  # a kept folder reuses only the raw files
+    for stale in ("archive", "work", "catalog", "reports", "file_create_probe"):  # a kept folder: its raw files
         shutil.rmtree(data_dir / stale, ignore_errors=True)
+    create_us = file_create_us(data_dir)
     figures = _child("--pipeline", data_dir, round_text, "the pipeline")
     figures["peak_rss_mb"] = max(figures.pop("peak_tree_rss_mb"), figures["peak_rss_main_mb"])
     figures |= {k: v for k, v in _child("--reruns", data_dir, round_text, "the re-runs").items() if "rss" not in k}
@@ -313,10 +318,13 @@ def run(round_text: str, data_dir: Path, scale: float) -> dict:
         "seconds_per_million_by_stage": per_million(figures["seconds_by_stage"], figures["households"]),
         "cpu_seconds_per_million_by_stage": per_million(figures["cpu_seconds_by_stage"], figures["households"]),
         "seconds_generate_samples": round(seconds_generate, 2),
+        "file_create_us": create_us,
         **validator_figures(sample, schema, rows),
         "targets": {name: target for name, (_, target) in TARGETS.items()},  # seconds_by_workers: 2 below 1
         "floors": {name: floor for name, (_, floor) in FLOORS.items()},
         "note": "seconds_total: raw files to published packages (generation excluded), child process; "
+        "file_create_us: microseconds to write a small new file in the data folder before the round (the "
+        "disk's state: 25 on a quiet one, ten times more after many deletions); "
         f"{WORKERS} worker processes for the province parts; peak_rss_mb: the most that process and its workers "
         "held at once (resident memory sampled every 0.2 s, or the process's own peak if higher); "
         "seconds_per_million_by_stage: each stage's "

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -36,7 +36,9 @@ from pipelines.ingest.corrections import office_of, read_origin
 from pipelines.ingest.decode import container
 from pipelines.ingest.landing import LandedFile
 from pipelines.ingest.problems import FileProblem
-from pipelines.report.corrections.returned import Returned, read_returned
+
+if TYPE_CHECKING:  # imported where a returned workbook is read (prepare)
+    from pipelines.report.corrections.returned import Returned
 
 #: What a returned row carries of the row it corrects (columns of the work area's ``corrections`` table).
 CORRECTS = ["corrects_file", "corrects_sheet", "corrects_row"]
@@ -74,6 +76,10 @@ def prepare(landed: LandedFile, spec: DatasetSpec, round_: Round | None, limits:
         return pending
     if landed.unread or container(landed.data) != "zip":
         return pending  # unreadable (the ingest says why), or a CSV or a legacy workbook: a fixed file
+    # here, not at the top: the reader's package (openpyxl, frictionless, the quality page) took a third of
+    # each parse worker's start, and the workers never read a correction
+    from pipelines.report.corrections.returned import read_returned
+
     try:
         returned = read_returned(landed.data, spec)
     except FileProblem as problem:

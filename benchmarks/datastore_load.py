@@ -5,7 +5,7 @@ the previews). It was loaded with ``datastore_upsert`` through the Action API, t
 national village round (~75,000 rows) took minutes. The publisher now asks our CKAN extension to load the
 round's CSV, already uploaded, with PostgreSQL COPY (``catalog/datastore_load.py``).
 
-The run, from nothing, on a CKAN of its own (``catalog/ckan/ckan.sh``, ports 5067/54367/63767, its run dir
+The run, from nothing, on a CKAN of its own (``catalog/ckan/ckan.sh``, ports 5067/24367/63767, its run dir
 wiped before and stopped and removed after):
 
 1. a national village round (every province) generated and run through the pipeline's stages into a local
@@ -35,7 +35,7 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 # ports of its own (catalog search: 5057...); BENCH_DATASTORE_CKAN_PORTS="web,pg,redis" to change
-PORTS = {"TAMBON_CKAN_PORT": "5067", "TAMBON_CKAN_PG_PORT": "54367", "TAMBON_CKAN_REDIS_PORT": "63767"}
+PORTS = {"TAMBON_CKAN_PORT": "5067", "TAMBON_CKAN_PG_PORT": "24367", "TAMBON_CKAN_REDIS_PORT": "63767"}
 NATIONAL_ROWS = 75_000  # a national village round, as the target is stated
 TARGETS = {"load_seconds_at_75000": 15.0, "same_rows_as_upsert": True}
 DATASET = "village_profile"

@@ -8,7 +8,7 @@
 #   postgres.sh stop DIR           stops the cluster of DIR (nothing to do if none runs)
 #   postgres.sh env DIR            prints DIR/env, for `set -a; . DIR/env; set +a`
 #
-# PORT defaults to 54388. For a real deployment point DAGSTER_PG_* at your managed
+# PORT defaults to 24388. For a real deployment point DAGSTER_PG_* at your managed
 # PostgreSQL instead; this script is for trying the variant out and for its test.
 set -euo pipefail
 
@@ -36,7 +36,7 @@ install_postgres() {
 cmd_start() {
     local dir port bindir password
     dir="$(realpath -m "$1")"
-    port="${2:-54388}"
+    port="${2:-24388}"
     install_postgres
     bindir="$(pg_bindir)"
     mkdir -p "$dir/pgdata" "$dir/sock"

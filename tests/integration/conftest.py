@@ -23,7 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CKAN_SH = REPO_ROOT / "catalog" / "ckan" / "ckan.sh"
 # the test CKAN's ports; TAMBON_TEST_CKAN_PORTS="web,postgres,redis" runs a second test session beside
 # the first (each on its own run dir). pytest-xdist's workers (make test runs two) have a CKAN each:
-# worker N adds 1000 * N to every port.
+# worker N adds 1000 * N to every port. Every server's port is outside Linux's ephemeral range (32768-60999),
+# which outgoing connections take ports from: a PostgreSQL on 55358 once failed to start in CI because a
+# connection held that port (test_service_ports.py).
 _WORKER = int((os.environ.get("PYTEST_XDIST_WORKER") or "gw0").removeprefix("gw") or 0)
 
 
@@ -33,7 +35,7 @@ def _ports(variable: str, default: str) -> dict[str, str]:
     return dict(zip(("TAMBON_CKAN_PORT", "TAMBON_CKAN_PG_PORT", "TAMBON_CKAN_REDIS_PORT"), ports, strict=True))
 
 
-TEST_PORTS = _ports("TAMBON_TEST_CKAN_PORTS", "5055,54355,63755")
+TEST_PORTS = _ports("TAMBON_TEST_CKAN_PORTS", "5055,24355,63755")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def ckan_server():
 
 # the national catalog's ports (GD-Catalog, a second CKAN that harvests ours: test_ckan_harvest.py), beside the
 # test CKAN's; TAMBON_TEST_NATIONAL_CKAN_PORTS="web,postgres,redis" moves them; worker N adds 1000 * N
-NATIONAL_PORTS = _ports("TAMBON_TEST_NATIONAL_CKAN_PORTS", "5058,54358,63758")
+NATIONAL_PORTS = _ports("TAMBON_TEST_NATIONAL_CKAN_PORTS", "5058,24358,63758")
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +114,7 @@ def national_ckan():
 
 # the agency-schema CKAN's ports (test_ckan_real_schema.py): our CKAN with the Thai GDC fields only, beside the test
 # CKAN's; TAMBON_TEST_REAL_SCHEMA_CKAN_PORTS="web,postgres,redis" moves them; worker N adds 1000 * N
-REAL_SCHEMA_PORTS = _ports("TAMBON_TEST_REAL_SCHEMA_CKAN_PORTS", "5068,54368,63768")
+REAL_SCHEMA_PORTS = _ports("TAMBON_TEST_REAL_SCHEMA_CKAN_PORTS", "5068,24368,63768")
 OUR_SCHEMA = REPO_ROOT / "catalog" / "ckan" / "ckanext-tambon" / "ckanext" / "tambon" / "thai_gdc_dataset.yaml"
 
 

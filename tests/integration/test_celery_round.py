@@ -3,7 +3,7 @@
 The test starts everything itself, on 127.0.0.1 only, and always stops it: Redis as the broker
 (deploy/redis.sh, port ``$TAMBON_TEST_CELERY_REDIS_PORT``, default 63811), PostgreSQL for the Dagster
 instance that the workers write their step events to (deploy/postgres.sh with deploy/dagster.postgres.yaml,
-port ``$TAMBON_TEST_CELERY_PG_PORT``, default 54411) and two Celery workers (``celery -A
+port ``$TAMBON_TEST_CELERY_PG_PORT``, default 24411) and two Celery workers (``celery -A
 pipelines.celery_worker worker``, one process each, as docs/scaling.md says to run them). Then the data
 team's own command runs one small round twice from the same landed files (Samut Songkhram, the village
 profile): ``TAMBON_EXECUTOR=celery tambon run`` into one data folder, plain ``tambon run`` (in process) into
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VARIANT = REPO_ROOT / "deploy" / "dagster.postgres.yaml"
 REDIS_PORT = os.environ.get("TAMBON_TEST_CELERY_REDIS_PORT", "63811")
-PG_PORT = os.environ.get("TAMBON_TEST_CELERY_PG_PORT", "54411")
+PG_PORT = os.environ.get("TAMBON_TEST_CELERY_PG_PORT", "24411")
 ROUND = parse_round("2563-10")
 PROVINCE = "75"  # Samut Songkhram: the smallest province, a quick round
 WORKERS = ("tambon-test-w1", "tambon-test-w2")

@@ -1,7 +1,7 @@
 """CKAN's own search tests pass against our PostgreSQL search (issue #17 point 6).
 
 ``catalog/ckan/conformance/run.py`` starts a throw-away cluster of its own (ports 5056,
-54356, 63756; ``TAMBON_CONFORMANCE_PORTS`` to change), runs CKAN's tests listed in
+24356, 63756; ``TAMBON_CONFORMANCE_PORTS`` to change), runs CKAN's tests listed in
 ``tests.txt`` from the installed CKAN in the CKAN virtualenv, with ``skip.txt`` applied,
 then the control, and stops the cluster. This module runs it once and asserts on its JSON
 summary: every test not in ``skip.txt`` passed, the search tests that matter were among

@@ -1,7 +1,7 @@
 """The production Dagster instance (deploy/dagster.postgres.yaml) against a real PostgreSQL.
 
 deploy/postgres.sh starts a throwaway cluster (Debian's packages, installed with apt if
-missing) on 127.0.0.1:54388, or $TAMBON_DAGSTER_PG_PORT, and always stops it. A round
+missing) on 127.0.0.1:24388, or $TAMBON_DAGSTER_PG_PORT, and always stops it. A round
 of a generated sample province runs through the data team's own command, ``tambon
 run``, with DAGSTER_HOME holding only the variant's dagster.yaml; then PostgreSQL is
 read directly: the run, its events and materializations, a started schedule, the pool.
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VARIANT = REPO_ROOT / "deploy" / "dagster.postgres.yaml"
-PORT = os.environ.get("TAMBON_DAGSTER_PG_PORT", "54388")
+PORT = os.environ.get("TAMBON_DAGSTER_PG_PORT", "24388")
 ROUND_BE, ROUND = "2563-10", "2020-10"
 PROVINCE = "83"  # Phuket: the smallest province, 155 villages
 ASSETS = ("raw_files", "validated", "quarantine", "quality", "aggregates", "published")

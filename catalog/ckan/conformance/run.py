@@ -12,7 +12,7 @@ What it does, every time from nothing:
    virtualenv when missing (a stamp in the venv remembers the file's hash);
 2. starts a throw-away cluster with ``ckan.sh start`` (PostgreSQL, Redis, CKAN) in its
    own run dir (``.cache/ckan/run-conformance-PORT``, wiped before and after) on its own
-   ports (5056, 54356, 63756; ``TAMBON_CONFORMANCE_PORTS=web,postgres,redis`` to change);
+   ports (5056, 24356, 63756; ``TAMBON_CONFORMANCE_PORTS=web,postgres,redis`` to change);
 3. creates the test databases ``ckan_test_N`` and ``datastore_test_N`` of each shard
    (CKAN's fixtures empty them between tests) owned by a role of their own;
 4. writes each shard's test ini: the generated ``ckan.ini`` with ``test-settings.ini``
@@ -55,8 +55,8 @@ PYTEST_INI = HERE / "pytest.ini"
 SKIP_LIST = HERE / "skip.txt"
 SELECTION = HERE / "tests.txt"
 SEARCH_PLUGIN = "tambon_pgsearch"
-# the cluster's ports unless TAMBON_CONFORMANCE_PORTS says otherwise (the integration tests use 5055/54355/63755)
-DEFAULT_PORTS = {"TAMBON_CKAN_PORT": "5056", "TAMBON_CKAN_PG_PORT": "54356", "TAMBON_CKAN_REDIS_PORT": "63756"}
+# the cluster's ports unless TAMBON_CONFORMANCE_PORTS says otherwise (the integration tests use 5055/24355/63755)
+DEFAULT_PORTS = {"TAMBON_CKAN_PORT": "5056", "TAMBON_CKAN_PG_PORT": "24356", "TAMBON_CKAN_REDIS_PORT": "63756"}
 # the control run: these tests must fail without our plugin (they search)
 CONTROL_TESTS = ("ckan/tests/logic/action/test_get.py::TestPackageSearch",)
 CONTROL_MAX_PASSED = 3

@@ -145,6 +145,16 @@ class WorkArea:
         return pd.concat(frames, ignore_index=frames[0].index.name is None)
 
 
+def records_by(frame: pd.DataFrame, keys: pd.Series) -> dict[Any, list[dict[str, Any]]]:
+    """A small frame's rows as records, listed by their key in the frame's order (a missing key: none): what is
+    looked up key by key (an office's, a province's) taken in one pass, not filtered out once per key."""
+    grouped: dict[Any, list[dict[str, Any]]] = {}
+    for key, record in zip(keys.tolist(), frame.to_dict("records"), strict=True):
+        if key is not None and not pd.isna(key):
+            grouped.setdefault(key, []).append(record)
+    return grouped
+
+
 #: Rows whose runs of one key are shorter than this on average are sorted by key first (:func:`rows_by_key`)
 MIN_RUN_ROWS = 256
 

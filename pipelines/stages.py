@@ -185,10 +185,9 @@ def ingest(job: RoundJob) -> dict[str, Any]:
     if not sorted_.digests:
         raise EmptyRound()
     provinces = sorted(set(sorted_.changed) | set(stale_parts(job, "received")))
-    sorted_files = SortedFiles(sorted_.files)
     # two parts at a time: most of a part's time is Parquet read and written, which lets the other run
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-part") as pool:
-        list(pool.map(lambda province: read_part(job, province, sorted_files), provinces))
+        list(pool.map(lambda province: read_part(job, province, sorted_.by_part), provinces))
     files = job.work.read("files")
     return {
         "files": len(files),

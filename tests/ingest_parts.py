@@ -16,7 +16,7 @@ import registry
 from domain.declarations import DatasetSpec
 from domain.rounds import Round, parse_round
 from domain.work import WorkArea
-from pipelines.ingest.provinces import SortedFiles, read_province, sort_round
+from pipelines.ingest.provinces import read_province, sort_round
 from pipelines.ingest.received import BATCH_ROWS
 
 ROUND = parse_round("2563-10")
@@ -53,10 +53,10 @@ def ingest(
     known = known if known is not None else frozenset(registry.provinces()["province_code"].astype(str))
     work, archive = WorkArea(root / "work", partitioned=True), root / "archive"
     sorted_ = sort_round(spec, landing_dirs, archive, work, known, batch_rows=batch_rows)
-    rows, sorted_files = 0, SortedFiles(sorted_.files)
+    rows = 0
     for province in sorted(sorted_.digests):
         counts = read_province(
-            spec, round_, work, province, landing_dirs, archive, known, files=sorted_files, batch_rows=batch_rows
+            spec, round_, work, province, landing_dirs, archive, known, files=sorted_.by_part, batch_rows=batch_rows
         )
         rows += counts["rows_received"]
     files = work.read("files") if work.parts() else pd.DataFrame(columns=sorted_.files.columns)

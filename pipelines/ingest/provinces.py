@@ -31,7 +31,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,7 @@ class Sorted:
     digests: dict[str, str]  # province part -> digest of what it holds
     changed: list[str]  # parts whose digest differs from the last sort's (new, changed or gone)
     files_read: int  # files parsed by this sort (the others were known)
+    by_part: SortedFiles  # what reading each part takes of ``files``, worked out once for every part
 
 
 def sorted_folder(work: WorkArea) -> Path:
@@ -130,18 +131,34 @@ def _file_order(files: pd.DataFrame) -> pa.Array:
 
 class SortedFiles:
     """What reading a part takes of the sort's record of the round's files (``Sorted.files``), worked out once for
-    every part: filtering the whole round's frame in each of 78 parts cost a village round's ingest a second."""
+    every part (filtering the whole round's frame in each of 78 parts cost a village round's ingest a second),
+    and only when a part is read."""
 
     def __init__(self, files: pd.DataFrame) -> None:
-        ok = files["status"] == "ok"
-        self.landed = _file_order(files)
-        self.names = dict(zip(files.loc[ok, "sha256"].tolist(), files.loc[ok, "name"].tolist(), strict=True))
-        self._records = pa.Table.from_pandas(files[FILE_COLUMNS], schema=FILE_SCHEMA, preserve_index=False)
-        self._homed: dict[str, np.ndarray] = files.groupby("home").indices
+        self.files = files
+
+    @cached_property
+    def landed(self) -> pa.Array:
+        """The SHA-256 of every file read, in landed order: the order of a part's rows."""
+        return _file_order(self.files)
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """The name of every file read, by SHA-256."""
+        read = self.files[self.files["status"] == "ok"]
+        return dict(zip(read["sha256"].tolist(), read["name"].tolist(), strict=True))
 
     def homed(self, province: str) -> pa.Table:
         """The records of the files whose rows are mostly the province's (``FILE_SCHEMA``)."""
         return self._records.take(self._homed.get(province, np.array([], dtype=np.int64)))
+
+    @cached_property
+    def _records(self) -> pa.Table:
+        return pa.Table.from_pandas(self.files[FILE_COLUMNS], schema=FILE_SCHEMA, preserve_index=False)
+
+    @cached_property
+    def _homed(self) -> dict[str, np.ndarray]:
+        return self.files.groupby("home").indices
 
 
 def _forget(folder: Path) -> pd.DataFrame:
@@ -367,20 +384,20 @@ def sort_round(
         row["provinces"] = json.dumps(counts)
         row["home"] = _home(counts) if row["status"] == "ok" else UNPLACED
     files = pd.DataFrame(rows, columns=SORT_COLUMNS)
+    by_part = SortedFiles(files)
     before_ok = previous[previous["status"] == "ok"]
-    now_ok = set(files.loc[files["status"] == "ok", "sha256"])
-    dropped = set(before_ok["sha256"]) - now_ok
+    dropped = set(before_ok["sha256"]) - set(by_part.names)
     touched = {p for sha in parsed for p in router.by_file.get(sha, {})}
     touched |= {p for row in before_ok.itertuples() if row.sha256 in dropped for p in json.loads(row.provinces)}
-    landed = _file_order(files)
     for province in sorted(touched):
-        _rewrite_part(folder, province, dropped | parsed, router.new_rows(province), received_schema(spec), landed)
+        new_rows = router.new_rows(province)
+        _rewrite_part(folder, province, dropped | parsed, new_rows, received_schema(spec), by_part.landed)
     digests = _digests(rows, [item for item in listed if in_corrections(item.relative_name)], known_provinces)
     before = _read_json(folder / "digests.json")
     changed = sorted(p for p in set(before) | set(digests) if before.get(p) != digests.get(p))
     write_atomic(folder / "files.parquet", lambda t: files.to_parquet(t, index=False))
     write_atomic(folder / "digests.json", lambda t: t.write_text(json.dumps(digests, sort_keys=True), "utf-8"))
-    return Sorted(files, digests, changed, len(parsed))
+    return Sorted(files, digests, changed, len(parsed), by_part)
 
 
 def _known_outcome(record: FileRecord, before: dict) -> None:

@@ -31,7 +31,7 @@ import pandas as pd
 from domain.declarations import DatasetSpec
 from domain.geography import Geography
 from domain.rounds import Round
-from domain.work import WorkArea
+from domain.work import WorkArea, records_by
 from pipelines.report.corrections import texts as T
 from pipelines.report.corrections.applied import _connect, _lit, settled_rows
 from pipelines.report.corrections.attribution import attribute_files, places_by_rows
@@ -118,15 +118,6 @@ class RoundTables:
         sent = set(provinces["area_code"]) | {a[:2] for a in attributed}
         amphoes = self.quality[self.quality["level"] == "amphoe"]["area_code"]
         return sorted({a for a in amphoes if a[:2] in sent} | attributed)
-
-
-def records_by(frame: pd.DataFrame, keys: pd.Series) -> dict[Any, list[dict[str, Any]]]:
-    """The frame's rows as records, listed by their key in the frame's order (a missing key: none)."""
-    grouped: dict[Any, list[dict[str, Any]]] = {}
-    for key, record in zip(keys.tolist(), frame.to_dict("records"), strict=True):
-        if key is not None and not pd.isna(key):
-            grouped.setdefault(key, []).append(record)
-    return grouped
 
 
 def load_round(spec: DatasetSpec, work: WorkArea, geography: Geography) -> RoundTables:

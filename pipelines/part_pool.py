@@ -11,12 +11,11 @@ this is the stages' own path (benchmarks, a whole round run without Dagster).
 from __future__ import annotations
 
 import copy
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from pipelines.worker_processes import start_pool
 from validation.schema_sql import DUCKDB_THREADS
 
 T = TypeVar("T")
@@ -49,12 +48,8 @@ def each_part(job: Any, step: Callable[[Any, str], T], provinces: list[str], wor
     """
     if workers <= 1 or len(provinces) <= 1:
         return [step(job, province) for province in provinces]
-    context = multiprocessing.get_context("spawn")  # no inherited DuckDB connections, threads or locks
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(provinces)),
-        mp_context=context,
-        initializer=_start,
-        initargs=(_portable(job), max(1, (os.cpu_count() or 1) // workers)),
-    ) as pool:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    pool, _ = start_pool(min(workers, len(provinces)), initializer=_start, initargs=(_portable(job), threads))
+    with pool:
         futures = [pool.submit(_call, step, province) for province in provinces]
         return [future.result() for future in futures]

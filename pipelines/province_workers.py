@@ -10,11 +10,11 @@ province (``pipelines.round_run``).
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 
 import dagster as dg
+
+from pipelines.worker_processes import start_pool
 
 _worker: dict[str, object] = {}
 
@@ -34,6 +34,6 @@ def _run(job_name: str, key: str) -> bool:
 
 def run_in_workers(job_name: str, keys: list[str], workers: int) -> list[bool]:
     """Run ``job_name`` for each partition key in ``workers`` processes; each run's success, in key order."""
-    context = multiprocessing.get_context("spawn")  # a clean process: no inherited locks, threads or connections
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start) as pool:
+    pool, _ = start_pool(workers, initializer=_start)
+    with pool:
         return list(pool.map(_run, repeat(job_name), keys))

@@ -61,7 +61,14 @@ from pipelines.part_pool import each_part
 from pipelines.report import write_quality_page
 from pipelines.report.corrections import Written, write_correction_workbooks
 from pipelines.report.corrections.applied import correction_figures, correction_files
-from pipelines.report.corrections.measured import LOOP_TABLE, correction_loop, loop_totals, published_on, with_quality
+from pipelines.report.corrections.measured import (
+    COUNTS_TABLE,
+    LOOP_TABLE,
+    correction_loop,
+    loop_totals,
+    published_on,
+    with_quality,
+)
 from pipelines.report.internal_tables import QUARANTINE_FILE, write_frame_csv, write_quarantine_csv
 from validation.run import copy_parquet, validate_round
 
@@ -384,11 +391,12 @@ def quality(job: RoundJob) -> dict[str, Any]:
     """
     con = tables.connect(job.geography, job.work.folder / "spill")
     figures, reasons = tables.quality(con, job.spec, job.round, job.work, reporting_deadline(job.spec, job.round))
-    loop = correction_loop(
+    loop, counts = correction_loop(
         job.spec, job.round, job.work, job.geography, published_on(job.layout.reports(job.spec.name, job.round))
     )
     figures = with_quality(figures, loop)
     job.work.write(LOOP_TABLE, loop)
+    job.work.write(COUNTS_TABLE, counts)
     job.work.write("quality", figures)
     job.work.write("quality_reasons", reasons)
     nation = figures[figures["level"] == "nation"].iloc[0]
@@ -575,7 +583,7 @@ def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
     if job.spec.has_quality_figures:
         report |= _quality_report(job.work.read("quality"))
     # per office: rows returned for correction, corrected and accepted, refused, still open
-    report["corrections"] = correction_figures(job.spec, job.work, job.geography)
+    report["corrections"] = correction_figures(job.work.read(COUNTS_TABLE))  # counted by the quality stage
     report["published"] = [
         {
             "output": p.output,

@@ -31,6 +31,7 @@ from domain.limits import Limits
 from pipelines.ingest.normalise import header_matcher
 from pipelines.ingest.problems import FileProblem
 from pipelines.ingest.received import FileRecord, parse_file, reject
+from pipelines.worker_processes import start_pool
 
 T = TypeVar("T")
 
@@ -59,10 +60,6 @@ def parse_workers(bytes_to_parse: int) -> int:
 
 def _start(spec: DatasetSpec, limits: Limits) -> None:
     _worker.update(spec=spec, match=header_matcher(spec.fields), limits=limits)
-
-
-def _ready() -> None:
-    """Done once a worker has imported the readers: the sense of the warm-up future."""
 
 
 def _parse_batch(batch: list[tuple[bytes, FileRecord]]) -> tuple[list[tuple[list[int], FileRecord]], bytes]:
@@ -159,8 +156,7 @@ class Parsing(Generic[T]):
             self.pool = None
 
     def _start_workers(self) -> None:
-        self.pool = _processes(self.workers, self.spec, self.limits)
-        self.warm = [self.pool.submit(_ready) for _ in range(self.workers)]
+        self.pool, self.warm = _processes(self.workers, self.spec, self.limits)
 
     def _pooled(self) -> bool:
         """Whether the workers take files now: once one has started (until then, this process parses)."""
@@ -209,7 +205,7 @@ class Parsing(Generic[T]):
         alone: ProcessPoolExecutor | None = None
         for entry in [entry for entry in self.entries if entry.gathered or entry.batch is not None]:
             entry.gathered = False
-            alone = alone or _processes(1, self.spec, self.limits)
+            alone = alone or _processes(1, self.spec, self.limits)[0]
             try:
                 (tables, parsed), *_ = _unpack(*alone.submit(_parse_batch, [(entry.data, entry.record)]).result())
                 vars(entry.record).update(vars(parsed))
@@ -223,10 +219,5 @@ class Parsing(Generic[T]):
         self._start_workers()
 
 
-def _processes(workers: int, spec: DatasetSpec, limits: Limits) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),  # no inherited threads, locks or connections
-        initializer=_start,
-        initargs=(spec, limits),
-    )
+def _processes(workers: int, spec: DatasetSpec, limits: Limits) -> tuple[ProcessPoolExecutor, list[Future[None]]]:
+    return start_pool(workers, initializer=_start, initargs=(spec, limits))

@@ -31,7 +31,7 @@ from domain.layout import Layout
 from pipelines import stages
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, land_returned, sidecar
 from pipelines.report.corrections import write_correction_workbooks
-from pipelines.report.corrections.applied import correction_figures
+from pipelines.report.corrections.applied import correction_figures, correction_table
 from pipelines.report.corrections.attribution import districts_sql, places_by_rows
 from pipelines.report.corrections.returned import read_returned
 from tests.ingest_parts import ingest
@@ -301,7 +301,7 @@ def test_the_round_is_republished_as_r2_and_an_unchanged_rerun_publishes_nothing
 
 def test_correction_figures_are_reusable_on_their_own(world):
     job = world["job"]
-    assert correction_figures(SPEC, job.work, world["geo"]) == world["report"]["corrections"]
+    assert correction_figures(correction_table(SPEC, job.work, world["geo"])) == world["report"]["corrections"]
 
 
 def test_files_are_placed_alike_from_their_rows_and_from_the_parts_counts(world):

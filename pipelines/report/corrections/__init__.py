@@ -33,11 +33,9 @@ office and every re-run of the round.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +50,7 @@ from pipelines.report.corrections.measured import earlier_rounds, record_publish
 from pipelines.report.corrections.round_data import NOBODY, Context, HeldRow, RoundTables, load_round
 from pipelines.report.corrections.round_data import held_rows as _held_rows
 from pipelines.report.corrections.workbook import write_data_team_workbook, write_office_workbook
+from pipelines.worker_processes import start_pool
 
 #: Days after the round's reporting deadline (the 25th) by which corrections are due: offices get their
 #: workbook the morning after the deadline, so ten days, the 4th or 5th of the next month, well before the
@@ -199,8 +198,9 @@ def write_correction_workbooks(
     shares = _shares(offices, tables, workers)
     if len(shares) <= 1:  # none: a round with no office to write to (no rows held back)
         results = [_write_share(ctx, work, folder, share) for share in shares]
-    else:  # spawned, not forked: the parent holds DuckDB's threads (and, in Dagster, more)
-        with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
+    else:
+        pool, _ = start_pool(len(shares))
+        with pool:
             results = list(
                 pool.map(_write_share, [ctx] * len(shares), [work] * len(shares), [folder] * len(shares), shares)
             )

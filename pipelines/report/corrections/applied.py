@@ -180,9 +180,8 @@ def prepared_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return table.astype({name: "int64" for name in FIGURES})
 
 
-def correction_figures(spec: DatasetSpec, work: WorkArea, geography: Geography) -> dict[str, Any]:
-    """:func:`correction_table` as JSON-ready figures: ``{"offices": {code: {...}}, "total": {...}}``."""
-    table = correction_table(spec, work, geography)
+def correction_figures(table: pd.DataFrame) -> dict[str, Any]:
+    """A :func:`correction_table` as JSON-ready figures: ``{"offices": {code: {...}}, "total": {...}}``."""
     offices = {row["office"]: {k: int(row[k]) for k in FIGURES} for row in table.to_dict("records")}
     total = {k: int(table[k].sum()) for k in FIGURES}
     return {"offices": offices, "total": total}

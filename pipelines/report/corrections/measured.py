@@ -4,7 +4,8 @@ One function, :func:`correction_loop`, gives one table (one row per district off
 returned or sent corrections, then a row per province and one for the nation), and every consumer
 reads that table or the quality columns made from it in the same stage: the quality report's
 section, the Dagster metadata of the quality asset, the published quality output (and through it
-the role-model scorecard) and the office's next workbook.
+the role-model scorecard) and the office's next workbook. The offices' counts it is measured from
+come with it, for the run report (:data:`COUNTS_TABLE`), so the report does not count them again.
 
 Definitions (counts by the query of :func:`pipelines.report.corrections.applied.correction_table`, so
 the run report and these figures never disagree):
@@ -53,6 +54,8 @@ from pipelines.report.corrections.applied import _connect, _prepare, prepared_ta
 BANGKOK = ZoneInfo("Asia/Bangkok")
 #: The work area's table of :func:`correction_loop` (offices, provinces, nation).
 LOOP_TABLE = "correction_loop"
+#: The work area's table of the offices' correction counts (``applied.correction_table``), for the run report.
+COUNTS_TABLE = "correction_counts"
 #: In the round's reports folder: the date each office's workbook of the round was first produced.
 LEDGER_FILE = "correction_workbooks.json"
 COUNTS = [
@@ -202,8 +205,9 @@ def correction_loop(
     work: WorkArea,
     geography: Geography,
     first_produced: Mapping[str, dt.date] | None = None,
-) -> pd.DataFrame:
-    """The round's correction loop, one row per office, then per province, then the nation (:data:`COLUMNS`).
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The round's correction loop, one row per office, then per province, then the nation (:data:`COLUMNS`),
+    and the offices' counts it is measured from (``applied.correction_table``: the run report's figures).
 
     ``first_produced``: office -> the first production of its workbook of the round (:func:`published_on`),
     the publication a plain fixed file answers.
@@ -259,7 +263,7 @@ def correction_loop(
     nation_counts = {c: sum(t[0][c] for t in by_province.values()) for c in COUNTS}
     nation_days = [d for t in by_province.values() for d in t[1]]
     nation = _summary("nation", "TH", ("ประเทศไทย", "Thailand"), nation_counts, nation_days)
-    return typed(pd.DataFrame([*offices, *provinces, nation], columns=COLUMNS))
+    return typed(pd.DataFrame([*offices, *provinces, nation], columns=COLUMNS)), counted
 
 
 def loop_totals(loop: pd.DataFrame) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pandas as pd
@@ -76,14 +75,6 @@ MIN_VALUE_LENGTH = 5
 _TAGS = re.compile(r"<[^>]+>")
 
 
-def _distinct(values: pd.Series) -> list[Any]:
-    """A column's distinct values as Python objects, by Arrow when the column is Arrow's (an outgoing CSV's
-    cells are): walking a pandas Arrow array value by value costs four times as much."""
-    if hasattr(values.array, "__arrow_array__"):
-        return pa.array(values.array).unique().to_pylist()
-    return pd.unique(values).tolist()
-
-
 #: Any phone number (PHONE) is nine digits at least with a dash at most between two, a citizen ID (DIGITS13)
 #: thirteen digits in a row: either holds nine digits or dashes in a row. (Python's ``\d`` is any decimal digit,
 #: as RE2's ``\p{Nd}``.)
@@ -95,18 +86,20 @@ def _ascii_digits() -> dict[int, str]:
     return {code: str(unicodedata.decimal(chr(code))) for code in python_text.decimal_digits()}
 
 
-def _numbers_in(values: pd.Series) -> list[str]:
-    """A column's distinct cells that may hold a phone number or a citizen ID, with digits of any script as ASCII
-    (a number typed in Thai digits, ๐๘๑-..., is the same number). Found in Arrow, the cells never made Python
-    strings one by one: a national table's names, codes and coordinates go no further."""
-    texts = None
+def _unique_text(values: pd.Series) -> pa.Array:
+    """A column's distinct cells as text (``str()`` of each), found in Arrow: an outgoing CSV's cells never
+    made Python strings one by one (a national table's names, codes and coordinates go no further)."""
     if hasattr(values.array, "__arrow_array__") or pd.api.types.is_integer_dtype(values.dtype):
         # an outgoing CSV's cells (Arrow's) and integers, cast as str() writes them (unless Arrow cannot)
         with contextlib.suppress(pa.ArrowNotImplementedError, pa.ArrowInvalid):
-            texts = pc.unique(pa.array(values)).cast(pa.string())
-    if texts is None:
-        texts = pa.array([str(v) for v in pd.unique(values)], pa.string())
-    found = texts.filter(pc.match_substring_regex(texts, _NINE_IN_A_ROW)).to_pylist()
+            return pc.unique(pa.array(values)).cast(pa.string())
+    return pa.array([str(v) for v in pd.unique(values)], pa.string())
+
+
+def _numbers_in(distinct: pa.Array) -> list[str]:
+    """The distinct cells that may hold a phone number or a citizen ID, with digits of any script as ASCII
+    (a number typed in Thai digits, ๐๘๑-..., is the same number)."""
+    found = distinct.filter(pc.match_substring_regex(distinct, _NINE_IN_A_ROW)).to_pylist()
     return [text if text.isascii() else text.translate(_ascii_digits()) for text in found]
 
 
@@ -117,7 +110,7 @@ def scan_table(table: str, frame: pd.DataFrame, private_columns: Iterable[str]) 
         values = frame[column].dropna()
         if values.dtype.kind in "fbcmM":  # floats, booleans and timestamps cannot hold these
             continue
-        distinct = _numbers_in(values)
+        distinct = _numbers_in(_unique_text(values))
         if any(PHONE.search(v) for v in distinct):
             leaks.append(Leak(table, column, "phone_number"))
         if any(citizen_id_valid(m) for v in distinct for m in DIGITS13.findall(v)):
@@ -125,16 +118,26 @@ def scan_table(table: str, frame: pd.DataFrame, private_columns: Iterable[str]) 
     return leaks
 
 
-def text_cells(frame: pd.DataFrame) -> dict[str, set[str]]:
-    """Per text column, the distinct cell values long enough to identify someone (HTML split at tags)."""
-    out: dict[str, set[str]] = {}
+def text_cells(frame: pd.DataFrame) -> dict[str, pa.Array]:
+    """Per text column, the distinct cell values long enough to identify someone, trimmed as ``str.strip()``
+    trims (HTML split at tags). In Arrow but for the cells with a tag: a national table's names stay Arrow's."""
+    out = {}
     for column in frame.columns:
         values = frame[column].dropna()
         if values.dtype.kind in "iufbcmM":
             continue
-        cells = {part.strip() for v in map(str, _distinct(values)) for part in (_TAGS.split(v) if "<" in v else (v,))}
-        out[column] = {c for c in cells if len(c) >= MIN_VALUE_LENGTH}
+        distinct = _unique_text(values)
+        tagged = pc.fill_null(pc.match_substring(distinct, "<"), False)
+        plain = pc.utf8_trim(distinct.filter(pc.invert(tagged)), _python_spaces())
+        parts = [part.strip() for v in distinct.filter(tagged).to_pylist() for part in _TAGS.split(v)]
+        cells = pc.unique(pa.concat_arrays([plain, pa.array(parts, pa.string())]))
+        out[column] = cells.filter(pc.greater_equal(pc.utf8_length(cells), MIN_VALUE_LENGTH))
     return out
+
+
+@functools.cache
+def _python_spaces() -> str:
+    return "".join(map(chr, python_text.spaces()))
 
 
 def private_value_leaks(tables: list[tuple[str, pd.DataFrame]], received: Path, fields: list[str]) -> list[Leak]:
@@ -147,10 +150,10 @@ def private_value_leaks(tables: list[tuple[str, pd.DataFrame]], received: Path, 
         return []
     # Arrow columns, not a Python tuple per cell made into a frame: that cost more than the scan of the round
     candidates = [
-        pa.table({"tbl": pa.repeat(table, len(values)), "col": pa.repeat(column, len(values)), "value": list(values)})
+        pa.table({"tbl": pa.repeat(table, len(values)), "col": pa.repeat(column, len(values)), "value": values})
         for table, frame in tables
         for column, values in text_cells(frame).items()
-        if values
+        if len(values)
     ]
     if not candidates:
         return []
@@ -181,11 +184,21 @@ def formula_leaks(table: str, frame: pd.DataFrame) -> list[Leak]:
     """Columns of a CSV with a cell that a spreadsheet would run as a formula (numbers like -5 are not)."""
     leaks = []
     for column in frame.columns:
-        text = [v for v in _distinct(frame[column].dropna()) if type(v) is str]  # text cells only, as they are
+        text = _texts(frame[column].dropna())  # text cells only, as they are
         # only a cell whose first character is not a letter or digit can run (catalog.files.runs_as_formula)
-        if any(runs_as_formula(v) for v in text if not v[:1].isalnum()):
+        maybe = text.filter(pc.invert(pc.utf8_is_alnum(pc.utf8_slice_codeunits(text, 0, 1))))
+        if any(runs_as_formula(v) for v in maybe.to_pylist()):
             leaks.append(Leak(table, column, "formula"))
     return leaks
+
+
+def _texts(values: pd.Series) -> pa.Array:
+    """A column's distinct text cells as they are (not numbers or other values in an object column)."""
+    if hasattr(values.array, "__arrow_array__"):
+        arrow = pa.array(values.array)
+        if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
+            return pc.unique(arrow)
+    return pa.array([v for v in pd.unique(values) if type(v) is str], pa.string())
 
 
 def file_cells(name: str, data: bytes) -> pd.DataFrame:

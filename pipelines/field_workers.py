@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from domain.declarations import DatasetSpec
+from domain.frames import as_frame
 from domain.work import WorkArea
 
 
@@ -24,8 +25,9 @@ def field_worker_output(spec: DatasetSpec, work: WorkArea, deadline: dt.date) ->
         return None
     worker, code = declared["field"], spec.geography_field
     con = duckdb.connect()
-    return con.execute(
-        f"""
+    return as_frame(
+        con.execute(
+            f"""
         WITH rows AS (
             SELECT r._row_id, r.{code} AS unit, coalesce(r.{worker}, '(ไม่ระบุ / not given)') AS worker,
                    r._file, f.received_at::TIMESTAMPTZ AT TIME ZONE 'Asia/Bangkok' AS received_at,
@@ -46,4 +48,5 @@ def field_worker_output(spec: DatasetSpec, work: WorkArea, deadline: dt.date) ->
                round(100.0 * count(DISTINCT unit) FILTER (WHERE accepted) / count(DISTINCT unit), 2) AS accepted_pct
         FROM rows GROUP BY worker ORDER BY worker
         """
-    ).df()
+        )
+    )

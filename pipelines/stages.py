@@ -60,7 +60,7 @@ from pipelines.ingest.provinces import (
 from pipelines.part_pool import each_part
 from pipelines.report import write_quality_page
 from pipelines.report.corrections import Written, write_correction_workbooks
-from pipelines.report.corrections.applied import correction_figures, correction_files
+from pipelines.report.corrections.applied import correction_figures, correction_files, correction_table
 from pipelines.report.corrections.measured import (
     COUNTS_TABLE,
     LOOP_TABLE,
@@ -583,7 +583,9 @@ def write_report(job: RoundJob, published: list[Published]) -> dict[str, Any]:
     if job.spec.has_quality_figures:
         report |= _quality_report(job.work.read("quality"))
     # per office: rows returned for correction, corrected and accepted, refused, still open
-    report["corrections"] = correction_figures(job.work.read(COUNTS_TABLE))  # counted by the quality stage
+    counted = job.work.path(COUNTS_TABLE)  # by the quality stage (a work area from before it did: counted here)
+    counts = job.work.read(COUNTS_TABLE) if counted.exists() else correction_table(job.spec, job.work, job.geography)
+    report["corrections"] = correction_figures(counts)
     report["published"] = [
         {
             "output": p.output,

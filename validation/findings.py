@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from domain.frames import as_frame
 from validation.codes import TYPE_TH, catalogue, message
 
 RAW_COLUMNS = ["_row_id", "field", "code", "rule", "value", "detail"]
@@ -80,10 +81,12 @@ def with_messages(raw: pd.DataFrame, fields: list[dict[str, Any]], limit: int | 
     try:
         con.register("raw_findings", raw[RAW_COLUMNS])
         con.register("message_templates", templates(fields, limit))
-        out = con.execute(
-            f"SELECT * EXCLUDE (code_rank) FROM ({messages_sql('raw_findings', 'message_templates')}) "
-            "ORDER BY _row_id, rule, field, code_rank"
-        ).df()
+        out = as_frame(
+            con.execute(
+                f"SELECT * EXCLUDE (code_rank) FROM ({messages_sql('raw_findings', 'message_templates')}) "
+                "ORDER BY _row_id, rule, field, code_rank"
+            )
+        )
     finally:
         con.close()
     return out.astype({"_row_id": "int64"})[COLUMNS]

@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from domain.declarations import DatasetSpec
+from domain.frames import as_frame
 from domain.geography import Geography
 from domain.limits import limits_for
 from domain.rounds import Round
@@ -240,10 +241,12 @@ def _assemble(
             con, "received_rows", schema, suspects="suspects", suspect_rows="suspect_received"
         )
     else:
-        frame = con.execute(
-            f"SELECT _row_id, {', '.join(map(ident, spec.field_names))} FROM received_rows ORDER BY _row_id"
-        ).df()
-        con.register("frictionless_findings", schema_errors(frame.set_index("_row_id"), schema))
+        rows = as_frame(
+            con.execute(
+                f"SELECT _row_id, {', '.join(map(ident, spec.field_names))} FROM received_rows ORDER BY _row_id"
+            )
+        )
+        con.register("frictionless_findings", schema_errors(rows.set_index("_row_id"), schema))
         schema_part = "SELECT * FROM frictionless_findings"
     context = RuleContext(round=round_, fields={f["name"]: f for f in spec.fields}, typed="typed_rows")
     parts = [schema_part]

@@ -976,10 +976,15 @@ def validate_file_sql(path: Path | str, schema: dict[str, Any], keep_keys: bool 
             relation = source_relation(con, path)
             query = schema_errors_sql(con, relation, schema, keep_keys)
         con.register("message_templates", findings.templates(schema["fields"]))
-        # one query from the suspect rows to the messages: no table of raw findings in between
-        return con.execute(
-            f"{cte}SELECT * EXCLUDE (code_rank) FROM ({findings.messages_sql(f'({query})', 'message_templates')}) "
-            "ORDER BY _row_id, rule, field, code_rank"
-        ).df()
+        # one query from the suspect rows to the messages: no table of raw findings in between; through Arrow,
+        # whose text pandas keeps as it is (DuckDB's own DataFrame makes a Python string of every cell)
+        return (
+            con.execute(
+                f"{cte}SELECT * EXCLUDE (code_rank) FROM ({findings.messages_sql(f'({query})', 'message_templates')}) "
+                "ORDER BY _row_id, rule, field, code_rank"
+            )
+            .fetch_arrow_table()
+            .to_pandas()
+        )
     finally:
         con.close()

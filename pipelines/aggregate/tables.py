@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from domain.declarations import DatasetSpec
+from domain.frames import as_frame
 from domain.geography import LEVEL_COLUMNS, LEVELS, Geography, code_columns, unit_geography
 from domain.measures import measures
 from domain.rounds import Round
@@ -115,9 +116,9 @@ def records(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round) ->
     columns, _ = unit_geography(spec.geography_level, spec.geography_field)
     public = [f["name"] for f in spec.public_fields]
     order = ", ".join(spec.primary_key or [spec.geography_field])
-    return con.execute(
-        f"SELECT {_round_columns(round_)}, {', '.join([*columns, *public])} FROM units ORDER BY {order}"
-    ).df()
+    return as_frame(
+        con.execute(f"SELECT {_round_columns(round_)}, {', '.join([*columns, *public])} FROM units ORDER BY {order}")
+    )
 
 
 def aggregate(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, round_: Round, level: str) -> pd.DataFrame:
@@ -155,10 +156,12 @@ def aggregates(
         # GROUPING() sets a bit, first key highest, for each key the set does not group by
         left_out = sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k not in LEVEL_COLUMNS[level])
         order = f" ORDER BY {', '.join(code_columns(level))}" if LEVEL_COLUMNS[level] else ""
-        out[level] = con.execute(
-            f"SELECT {_round_columns(round_)}, {''.join(f'{k}, ' for k in LEVEL_COLUMNS[level])}{names} "
-            f"FROM level_measures WHERE _set = {left_out}{order}"
-        ).df()
+        out[level] = as_frame(
+            con.execute(
+                f"SELECT {_round_columns(round_)}, {''.join(f'{k}, ' for k in LEVEL_COLUMNS[level])}{names} "
+                f"FROM level_measures WHERE _set = {left_out}{order}"
+            )
+        )
     con.execute("DROP TABLE level_measures")
     return out
 
@@ -361,8 +364,9 @@ def _area(level: str) -> tuple[str, str, str]:
 def _quality_level(con: duckdb.DuckDBPyConnection, level: str, n_required: int, round_: Round) -> pd.DataFrame:
     code, name_th, name_en = _area(level)
     key = "'TH'" if level == "nation" else f"{level}_code"
-    return con.execute(
-        f"""
+    return as_frame(
+        con.execute(
+            f"""
         WITH expected AS (
             SELECT {code} AS area_code, any_value({name_th}) AS area_name_th,
                    any_value({name_en}) AS area_name_en,
@@ -408,17 +412,20 @@ def _quality_level(con: duckdb.DuckDBPyConnection, level: str, n_required: int, 
         LEFT JOIN timely USING (area_code)
         ORDER BY e.area_code
         """
-    ).df()
+        )
+    )
 
 
 def _reasons_level(con: duckdb.DuckDBPyConnection, level: str, round_: Round) -> pd.DataFrame:
     key = "'TH'" if level == "nation" else f"s.{level}_code"
-    return con.execute(
-        f"""
+    return as_frame(
+        con.execute(
+            f"""
         SELECT '{round_.key}' AS round, '{round_.be_key}' AS round_be, '{level}' AS level,
                {key} AS area_code, code AS reason, sum(n)::BIGINT AS rows_quarantined
         FROM reason_counts s
         {"" if level == "nation" else f"WHERE {key} IS NOT NULL"}
         GROUP BY ALL ORDER BY area_code, reason
         """
-    ).df()
+        )
+    )

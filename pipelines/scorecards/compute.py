@@ -28,6 +28,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from domain.frames import as_frame
 from domain.rounds import Round
 from pipelines.scorecards.declaration import Criterion, Normalise, Scorecard, ScorecardError
 
@@ -260,7 +261,7 @@ def score(
             )
             """
         )
-    ranking = con.execute(f"SELECT * FROM ranked ORDER BY province_code, {order}").df()
+    ranking = as_frame(con.execute(f"SELECT * FROM ranked ORDER BY province_code, {order}"))
     result = ScoreResult(card, round_, ranking, _long(card, ranking), _picks(card, ranking))
     for name, frame in inputs.items():
         if name in card.inputs and frame.empty:

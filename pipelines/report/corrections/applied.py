@@ -30,6 +30,7 @@ import duckdb
 import pandas as pd
 
 from domain.declarations import DatasetSpec
+from domain.frames import as_frame
 from domain.geography import Geography
 from domain.work import WorkArea, table_exists
 from pipelines.report.corrections.attribution import districts_sql
@@ -135,8 +136,9 @@ def correction_table(spec: DatasetSpec, work: WorkArea, geography: Geography) ->
 
 def prepared_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """:func:`correction_table` over a connection :func:`_prepare` has filled (``measured`` reuses it)."""
-    table = con.execute(
-        """
+    table = as_frame(
+        con.execute(
+            """
         WITH by_original AS (
             SELECT office,
                    count(*) FILTER (WHERE NOT (codes = 'duplicate_row' AND corrected)) AS rows_returned,
@@ -176,7 +178,8 @@ def prepared_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         LEFT JOIN accepted a USING (office) LEFT JOIN refused r USING (office)
         ORDER BY o.office
         """
-    ).df()
+        )
+    )
     return table.astype({name: "int64" for name in FIGURES})
 
 

@@ -45,6 +45,7 @@ import duckdb
 import pandas as pd
 
 from domain.declarations import DatasetSpec
+from domain.frames import as_frame
 from domain.geography import Geography
 from domain.rounds import Round, parse_round
 from domain.work import WorkArea, write_atomic
@@ -178,7 +179,7 @@ def fixed_rows(con: duckdb.DuckDBPyConnection, spec: DatasetSpec) -> pd.DataFram
             f"SELECT q.office, q._row_id, f._file FROM held q JOIN fixes f ON {same} "
             f"WHERE f._file <> q._file AND {fixed}"
         )
-    return con.execute(" UNION ".join(parts) + " ORDER BY 1, 2, 3").df()
+    return as_frame(con.execute(" UNION ".join(parts) + " ORDER BY 1, 2, 3"))
 
 
 # --------------------------------------------------------------------------- the table

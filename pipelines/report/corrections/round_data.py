@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from domain.declarations import DatasetSpec
+from domain.frames import as_frame
 from domain.geography import Geography
 from domain.rounds import Round
 from domain.work import WorkArea, records_by
@@ -137,8 +138,9 @@ def load_round(spec: DatasetSpec, work: WorkArea, geography: Geography) -> Round
                 "WHERE _row_id NOT IN (SELECT _row_id FROM settled) GROUP BY 1"
             ).fetchall()
         )
-        missing = con.execute(
-            f"""
+        missing = as_frame(
+            con.execute(
+                f"""
             SELECT v.village_code, v.village_name, v.tambon_code, v.amphoe_code
             FROM villages v
             WHERE v.village_code NOT IN (
@@ -146,7 +148,8 @@ def load_round(spec: DatasetSpec, work: WorkArea, geography: Geography) -> Round
                 FROM read_parquet({_lit(work.path("received"))}) WHERE "{spec.geography_field}" IS NOT NULL)
             ORDER BY v.village_code
             """
-        ).df()
+            )
+        )
     finally:
         con.close()
     files = attribute_files(files, by_rows, geography)

@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 from domain.declarations import DatasetSpec
 from domain.limits import limits_for
 from domain.rounds import Round
-from domain.work import ROW_ID_STRIDE, WorkArea, rows_by_key, write_atomic
+from domain.work import ROW_ID_STRIDE, WorkArea, read_file, rows_by_key, write_atomic
 from pipelines.ingest.corrections import CORRECTIONS_FOLDER, in_corrections, office_of
 from pipelines.ingest.in_turn import InTurn, ahead
 from pipelines.ingest.landing import Archiver, LandedFile, Listed, archive_path, find_files, land, listing
@@ -428,11 +428,11 @@ def _rewrite_part(
         return
     tables = []
     if target.exists():
-        old = pq.read_table(target)
+        old = read_file(target)
         keep = pc.invert(pc.is_in(old.column("_file"), value_set=pa.array(sorted(replaced), pa.string())))
         tables.append(old.filter(keep))
     if new_rows.exists():
-        tables.append(pq.read_table(new_rows))
+        tables.append(read_file(new_rows))
     rows = pa.concat_tables(tables) if tables else schema.empty_table()
     if rows.num_rows:
         rows = _numbered(_in_landed_order(rows, landed), province)
@@ -585,7 +585,7 @@ def _numbered_in_order(path: Path, landed: pa.Array, province: str) -> bool:
     writes a part, unless files landed since in another order. Only two columns are read."""
     if not path.exists():
         return False
-    table = pq.read_table(path, columns=["_file", ROW_ID])
+    table = read_file(path, columns=["_file", ROW_ID])
     rank = pc.index_in(table.column("_file"), value_set=landed)
     if rank.null_count:
         return False
@@ -598,7 +598,7 @@ def _part_rows(path: Path, landed: pa.Array, schema: pa.Schema, in_order: bool) 
     """The part's rows in the files' landed order, each file's rows in its own order (``in_order``: they are)."""
     if not path.exists():
         return schema.empty_table()
-    table = pq.read_table(path)
+    table = read_file(path)
     return table if in_order else _in_landed_order(table, landed)
 
 

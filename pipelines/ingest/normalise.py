@@ -19,17 +19,15 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from domain import python_text
 from domain.rounds import BE_OFFSET, THAI_MONTHS, THAI_MONTHS_ABBR
-
-if TYPE_CHECKING:  # the parse workers import this module and need no pandas
-    import pandas as pd
 
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -108,8 +106,6 @@ def normaliser_for(field: dict[str, Any]) -> Callable[[str], str] | None:
 
 def normalise_column(values: pd.Series, field: dict[str, Any]) -> pd.Series:
     """One column through the :class:`Normaliser` (None for empty)."""
-    import pandas as pd
-
     frame = pa.table({"value": pa.array(values.astype(object).where(values.notna(), None).tolist(), pa.string())})
     out = Normaliser([{**field, "name": "value"}])(frame).column("value").to_pylist()
     return pd.Series(out, index=values.index, dtype=object)

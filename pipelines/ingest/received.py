@@ -29,6 +29,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -95,10 +96,7 @@ def received_schema(spec: DatasetSpec) -> pa.Schema:
 
 @functools.cache
 def _received_schema(field_names: tuple[str, ...]) -> pa.Schema:
-    """Made once per form: asking pandas for its metadata costs tens of milliseconds, paid by every province.
-    (Imported here: the parse workers import this module and need no pandas.)"""
-    import pandas as pd
-
+    """Made once per form: asking pandas for its metadata costs tens of milliseconds, paid by every province."""
     names = [*field_names, "_file", "_sheet"]
     sample = pd.DataFrame(
         {**{n: pd.Series([""], dtype=object) for n in names}, "_row": pd.Series([0], dtype="int64")},

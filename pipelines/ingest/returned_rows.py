@@ -25,6 +25,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -114,8 +115,6 @@ def _check_about(returned: Returned, spec: DatasetSpec, round_: Round | None, of
 
 def returned_table(pending: Pending, spec: DatasetSpec) -> pa.Table:
     """The workbook's rows as received rows (every form field as text) + lineage + what each corrects."""
-    import pandas as pd  # a correction's rows are read as a DataFrame; the parse workers import this module
-
     assert pending.returned is not None
     rows = pending.returned.rows
     names = spec.field_names

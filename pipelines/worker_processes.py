@@ -4,7 +4,7 @@ Spawned, not forked: the parent holds DuckDB's threads, locks and connections (i
 Started without the parent's main module: a spawned process imports ``__main__`` again before it
 takes any work, and that is whatever started the parent (the ``tambon`` script: the whole command
 line, 0.6 s; ``python -m benchmarks.village_round``: every stage, 0.7 s), where the work needs its
-own module only (a parse worker: the readers, a third of that). That import was most of a
+own module only (a parse worker: the readers, half of that). That import was most of a
 worker's start, paid by every worker of every round. So what a worker runs must live in an
 importable module, never in ``__main__`` (the functions it is sent are found by module and name).
 """

@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import json
 import os
+import shutil
 
 import duckdb
 import openpyxl
@@ -33,6 +34,7 @@ from pipelines.ingest.corrections import CORRECTIONS_FOLDER, land_returned, side
 from pipelines.report.corrections import write_correction_workbooks
 from pipelines.report.corrections.applied import correction_figures, correction_table
 from pipelines.report.corrections.attribution import districts_sql, places_by_rows
+from pipelines.report.corrections.measured import COUNTS_TABLE
 from pipelines.report.corrections.returned import read_returned
 from tests.ingest_parts import ingest
 from tests.unit.test_correction_workbook import PRODUCED, ROUND, csv_bytes, geography, village
@@ -297,6 +299,22 @@ def test_the_round_is_republished_as_r2_and_an_unchanged_rerun_publishes_nothing
     assert revisions["village_profile"] == ("unchanged", 2)
     assert again["corrections"] == world["report"]["corrections"]
     assert again["totals"] == world["report"]["totals"]
+
+
+def test_a_work_area_without_the_counts_table_is_counted_again(world, tmp_path):
+    """A work area the quality stage wrote before it kept the offices' counts: the report counts them itself."""
+    job = world["job"]
+    counts = job.work.path(COUNTS_TABLE)
+    report = job.layout.reports(job.spec.name, job.round) / "run_report.json"
+    kept = {path: tmp_path / path.name for path in (counts, report)}
+    for path, copy in kept.items():
+        shutil.copy(path, copy)
+    counts.unlink()
+    try:
+        assert stages.write_report(job, [])["corrections"] == world["report"]["corrections"]
+    finally:
+        for path, copy in kept.items():
+            shutil.copy(copy, path)
 
 
 def test_correction_figures_are_reusable_on_their_own(world):

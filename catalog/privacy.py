@@ -257,21 +257,18 @@ def scan_files(files: list[tuple[str, bytes]], spec: DatasetSpec | None, receive
     labels = private_labels(spec) if spec else set()
 
     def one_file(file: tuple[str, bytes]) -> tuple[pd.DataFrame, list[Leak], list[Leak], list[Leak]]:
+        """The file's cells, and its leaks by test: private columns and numbers, page headers, formulas."""
         name, data = file
         frame = file_cells(name, data)
-        html = html_header_leaks(name, data, labels) if _is_html(name) else []
-        return (
-            frame,
-            scan_table(name, frame, private),
-            html,
-            formula_leaks(name, frame) if name.endswith(".csv") else [],
-        )
+        headers = html_header_leaks(name, data, labels) if _is_html(name) else []
+        formulas = formula_leaks(name, frame) if name.endswith(".csv") else []
+        return frame, scan_table(name, frame, private), headers, formulas
 
     # two files at a time: reading a file's cells and finding its distinct ones is Arrow's, which lets another run
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="privacy-scan") as pool:
-        scanned = list(pool.map(one_file, files))
-    tables = [(name, found[0]) for (name, _), found in zip(files, scanned, strict=True)]
-    leaks = [leak for kind in (1, 2, 3) for found in scanned for leak in found[kind]]  # by test, then by file
+        frames, *by_test = zip(*pool.map(one_file, files), strict=True) if files else ((), (), (), ())
+    tables = list(zip([name for name, _ in files], frames, strict=True))
+    leaks = [leak for found in by_test for leaks_of_file in found for leak in leaks_of_file]  # by test, then file
     leaks = workbooks + leaks
     if spec is None or received is None:
         return leaks

@@ -12,6 +12,7 @@ never from the code under test.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -405,6 +406,23 @@ def test_summary_lists_tambons_villages_and_unreadable_files_of_the_office(world
     assert unreadable[0][2] == "not_a_table" and "header" in unreadable[0][4]
     assert "ชื่อไฟล์" in unreadable[0][5]  # how we know: its name
     assert summary_table(path, "ไฟล์ที่อ่านไม่ได้")[0][0] == "ไม่มี / none"
+
+
+def test_a_file_of_an_office_whose_tambon_is_unknown_is_listed_in_its_summary(world, tmp_path, monkeypatch):
+    """A file given to an office whose rows name no single tambon still shows, with its rows held back."""
+    import pipelines.report.corrections as corrections
+
+    tables = corrections.load_round(world["spec"], world["job"].work, world["geo"])
+    files = tables.files.copy()
+    theirs = files["amphoe_code"] == "8402"
+    files.loc[theirs, "tambon_code"] = None  # a blank, as load_round leaves one
+    monkeypatch.setattr(corrections, "load_round", lambda *_: dataclasses.replace(tables, files=files))
+    job = world["job"]
+    written = write_correction_workbooks(
+        world["spec"], ROUND, job.work, world["geo"], tmp_path / "reports", produced=PRODUCED
+    )
+    last = summary_table(written.offices["8402"], "รายตำบล")[-1]
+    assert str(last[1]).startswith("ไม่ทราบตำบล") and last[9] == files.loc[theirs, "held"].sum() > 0
 
 
 def test_the_data_team_gets_what_no_office_can_be_given(world):

@@ -51,6 +51,7 @@ import duckdb
 import pandas as pd
 
 from domain import python_text
+from domain.frames import as_frame
 from domain.limits import CUT_LENGTH_PATTERN
 from validation import custom_checks, findings
 from validation.schema_check import (
@@ -976,15 +977,12 @@ def validate_file_sql(path: Path | str, schema: dict[str, Any], keep_keys: bool 
             relation = source_relation(con, path)
             query = schema_errors_sql(con, relation, schema, keep_keys)
         con.register("message_templates", findings.templates(schema["fields"]))
-        # one query from the suspect rows to the messages: no table of raw findings in between; through Arrow,
-        # whose text pandas keeps as it is (DuckDB's own DataFrame makes a Python string of every cell)
-        return (
+        # one query from the suspect rows to the messages: no table of raw findings in between
+        return as_frame(
             con.execute(
                 f"{cte}SELECT * EXCLUDE (code_rank) FROM ({findings.messages_sql(f'({query})', 'message_templates')}) "
                 "ORDER BY _row_id, rule, field, code_rank"
             )
-            .fetch_arrow_table()
-            .to_pandas()
         )
     finally:
         con.close()
